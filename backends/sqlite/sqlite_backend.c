@@ -1,0 +1,404 @@
+/*
+ * sqlite_backend.c — the SQLite driver behind the vtable (libsqlite3).
+ *
+ * Owns one sqlite3 handle per context and a small cache of prepared
+ * statements for the version-table templates, which run once per revision.
+ * SQLite has no advisory locks: the driver leaves lock NULL and takes the
+ * write lock with BEGIN IMMEDIATE, under the busy timeout, so the core
+ * re-checks the state inside each write transaction.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "builtin_backends.h"
+#include "memory.h"
+#include "retort/backend.h"
+
+#define CACHE_SIZE 16
+
+typedef struct {
+    char *sql;
+    sqlite3_stmt *stmt;
+} cached_stmt;
+
+typedef struct {
+    sqlite3 *db;
+    char *path; /* for messages */
+    int timeout_ms;
+    cached_stmt cache[CACHE_SIZE];
+    int next_slot; /* round-robin eviction */
+} sqlite_conn;
+
+/* Reports an SQLite failure and returns the status it maps to. */
+static int report_db(retort_report *rep, sqlite_conn *c, int rc, const char *what)
+{
+    int primary = rc & 0xff;
+    char msg[1024];
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        snprintf(msg, sizeof msg, "%s: database %s is locked by another connection (busy "
+                                  "timeout of %d ms expired): %s",
+                 what, c->path, c->timeout_ms, sqlite3_errmsg(c->db));
+    else
+        snprintf(msg, sizeof msg, "%s: %s", what, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    int code = primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? RETORT_ELOCK
+               : primary == SQLITE_NOMEM                          ? RETORT_ENOMEM
+                                                                  : RETORT_EDB;
+    retort_report_error(rep, code, msg);
+    return code;
+}
+
+/* Maps the brief's URL forms to what sqlite3_open_v2 takes. */
+static int parse_url(const char *url, char **path, retort_report *rep)
+{
+    const char *rest = url + strlen("sqlite:");
+    if (strncmp(rest, "//", 2) == 0) {
+        /* SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db */
+        if (rest[2] != '/') {
+            retort_report_error(rep, RETORT_EURL,
+                                "sqlite URL with '//' must be sqlite:///relative/path or "
+                                "sqlite:////absolute/path (SQLite has no host)");
+            return RETORT_EURL;
+        }
+        rest += 3;
+    }
+    if (!*rest) {
+        retort_report_error(rep, RETORT_EURL, "sqlite URL has no path: use sqlite:PATH or "
+                                              "sqlite::memory:");
+        return RETORT_EURL;
+    }
+    *path = rt_strdup(rest);
+    if (!*path) {
+        retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+        return RETORT_ENOMEM;
+    }
+    return RETORT_OK;
+}
+
+/* A database file retort creates holds the application's data: create it
+ * owner-only instead of inheriting a permissive umask. */
+static void precreate_private(const char *path)
+{
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
+static int sq_connect(const char *url, int timeout_ms, void **out, retort_report *rep)
+{
+    *out = NULL;
+    sqlite_conn *c = rt_calloc(1, sizeof *c);
+    if (!c) {
+        retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+        return RETORT_ENOMEM;
+    }
+    *out = c;
+    c->timeout_ms = timeout_ms;
+    int rc = parse_url(url, &c->path, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    precreate_private(c->path);
+    int sqlrc = sqlite3_open_v2(c->path, &c->db,
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
+                                    SQLITE_OPEN_NOMUTEX,
+                                NULL);
+    if (sqlrc != SQLITE_OK) {
+        char msg[1024];
+        const char *why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(sqlrc);
+        struct stat st;
+        char *slash = strrchr(c->path, '/');
+        int dir_missing = 0;
+        if (slash && slash != c->path) {
+            *slash = '\0';
+            dir_missing = stat(c->path, &st) != 0;
+            *slash = '/';
+        }
+        snprintf(msg, sizeof msg, "cannot open SQLite database '%s': %s%s", c->path, why,
+                 dir_missing ? " (its directory does not exist)" : "");
+        retort_report_error(rep, RETORT_ECONNECT, msg);
+        return RETORT_ECONNECT;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, timeout_ms);
+    return RETORT_OK;
+}
+
+static void sq_disconnect(void *db)
+{
+    sqlite_conn *c = db;
+    if (!c)
+        return;
+    for (int i = 0; i < CACHE_SIZE; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        rt_free(c->cache[i].sql);
+    }
+    sqlite3_close_v2(c->db);
+    rt_free(c->path);
+    rt_free(c);
+}
+
+/* Runs the statements one at a time through the tail pointer, as SQLite's
+ * own parser splits them (triggers with BEGIN ... END included). */
+static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
+{
+    sqlite_conn *c = db;
+    *done = 0;
+    const char *tail = sql;
+    while (tail && *tail) {
+        sqlite3_stmt *stmt = NULL;
+        int rc = sqlite3_prepare_v2(c->db, tail, -1, &stmt, &tail);
+        if (rc != SQLITE_OK) {
+            return report_db(rep, c, rc, "statement failed");
+        }
+        if (!stmt) /* white space or a comment */
+            continue;
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+            ;
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_DONE) {
+            return report_db(rep, c, rc, "statement failed");
+        }
+        (*done)++;
+    }
+    return RETORT_OK;
+}
+
+static sqlite3_stmt *prepare_cached(sqlite_conn *c, const char *sql, int *rc)
+{
+    for (int i = 0; i < CACHE_SIZE; i++)
+        if (c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
+            *rc = SQLITE_OK;
+            return c->cache[i].stmt;
+        }
+    sqlite3_stmt *stmt = NULL;
+    *rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (*rc != SQLITE_OK)
+        return NULL;
+    char *copy = rt_strdup(sql);
+    if (!copy) {
+        sqlite3_finalize(stmt);
+        *rc = SQLITE_NOMEM;
+        return NULL;
+    }
+    cached_stmt *slot = &c->cache[c->next_slot];
+    c->next_slot = (c->next_slot + 1) % CACHE_SIZE;
+    sqlite3_finalize(slot->stmt);
+    rt_free(slot->sql);
+    slot->sql = copy;
+    slot->stmt = stmt;
+    return stmt;
+}
+
+/* Binds $N, ?N, :N and @N by their number and bare ? by position, so
+ * "$1, $2" means the same on SQLite as on PostgreSQL. */
+static int bind_params(sqlite_conn *c, sqlite3_stmt *stmt, int nparams, const char *const *params,
+                       retort_report *rep)
+{
+    int count = sqlite3_bind_parameter_count(stmt);
+    for (int p = 1; p <= count; p++) {
+        const char *name = sqlite3_bind_parameter_name(stmt, p);
+        long n = p;
+        if (name) {
+            char *end = NULL;
+            n = strtol(name + 1, &end, 10);
+            if (!end || *end || n < 1) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "parameter '%s' is not numbered: use $1, $2, ...",
+                         name);
+                retort_report_error(rep, RETORT_EINVAL, msg);
+                return RETORT_EINVAL;
+            }
+        }
+        if (n > nparams) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "the statement uses parameter %ld but only %d %s given", n,
+                     nparams, nparams == 1 ? "was" : "were");
+            retort_report_error(rep, RETORT_EINVAL, msg);
+            return RETORT_EINVAL;
+        }
+        const char *v = params[n - 1];
+        int rc = v ? sqlite3_bind_text(stmt, p, v, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(stmt, p);
+        if (rc != SQLITE_OK) {
+            return report_db(rep, c, rc, "cannot bind a parameter");
+        }
+    }
+    return RETORT_OK;
+}
+
+static int run_query(sqlite_conn *c, const char *sql, int nparams, const char *const *params,
+                     retort_row_fn row, void *ctx, retort_report *rep)
+{
+    int rc;
+    sqlite3_stmt *stmt = prepare_cached(c, sql, &rc);
+    if (!stmt) {
+        return report_db(rep, c, rc, "statement failed");
+    }
+    int result = bind_params(c, stmt, nparams, params, rep);
+    if (result == RETORT_OK) {
+        const char *small[16];
+        int ncols = sqlite3_column_count(stmt);
+        const char **values = ncols <= 16 ? small : rt_calloc((size_t)ncols, sizeof *values);
+        if (!values) {
+            retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+            result = RETORT_ENOMEM;
+        }
+        while (result == RETORT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            for (int i = 0; i < ncols; i++)
+                values[i] = (const char *)sqlite3_column_text(stmt, i);
+            if (row && (result = row(ctx, ncols, values)) != 0) {
+                if (result == RETORT_ENOMEM)
+                    retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+                rc = SQLITE_DONE;
+            }
+        }
+        if (result == RETORT_OK && rc != SQLITE_DONE) {
+            result = report_db(rep, c, rc, "statement failed");
+        }
+        if (values != small)
+            rt_free(values);
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+static int sq_exec_params(void *db, const char *sql, int nparams, const char *const *params,
+                          retort_report *rep)
+{
+    return run_query(db, sql, nparams, params, NULL, NULL, rep);
+}
+
+static int sq_query(void *db, const char *sql, int nparams, const char *const *params,
+                    retort_row_fn row, void *ctx, retort_report *rep)
+{
+    return run_query(db, sql, nparams, params, row, ctx, rep);
+}
+
+static int simple(sqlite_conn *c, const char *sql, retort_report *rep)
+{
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        return report_db(rep, c, rc, sql);
+    }
+    return RETORT_OK;
+}
+
+static int sq_begin(void *db, retort_report *rep) { return simple(db, "BEGIN IMMEDIATE", rep); }
+
+static int sq_commit(void *db, retort_report *rep) { return simple(db, "COMMIT", rep); }
+
+static int sq_rollback(void *db, retort_report *rep)
+{
+    sqlite_conn *c = db;
+    /* SQLite may already have rolled back (e.g. after SQLITE_FULL). */
+    if (sqlite3_get_autocommit(c->db))
+        return RETORT_OK;
+    return simple(c, "ROLLBACK", rep);
+}
+
+static const char *sq_sql(int op)
+{
+    switch (op) {
+    case RETORT_SQL_CREATE_VERSION_TABLE:
+        return "CREATE TABLE IF NOT EXISTS {table} (\n"
+               "    id TEXT PRIMARY KEY NOT NULL,\n"
+               "    parents TEXT NOT NULL DEFAULT '',\n"
+               "    message TEXT NOT NULL DEFAULT '',\n"
+               "    checksum TEXT,\n"
+               "    state TEXT NOT NULL DEFAULT 'applied',\n"
+               "    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+               "    duration_ms INTEGER NOT NULL DEFAULT 0\n"
+               ")";
+    case RETORT_SQL_CREATE_LOG_TABLE:
+        /* Append-only, so the rowid alias never reuses a number. */
+        return "CREATE TABLE IF NOT EXISTS {log} (\n"
+               "    seq INTEGER PRIMARY KEY,\n"
+               "    revision TEXT NOT NULL,\n"
+               "    direction TEXT NOT NULL,\n"
+               "    started_at TEXT NOT NULL,\n"
+               "    finished_at TEXT NOT NULL,\n"
+               "    outcome TEXT NOT NULL,\n"
+               "    error TEXT,\n"
+               "    statements_done INTEGER\n"
+               ")";
+    case RETORT_SQL_SELECT_VERSIONS:
+        /* rowid follows insertion order: a new row gets max(rowid) + 1. */
+        return "SELECT id, parents, message, checksum, state, applied_at, "
+               "CAST(duration_ms AS TEXT) FROM {table} ORDER BY rowid";
+    case RETORT_SQL_SELECT_VERSION:
+        return "SELECT state FROM {table} WHERE id = $1";
+    case RETORT_SQL_INSERT_VERSION:
+        return "INSERT INTO {table} (id, parents, message, checksum, state, duration_ms) "
+               "VALUES ($1, $2, $3, $4, $5, CAST($6 AS INTEGER))";
+    case RETORT_SQL_UPDATE_VERSION:
+        return "UPDATE {table} SET state = $2, duration_ms = CAST($3 AS INTEGER) WHERE id = $1";
+    case RETORT_SQL_DELETE_VERSION:
+        return "DELETE FROM {table} WHERE id = $1";
+    case RETORT_SQL_DELETE_ALL_VERSIONS:
+        return "DELETE FROM {table}";
+    case RETORT_SQL_INSERT_LOG:
+        return "INSERT INTO {log} (revision, direction, started_at, finished_at, outcome, error, "
+               "statements_done) VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS INTEGER))";
+    case RETORT_SQL_BEGIN:
+        return "BEGIN";
+    case RETORT_SQL_COMMIT:
+        return "COMMIT";
+    default:
+        return NULL; /* RETORT_SQL_CREATE_SCHEMA: SQLite has no schemas to create */
+    }
+}
+
+static int exists_row(void *ctx, int ncols, const char *const *values)
+{
+    (void)ncols;
+    (void)values;
+    *(int *)ctx = 1;
+    return 0;
+}
+
+static int sq_table_exists(void *db, const char *schema, const char *table, int *exists,
+                           retort_report *rep)
+{
+    (void)schema;
+    *exists = 0;
+    const char *params[] = {table};
+    return run_query(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1", 1,
+                     params, exists_row, exists, rep);
+}
+
+static void *sq_native(void *db) { return ((sqlite_conn *)db)->db; }
+
+static const char *const sqlite_schemes[] = {"sqlite", "sqlite3", NULL};
+
+const retort_backend rt_sqlite_backend = {
+    .abi_version = RETORT_BACKEND_ABI_VERSION,
+    .struct_size = sizeof(retort_backend),
+    .name = "sqlite",
+    .schemes = sqlite_schemes,
+    .connect = sq_connect,
+    .disconnect = sq_disconnect,
+    .exec = sq_exec,
+    .exec_params = sq_exec_params,
+    .query = sq_query,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .lock = NULL,
+    .unlock = NULL,
+    .quote_ident = NULL,
+    .sql = sq_sql,
+    .table_exists = sq_table_exists,
+    .default_schema = NULL,
+    .snapshot = NULL,
+    .native = sq_native,
+};

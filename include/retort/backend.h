@@ -1,0 +1,175 @@
+/*
+ * retort/backend.h — the driver vtable, for third-party backends.
+ *
+ * Applications never need this header.  A backend is a const
+ * retort_backend struct whose first two members are the ABI version it was
+ * built against and its own size; members are only ever appended, in blocks
+ * marked "members from version N on", and the core calls a member only when
+ * the driver's abi_version and struct_size say it has it and it is non-NULL.
+ *
+ * A driver owns one opaque connection object ("db") per context.  Every
+ * member that can fail returns RETORT_OK or a RETORT_E* code and, on failure,
+ * describes the failure with retort_report_error() so that messages look the
+ * same whatever the backend.  The core never calls a driver concurrently on
+ * the same db; different dbs may be used from different threads at once.
+ */
+#ifndef RETORT_BACKEND_H
+#define RETORT_BACKEND_H
+
+#include <stddef.h>
+
+#include <retort/retort.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RETORT_BACKEND_ABI_VERSION 1
+
+/* Where a driver reports a failure; owned by the core, valid during the call
+ * it was passed to. */
+typedef struct retort_report retort_report;
+
+/*
+ * Records a failure: code (RETORT_EDB, RETORT_ECONNECT, RETORT_ELOCK,
+ * RETORT_ENOMEM, ...) and the database's own message, copied.  The core adds
+ * the context (which revision, which operation).  The last report wins.  A
+ * driver must never put a password in message.
+ */
+RETORT_API void retort_report_error(retort_report *rep, int code, const char *message);
+
+/* Receives one result row; values[i] is NULL for SQL NULL, valid only during
+ * the call.  Return nonzero to stop (the query then returns that value). */
+typedef int (*retort_row_fn)(void *ctx, int ncols, const char *const *values);
+
+/* Receives one line of text (no newline), valid only during the call. */
+typedef int (*retort_line_fn)(void *ctx, const char *line);
+
+/*
+ * Statement templates a driver provides through its sql member: the dialect
+ * of the version table, the audit log and transaction brackets, used online
+ * (with parameters) and offline (with literals).  In a template, {table}
+ * stands for the quoted, schema-qualified version table, {log} for the audit
+ * log table, {schema} for the quoted schema; $1..$n are parameters.
+ */
+enum {
+    RETORT_SQL_CREATE_SCHEMA = 1,        /* NULL when the dialect has no schemas */
+    RETORT_SQL_CREATE_VERSION_TABLE = 2, /* idempotent (IF NOT EXISTS) */
+    RETORT_SQL_CREATE_LOG_TABLE = 3,     /* idempotent (IF NOT EXISTS) */
+    /* columns: id, parents, message, checksum, state, applied_at, duration_ms,
+     * in the order the revisions were applied */
+    RETORT_SQL_SELECT_VERSIONS = 4,
+    /* $1 id, $2 parents, $3 message, $4 checksum (NULL for callbacks),
+     * $5 state ("applied" | "dirty"), $6 duration_ms */
+    RETORT_SQL_INSERT_VERSION = 5,
+    RETORT_SQL_UPDATE_VERSION = 6, /* $1 id, $2 state, $3 duration_ms */
+    RETORT_SQL_DELETE_VERSION = 7, /* $1 id */
+    RETORT_SQL_DELETE_ALL_VERSIONS = 8,
+    /* $1 revision, $2 direction ("up" | "down" | "stamp" | "mark-applied" |
+     * "mark-reverted"), $3 started_at, $4 finished_at (ISO 8601 UTC),
+     * $5 outcome ("ok" | "failed"), $6 error text (NULL if none),
+     * $7 statements completed (NULL unless non-transactional) */
+    RETORT_SQL_INSERT_LOG = 9,
+    RETORT_SQL_BEGIN = 10, /* offline transaction brackets */
+    RETORT_SQL_COMMIT = 11,
+    /* $1 id; one column: state.  The per-transaction re-check of drivers
+     * whose lock is not exclusive. */
+    RETORT_SQL_SELECT_VERSION = 12
+};
+
+typedef struct retort_backend retort_backend;
+
+struct retort_backend {
+    int abi_version;    /* RETORT_BACKEND_ABI_VERSION the driver was built with */
+    size_t struct_size; /* sizeof(retort_backend) as the driver saw it */
+
+    /* ---- members from version 1 on ---- */
+
+    const char *name;           /* "sqlite": shown in messages and by retort_conn_backend */
+    const char *const *schemes; /* NULL-terminated URL schemes it serves */
+
+    /* Opens a connection for url (the whole URL, scheme included).
+     * timeout_ms is the busy/lock timeout setting.  On failure *db may be
+     * left NULL; the core calls disconnect on a non-NULL *db either way. */
+    int (*connect)(const char *url, int timeout_ms, void **db, retort_report *rep);
+    void (*disconnect)(void *db);
+
+    /* Executes one or more statements.  *done (never NULL) receives how
+     * many completed, for the audit log of non-transactional revisions.
+     * Outside a transaction each statement must run and commit by itself
+     * (PostgreSQL's CREATE INDEX CONCURRENTLY needs this). */
+    int (*exec)(void *db, const char *sql, int *done, retort_report *rep);
+    /* One statement with text parameters $1..$n (NULL = SQL NULL). */
+    int (*exec_params)(void *db, const char *sql, int nparams, const char *const *params,
+                       retort_report *rep);
+    /* One statement with parameters; row is called for each result row. */
+    int (*query)(void *db, const char *sql, int nparams, const char *const *params,
+                 retort_row_fn row, void *ctx, retort_report *rep);
+
+    /* Write transactions.  begin must take the write lock at once where the
+     * database has one (SQLite: BEGIN IMMEDIATE, honouring the timeout). */
+    int (*begin)(void *db, retort_report *rep);
+    int (*commit)(void *db, retort_report *rep);
+    int (*rollback)(void *db, retort_report *rep);
+
+    /* The migration lock for one version table, held across transactions
+     * until unlock; waits at most timeout_ms, then RETORT_ELOCK.  *exclusive
+     * receives 1 when holding it excludes every other migrator (the core then
+     * trusts the state read under it), 0 when the driver relies on begin's
+     * write lock instead (the core then re-checks inside each transaction).
+     * NULL member: no lock, as if *exclusive were 0. */
+    int (*lock)(void *db, const char *schema, const char *table, int timeout_ms,
+                int *exclusive, retort_report *rep);
+    int (*unlock)(void *db, const char *schema, const char *table, retort_report *rep);
+
+    /* Writes ident quoted for the dialect into out (size bytes, NUL
+     * included) and returns the length it needs without the NUL, like
+     * snprintf.  NULL member: ANSI double quotes. */
+    size_t (*quote_ident)(const char *ident, char *out, size_t size);
+
+    /* The dialect's template for a RETORT_SQL_* operation, or NULL where the
+     * dialect has no such statement.  Static strings. */
+    const char *(*sql)(int op);
+
+    /* Whether table exists in schema (NULL: the default schema). */
+    int (*table_exists)(void *db, const char *schema, const char *table, int *exists,
+                        retort_report *rep);
+
+    /* The schema the connection uses when none is set, copied into out
+     * (size bytes); "" when the dialect has no schemas.  May query once. */
+    int (*default_schema)(void *db, char *out, size_t size, retort_report *rep);
+
+    /* Describes every object of schema (NULL: the default) except the
+     * tables named in exclude (NULL-terminated), one canonical line per
+     * column, constraint, index or view, in any order (the core sorts). */
+    int (*snapshot)(void *db, const char *schema, const char *const *exclude,
+                    retort_line_fn line, void *ctx, retort_report *rep);
+
+    /* The native handle (sqlite3 *, PGconn *) for retort_native(). */
+    void *(*native)(void *db);
+};
+
+/*
+ * Registers a driver for its schemes, for every context created afterwards.
+ * backend is borrowed and must stay valid for the life of the process (a
+ * static struct).  Thread-safe.  Errors (nothing registered): RETORT_EINVAL
+ * (NULL, missing name/schemes/connect/exec/query/sql, abi_version newer than
+ * this library or struct_size too small for it), RETORT_EBACKEND (a scheme
+ * already served by another driver).
+ */
+RETORT_API int retort_register_backend(const retort_backend *backend);
+
+/* The registered driver serving scheme (or named name), built-in or
+ * third-party, or NULL: lets a driver wrap another.  Thread-safe. */
+RETORT_API const retort_backend *retort_backend_find(const char *scheme);
+
+/* Writes the schemes that can be used now, space-separated, into out (size
+ * bytes, NUL included; out may be NULL when size is 0) and returns the
+ * length needed without the NUL, like snprintf.  Thread-safe. */
+RETORT_API size_t retort_backend_schemes(char *out, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RETORT_BACKEND_H */

@@ -1,0 +1,445 @@
+/*
+ * retort — versioned database schema migrations for C and everything that
+ * can load a shared object.
+ *
+ * This is the only header an application needs. Conventions, which hold for
+ * every function below unless its comment says otherwise:
+ *
+ *  - Status.  Every function that can fail returns int: RETORT_OK (0) on
+ *    success, a RETORT_E* code otherwise.  Codes are never renumbered or
+ *    removed.  After a failure, retort_errmsg() on the same context returns a
+ *    message naming the revision, target, file:line or setting at fault, and
+ *    carrying the database's own error text where there is one.  A failure
+ *    changes nothing: neither the context's registry and settings, nor the
+ *    database beyond what the message says.
+ *  - Strings in are copied; the caller may free them as soon as the call
+ *    returns.  Strings out are "const char *" owned by the context and valid
+ *    until the next call on that context (or until retort_free), like
+ *    sqlite3_errmsg().  No returned string ever needs freeing by the caller.
+ *  - Threads.  A context is used by one thread at a time; separate contexts may
+ *    be used concurrently from different threads without locking.  The only
+ *    global state is the backend registry, which is thread-safe.
+ *  - Bindings.  No variadic functions, no structs by value, no FILE *; every
+ *    constant is also reachable through a function where a binding needs it.
+ *  - Passwords in URLs never appear in a message, a log line or an error.
+ */
+#ifndef RETORT_RETORT_H
+#define RETORT_RETORT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- versions */
+
+#define RETORT_VERSION_MAJOR 0
+#define RETORT_VERSION_MINOR 1
+#define RETORT_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH: compare with retort_version_number(). */
+#define RETORT_VERSION_NUMBER                                                  \
+    (RETORT_VERSION_MAJOR * 10000 + RETORT_VERSION_MINOR * 100 +              \
+     RETORT_VERSION_PATCH)
+#define RETORT_VERSION_STRING "0.1.0"
+
+/* Export macro: the library is built with -fvisibility=hidden and marks its
+ * public functions with RETORT_API.  Applications need not define anything. */
+#if defined(_WIN32)
+#define RETORT_API
+#elif defined(RETORT_BUILDING_LIBRARY) && defined(__GNUC__)
+#define RETORT_API __attribute__((visibility("default")))
+#else
+#define RETORT_API
+#endif
+
+/* The library's version string at run time ("0.1.0"); static, never NULL. */
+RETORT_API const char *retort_version(void);
+/* The library's RETORT_VERSION_NUMBER at run time. */
+RETORT_API int retort_version_number(void);
+
+/* ------------------------------------------------------------ status codes */
+
+enum {
+    RETORT_OK = 0,
+    RETORT_ERROR = 1,          /* failure without a more precise code */
+    RETORT_EINVAL = 2,         /* an argument is malformed: id, target, setting, NULL */
+    RETORT_ENOMEM = 3,         /* out of memory */
+    RETORT_EEXIST = 4,         /* a revision with that id is already registered */
+    RETORT_EGRAPH = 5,         /* unknown parent, cycle */
+    RETORT_ETARGET = 6,        /* target unknown, ambiguous, or several heads for "head" */
+    RETORT_EURL = 7,           /* malformed URL or unknown scheme */
+    RETORT_ECONNECT = 8,       /* could not connect to the database */
+    RETORT_EDB = 9,            /* the database reported an error */
+    RETORT_EMIGRATION = 10,    /* a migration callback or its SQL failed */
+    RETORT_EIRREVERSIBLE = 11, /* the downgrade plan contains an irreversible revision */
+    RETORT_EUNKNOWN = 12,      /* the database holds a revision the registry does not know */
+    RETORT_EDIRTY = 13,        /* a non-transactional revision failed midway; resolve first */
+    RETORT_ECHECKSUM = 14,     /* an applied SQL migration's text has changed */
+    RETORT_ELOCK = 15,         /* lock or busy timeout */
+    RETORT_EOFFLINE = 16,      /* a callback needs the live connection in offline mode */
+    RETORT_EIO = 17,           /* a file could not be read or written */
+    RETORT_EPARSE = 18,        /* a migration or configuration file is malformed */
+    RETORT_EMISUSE = 19,       /* the call is not allowed here (e.g. from inside a callback) */
+    RETORT_ENOTFOUND = 20,     /* no such revision or object */
+    RETORT_EPENDING = 21,      /* retort_check(): revisions remain to be applied */
+    RETORT_EBACKEND = 22       /* backend registration rejected */
+};
+
+/* A static, never-NULL description of a status code ("unknown status" for
+ * codes this version does not know). */
+RETORT_API const char *retort_strerror(int code);
+
+/* ----------------------------------------------------------------- handles */
+
+typedef struct retort retort;           /* one migration context: registry, settings, connection */
+typedef struct retort_conn retort_conn; /* what a migration callback works through */
+
+/* A migration step.  Return 0 for success; anything else fails the revision
+ * (its transaction is rolled back).  conn is valid only during the call.
+ * user is the pointer given at registration, passed through untouched. */
+typedef int (*retort_fn)(retort_conn *conn, void *user);
+
+/* ------------------------------------------------------- context lifecycle */
+
+/*
+ * Creates a context for the database at url.  Does not connect: the
+ * connection is opened by the first operation that needs it and kept until
+ * retort_free().
+ *
+ * url: "sqlite:PATH", "sqlite::memory:", "sqlite:///relative.db",
+ * "sqlite:////absolute.db", "postgresql://..." / "postgres://..." URIs, or a
+ * libpq "key=value" string behind "postgresql:".  NULL: the environment
+ * variable RETORT_DATABASE_URL; if that is unset, "sqlite:retort.db" in the
+ * working directory (logged at info level when the database is opened).
+ *
+ * *out receives a context even when the call fails (except for
+ * RETORT_ENOMEM when even that could not be allocated, where *out is NULL), so
+ * that retort_errmsg(*out) can say why; the caller frees it with retort_free()
+ * in every case.  Errors: RETORT_EINVAL (out NULL), RETORT_EURL (malformed
+ * URL, or a scheme no compiled-in or registered backend serves: the message
+ * lists the schemes that are available).
+ */
+RETORT_API int retort_new(retort **out, const char *url);
+
+/* Closes the connection and frees everything the context owns.  NULL is a
+ * no-op.  Must not be called from inside a migration callback. */
+RETORT_API void retort_free(retort *r);
+
+/* The message of the last failure on r, or "" if the last call succeeded.
+ * Never NULL: for r == NULL it returns "out of memory" (the only way to get a
+ * NULL context from retort_new).  Owned by r, valid until r's next call. */
+RETORT_API const char *retort_errmsg(const retort *r);
+
+/* The status code of the last call on r (RETORT_OK after a success);
+ * RETORT_ENOMEM for r == NULL. */
+RETORT_API int retort_errcode(const retort *r);
+
+/* ------------------------------------------------------------ registration */
+
+/*
+ * Registers a revision implemented by callbacks.
+ *
+ * id: 1-128 characters of [A-Za-z0-9_.-]; must not be "base", "head" or
+ * "heads" (reserved target names).  parents: NULL or "" for a root, one id,
+ * or several ids separated by spaces and/or commas (a merge); parents need
+ * not be registered yet (they are checked by the first operation).  message:
+ * free text, NULL is "".  up: required.  down: NULL makes the revision
+ * irreversible.  user: passed to up and down untouched; owned by the caller,
+ * who keeps it valid for the context's lifetime.
+ *
+ * Errors (nothing is registered): RETORT_EINVAL (bad id, bad parents list,
+ * up NULL, a parent listed twice or equal to id), RETORT_EEXIST (id already
+ * registered), RETORT_EMISUSE (called from inside a callback).
+ */
+RETORT_API int retort_add(retort *r, const char *id, const char *parents, const char *message,
+                          retort_fn up, retort_fn down, void *user);
+
+/*
+ * Registers a revision implemented by SQL text: one or more statements.
+ * down_sql NULL makes it irreversible.  The SHA-256 of up_sql (and of
+ * down_sql when given) is recorded in the version table when the revision is
+ * applied, and compared on later runs (see retort_set_checksum_policy).
+ * Errors as retort_add(), plus RETORT_EINVAL for up_sql NULL.
+ */
+RETORT_API int retort_add_sql(retort *r, const char *id, const char *parents,
+                              const char *message, const char *up_sql, const char *down_sql);
+
+/*
+ * Marks a registered revision as transactional (on != 0, the default) or not.
+ * A non-transactional revision runs outside any transaction, one statement at
+ * a time (PostgreSQL's CREATE INDEX CONCURRENTLY needs this).  Its version
+ * row is written as "dirty" before it starts and marked "applied" when it
+ * finishes; if it fails midway the database stays dirty and further runs
+ * refuse until retort_mark_applied() or retort_mark_reverted() resolves it.
+ * Errors: RETORT_ENOTFOUND (id not registered), RETORT_EINVAL.
+ */
+RETORT_API int retort_revision_set_transactional(retort *r, const char *id, int on);
+
+/*
+ * Registers every migration in directory path: files "ID.sql" with
+ * "-- retort:up" and "-- retort:down" sections, or pairs "ID.up.sql" /
+ * "ID.down.sql".  Header comments: "-- retort:parents A B",
+ * "-- retort:message TEXT", "-- retort:no-transaction".  Without a parents
+ * line a file's parent is the previous id in sorted order.  The directory is
+ * validated as a whole first: on any error nothing is registered.
+ * Errors: RETORT_EIO (unreadable directory or file), RETORT_EPARSE (the
+ * message names file:line), RETORT_EEXIST, RETORT_EINVAL.
+ */
+RETORT_API int retort_load_dir(retort *r, const char *path);
+
+/* -------------------------------------------------------------- operations */
+
+/* Equivalent to retort_upgrade(r, "head"). */
+RETORT_API int retort_migrate_to_head(retort *r);
+
+/*
+ * Applies every unapplied ancestor of target (and target itself), parents
+ * first, ties broken by registration order.  target: "head" (the single
+ * head; with several the error lists them), "heads" (all of them), a
+ * revision id, or "+N" (N steps forward on linear history).
+ *
+ * Before anything runs: the graph is validated (unknown parents, cycles:
+ * RETORT_EGRAPH), the recorded state is read and checked (a revision the
+ * registry does not know: RETORT_EUNKNOWN unless tolerated; a dirty
+ * database: RETORT_EDIRTY; a changed SQL text: RETORT_ECHECKSUM under the
+ * "error" policy).  Each revision then runs in its own transaction with its
+ * version row (or the whole plan in one, see retort_set_transaction_mode); a
+ * failure rolls that revision back and stops, earlier revisions stay applied
+ * (RETORT_EMIGRATION, naming the revision and carrying the database's text).
+ *
+ * Concurrent callers in any number of processes apply each revision exactly
+ * once and all return RETORT_OK.  Already at target costs one query.
+ */
+RETORT_API int retort_upgrade(retort *r, const char *target);
+
+/*
+ * Reverts every applied descendant of target, children first, leaving
+ * target applied.  target: "base" (revert everything), a revision id, or
+ * "-N" (N steps back on linear history).  An irreversible revision in the
+ * plan stops the whole downgrade before anything runs (RETORT_EIRREVERSIBLE,
+ * naming it).  Other errors as retort_upgrade().
+ */
+RETORT_API int retort_downgrade(retort *r, const char *target);
+
+/*
+ * The applied heads: the applied revisions with no applied child,
+ * space-separated and sorted; "" at base.  *heads is owned by r until its
+ * next call.  Errors: those of connecting and reading the version table.
+ */
+RETORT_API int retort_current(retort *r, const char **heads);
+
+/*
+ * Sets the recorded state to target without running any migration: "base"
+ * clears it; "head", "heads" or ids (several separated by spaces) record
+ * exactly those revisions and their ancestors as applied.  Logged in the
+ * audit log.  Errors: RETORT_ETARGET, and those of retort_upgrade() before
+ * anything runs.
+ */
+RETORT_API int retort_stamp(retort *r, const char *target);
+
+/*
+ * Checks the database against the registry without changing it: RETORT_OK
+ * when every head is applied and every applied SQL migration's checksum
+ * matches; RETORT_EPENDING when revisions remain to be applied (the message
+ * lists them); RETORT_ECHECKSUM when an applied SQL text changed (naming the
+ * revision); RETORT_EDIRTY, RETORT_EUNKNOWN, RETORT_EGRAPH as for upgrade.
+ */
+RETORT_API int retort_check(retort *r);
+
+/*
+ * The ids that retort_upgrade(r, target) (direction > 0) or
+ * retort_downgrade(r, target) (direction < 0) would run now, in order,
+ * space-separated ("" if none).  Reads the database, runs nothing.
+ * *ids is owned by r until its next call.
+ */
+RETORT_API int retort_plan(retort *r, int direction, const char *target, const char **ids);
+
+/*
+ * Resolves a dirty database by hand after an operator has inspected it.
+ * retort_mark_applied records id as applied (creating or fixing its version
+ * row); retort_mark_reverted removes its row.  Both are recorded in the audit
+ * log.  They work on dirty and clean rows alike.  Errors: RETORT_ENOTFOUND
+ * (id not registered), database errors.
+ */
+RETORT_API int retort_mark_applied(retort *r, const char *id);
+RETORT_API int retort_mark_reverted(retort *r, const char *id);
+
+/* ----------------------------------------------------------- introspection */
+
+/* Revision flags reported by retort_revision_info(). */
+enum {
+    RETORT_REV_IRREVERSIBLE = 1,     /* no down step */
+    RETORT_REV_NO_TRANSACTION = 2,   /* runs outside a transaction */
+    RETORT_REV_SQL = 4,              /* registered with SQL text (has a checksum) */
+    RETORT_REV_APPLIED = 8,          /* recorded as applied (after retort_applied()) */
+    RETORT_REV_DIRTY = 16            /* recorded as dirty (after retort_applied()) */
+};
+
+/*
+ * The heads of the registered graph (revisions with no child),
+ * space-separated, sorted.  Does not touch the database.  Validates the
+ * graph (RETORT_EGRAPH).  *heads is owned by r until its next call.
+ */
+RETORT_API int retort_heads(retort *r, const char **heads);
+
+/* Number of registered revisions. */
+RETORT_API int retort_revision_count(retort *r, int *count);
+
+/*
+ * The index-th revision in plan order (parents before children, ties by
+ * registration order; 0 <= index < count).  Any out pointer may be NULL.
+ * parents: space-separated.  flags: RETORT_REV_* (APPLIED and DIRTY reflect
+ * the last state read by an operation or by retort_applied()).  Strings are
+ * owned by r and valid until the registry changes or r is freed.
+ * Errors: RETORT_EGRAPH, RETORT_EINVAL (index out of range).
+ */
+RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
+                                    const char **message, int *flags);
+
+/*
+ * Reads the version table: *ids receives every recorded revision in the
+ * order applied, space-separated ("" at base).  Updates the APPLIED/DIRTY
+ * flags seen by retort_revision_info().  *ids is owned by r until its next
+ * call.
+ */
+RETORT_API int retort_applied(retort *r, const char **ids);
+
+/* ---------------------------------------------------------------- settings */
+
+/* Transaction modes for retort_set_transaction_mode(). */
+enum {
+    RETORT_TX_PER_MIGRATION = 0, /* default: each revision with its version row */
+    RETORT_TX_WHOLE_RUN = 1      /* the whole plan in one transaction */
+};
+
+/* Checksum policies for retort_set_checksum_policy(). */
+enum {
+    RETORT_CHECKSUM_WARN = 0,   /* default: log a warning, go on */
+    RETORT_CHECKSUM_ERROR = 1,  /* refuse to run (RETORT_ECHECKSUM) */
+    RETORT_CHECKSUM_IGNORE = 2  /* do not compare */
+};
+
+/* Log levels, most severe first. */
+enum {
+    RETORT_LOG_ERROR = 1,
+    RETORT_LOG_WARN = 2,
+    RETORT_LOG_INFO = 3,
+    RETORT_LOG_DEBUG = 4
+};
+
+/*
+ * Settings take effect at the next operation.  Each returns RETORT_EINVAL,
+ * naming the setting and the value, for a value out of range, and changes
+ * nothing then.  Settings that affect the connection (the lock timeout) may
+ * be changed at any time; the version table name and schema must be set
+ * before the first operation (RETORT_EMISUSE afterwards).
+ */
+
+/* The version table's name (default "retort_version"); the audit log table
+ * is the same name with "_log" appended.  1-63 characters of [A-Za-z0-9_],
+ * not starting with a digit. */
+RETORT_API int retort_set_version_table(retort *r, const char *name);
+
+/* The schema holding the version table (PostgreSQL; created if missing).
+ * NULL or "" restores the default (the connection's current schema,
+ * "public" on a default server).  Same character rules as the table name.
+ * SQLite accepts only NULL, "" or "main". */
+RETORT_API int retort_set_schema(retort *r, const char *schema);
+
+/* How long to wait for the migration lock (PostgreSQL advisory lock) or a
+ * busy database (SQLite busy timeout), in milliseconds, 0 to 86400000.
+ * Default 30000.  Expiry is RETORT_ELOCK, never a hang. */
+RETORT_API int retort_set_lock_timeout(retort *r, int milliseconds);
+
+/* RETORT_TX_PER_MIGRATION or RETORT_TX_WHOLE_RUN. */
+RETORT_API int retort_set_transaction_mode(retort *r, int mode);
+
+/* RETORT_CHECKSUM_WARN, _ERROR or _IGNORE.  retort_check() always treats a
+ * mismatch as an error unless the policy is _IGNORE. */
+RETORT_API int retort_set_checksum_policy(retort *r, int policy);
+
+/* on != 0: revisions in the database that the registry does not know are
+ * tolerated (a rolling deploy where newer replicas migrated already):
+ * upgrade succeeds without running anything provided every revision the
+ * registry knows is applied.  Default 0: they are RETORT_EUNKNOWN. */
+RETORT_API int retort_set_tolerate_unknown(retort *r, int on);
+
+/*
+ * Sets any setting by name from text, for configuration files, command lines
+ * and bindings: "version_table", "schema", "lock_timeout" (milliseconds),
+ * "transaction_mode" ("per-migration" | "whole-run"), "checksum_policy"
+ * ("warn" | "error" | "ignore"), "tolerate_unknown" ("0"/"1"/"true"/"false"),
+ * "log_level" ("error" | "warn" | "info" | "debug").  An unknown name or a
+ * bad value is RETORT_EINVAL naming it.
+ */
+RETORT_API int retort_set(retort *r, const char *name, const char *value);
+
+/* ----------------------------------------------------------------- logging */
+
+/* Receives each log message, already formatted, without a trailing newline.
+ * message is valid only during the call.  Called on the thread using r. */
+typedef void (*retort_log_fn)(int level, const char *message, void *user);
+
+/* Routes log messages of level <= the log level to fn (NULL: the default,
+ * which writes "retort: LEVEL: message" lines to standard error).  user is
+ * passed through untouched. */
+RETORT_API int retort_set_log(retort *r, retort_log_fn fn, void *user);
+
+/* Messages above this level are dropped.  Default RETORT_LOG_WARN. */
+RETORT_API int retort_set_log_level(retort *r, int level);
+
+/* ---------------------------------------------------------- offline SQL */
+
+/*
+ * Renders a plan as a SQL script for the context's backend dialect instead
+ * of executing it; never connects.  target: "FROM:TO" or "TO" (from base),
+ * with the target forms of retort_upgrade (retort_upgrade_sql) and
+ * retort_downgrade (retort_downgrade_sql, where FROM is required).  The
+ * script holds the version-table DDL when starting from base, transaction
+ * brackets per the transaction mode, each revision's statements under a
+ * comment header, and the version-row changes.  Callbacks run with an offline
+ * connection: retort_exec appends to the script, retort_native returns NULL,
+ * and a callback that fails because it needs the live connection fails the
+ * rendering with RETORT_EOFFLINE naming the revision.  *script is owned by r
+ * until its next call.
+ */
+RETORT_API int retort_upgrade_sql(retort *r, const char *target, const char **script);
+RETORT_API int retort_downgrade_sql(retort *r, const char *target, const char **script);
+
+/* ----------------------------------------------------- inside a callback */
+
+/*
+ * Executes one or more SQL statements on the migration's connection (inside
+ * its transaction when it has one).  Offline, appends them to the script.
+ * Errors: RETORT_EDB with the database's message, which is also what the
+ * failing revision will report if the callback returns nonzero.
+ */
+RETORT_API int retort_exec(retort_conn *conn, const char *sql);
+
+/*
+ * Executes one statement with text parameters referenced as $1, $2, ... on
+ * every backend; params[i] NULL binds SQL NULL.  Values never become part of
+ * the SQL text.  Offline, the statement is rendered with quoted literals.
+ */
+RETORT_API int retort_exec_params(retort_conn *conn, const char *sql, int nparams,
+                                  const char *const *params);
+
+/* The driver's native handle (sqlite3 *, PGconn *), or NULL offline. */
+RETORT_API void *retort_native(retort_conn *conn);
+
+/* The backend's name ("sqlite", "postgresql"), for callbacks that branch on
+ * dialect.  Static, never NULL. */
+RETORT_API const char *retort_conn_backend(retort_conn *conn);
+
+/* Nonzero when the callback runs offline (rendering a script). */
+RETORT_API int retort_conn_is_offline(retort_conn *conn);
+
+/* Sets the message a failing callback reports (copied); the revision's error
+ * then reads "revision ID: MESSAGE".  For bindings that turn exceptions into
+ * errors.  Returns RETORT_OK. */
+RETORT_API int retort_conn_set_error(retort_conn *conn, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RETORT_RETORT_H */

@@ -1,0 +1,191 @@
+/*
+ * conn.c — the API available inside a migration callback (retort_exec,
+ * retort_exec_params, retort_native, ...).  Online it forwards to the driver;
+ * offline it renders into the script.  It never commits or rolls back: the
+ * runner owns transactions.
+ */
+#include "conn.h"
+
+#include <string.h>
+
+#include "context.h"
+#include "error.h"
+#include "memory.h"
+
+void rt_conn_init(struct retort_conn *conn, retort *r, rt_buf *script)
+{
+    memset(conn, 0, sizeof *conn);
+    conn->r = r;
+    conn->script = script;
+}
+
+void rt_conn_free(struct retort_conn *conn) { rt_buf_free(&conn->error); }
+
+void rt_script_append_statement(rt_buf *script, const char *sql)
+{
+    size_t len = strlen(sql);
+    while (len && (sql[len - 1] == ' ' || sql[len - 1] == '\n' || sql[len - 1] == '\t' ||
+                   sql[len - 1] == '\r'))
+        len--;
+    if (!len)
+        return;
+    rt_buf_append_n(script, sql, len);
+    if (sql[len - 1] != ';')
+        rt_buf_append_char(script, ';');
+    rt_buf_append_char(script, '\n');
+}
+
+static void append_literal(rt_buf *out, const char *value)
+{
+    if (!value) {
+        rt_buf_append(out, "NULL");
+        return;
+    }
+    rt_buf_append_char(out, '\'');
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'')
+            rt_buf_append_char(out, '\'');
+        rt_buf_append_char(out, *p);
+    }
+    rt_buf_append_char(out, '\'');
+}
+
+int rt_render_params(const char *sql, int nparams, const char *const *params, rt_buf *out)
+{
+    const char *p = sql;
+    while (*p) {
+        char c = *p;
+        if (c == '\'' || c == '"') {
+            const char *start = p++;
+            while (*p && *p != c)
+                p++;
+            if (*p)
+                p++;
+            rt_buf_append_n(out, start, (size_t)(p - start));
+            continue;
+        }
+        if (c == '-' && p[1] == '-') {
+            const char *start = p;
+            while (*p && *p != '\n')
+                p++;
+            rt_buf_append_n(out, start, (size_t)(p - start));
+            continue;
+        }
+        if (c == '$' && p[1] >= '1' && p[1] <= '9') {
+            const char *q = p + 1;
+            long n = 0;
+            while (*q >= '0' && *q <= '9' && n < 100000)
+                n = n * 10 + (*q++ - '0');
+            if (n < 1 || n > nparams)
+                return RETORT_EINVAL;
+            append_literal(out, params[n - 1]);
+            p = q;
+            continue;
+        }
+        rt_buf_append_char(out, c);
+        p++;
+    }
+    return rt_buf_failed(out) ? RETORT_ENOMEM : RETORT_OK;
+}
+
+static void record_failure(struct retort_conn *conn, struct retort_report *rep)
+{
+    conn->failed = 1;
+    rt_buf_reset(&conn->error);
+    rt_buf_append(&conn->error, rt_report_message(rep));
+}
+
+RETORT_API int retort_exec(retort_conn *conn, const char *sql)
+{
+    if (!conn)
+        return RETORT_EINVAL;
+    if (!sql) {
+        conn->failed = 1;
+        rt_buf_reset(&conn->error);
+        rt_buf_append(&conn->error, "retort_exec: sql is NULL");
+        return RETORT_EINVAL;
+    }
+    if (conn->script) {
+        rt_script_append_statement(conn->script, sql);
+        return rt_buf_failed(conn->script) ? RETORT_ENOMEM : RETORT_OK;
+    }
+    retort *r = conn->r;
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int done = 0;
+    int rc = r->backend->exec(r->db, sql, &done, &rep);
+    conn->done += done;
+    if (rc != RETORT_OK) {
+        record_failure(conn, &rep);
+        rc = rt_report_code(&rep, RETORT_EDB);
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
+RETORT_API int retort_exec_params(retort_conn *conn, const char *sql, int nparams,
+                                  const char *const *params)
+{
+    if (!conn)
+        return RETORT_EINVAL;
+    if (!sql || nparams < 0 || (nparams > 0 && !params)) {
+        conn->failed = 1;
+        rt_buf_reset(&conn->error);
+        rt_buf_append(&conn->error, "retort_exec_params: sql is NULL or params do not match "
+                                    "nparams");
+        return RETORT_EINVAL;
+    }
+    if (conn->script) {
+        rt_buf text = RT_BUF_INIT;
+        int rc = rt_render_params(sql, nparams, params, &text);
+        if (rc == RETORT_OK)
+            rt_script_append_statement(conn->script, rt_buf_str(&text));
+        else {
+            conn->failed = 1;
+            rt_buf_reset(&conn->error);
+            rt_buf_append(&conn->error, "retort_exec_params: the statement refers to a "
+                                        "parameter beyond nparams");
+        }
+        rt_buf_free(&text);
+        return rc;
+    }
+    retort *r = conn->r;
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int rc = r->backend->exec_params(r->db, sql, nparams, params, &rep);
+    if (rc != RETORT_OK) {
+        record_failure(conn, &rep);
+        rc = rt_report_code(&rep, RETORT_EDB);
+    } else {
+        conn->done++;
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
+RETORT_API void *retort_native(retort_conn *conn)
+{
+    if (!conn)
+        return NULL;
+    if (conn->script) {
+        conn->needs_live = 1;
+        return NULL;
+    }
+    return conn->r->backend->native ? conn->r->backend->native(conn->r->db) : NULL;
+}
+
+RETORT_API const char *retort_conn_backend(retort_conn *conn)
+{
+    return conn && conn->r->backend ? conn->r->backend->name : "";
+}
+
+RETORT_API int retort_conn_is_offline(retort_conn *conn) { return conn && conn->script; }
+
+RETORT_API int retort_conn_set_error(retort_conn *conn, const char *message)
+{
+    if (!conn)
+        return RETORT_EINVAL;
+    rt_buf_reset(&conn->error);
+    rt_buf_append(&conn->error, message ? message : "");
+    return RETORT_OK;
+}

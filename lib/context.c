@@ -1,0 +1,179 @@
+/*
+ * context.c — creating and freeing a context, resolving its URL to a driver,
+ * and opening its connection on first use.  Owns the connection; the
+ * registry, graph and state are owned by their own files' functions.
+ */
+#include "context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "memory.h"
+#include "url.h"
+
+#define DEFAULT_URL "sqlite:retort.db"
+
+RETORT_API int retort_new(retort **out, const char *url)
+{
+    if (!out)
+        return RETORT_EINVAL;
+    retort *r = rt_calloc(1, sizeof *r);
+    *out = r;
+    if (!r)
+        return RETORT_ENOMEM;
+    strcpy(r->version_table, "retort_version");
+    strcpy(r->log_table, "retort_version_log");
+    r->lock_timeout_ms = 30000;
+    r->tx_mode = RETORT_TX_PER_MIGRATION;
+    r->checksum_policy = RETORT_CHECKSUM_WARN;
+    r->log_level = RETORT_LOG_WARN;
+
+    const char *from = "argument";
+    if (!url) {
+        url = getenv("RETORT_DATABASE_URL");
+        from = "RETORT_DATABASE_URL";
+        if (!url || !*url) {
+            url = DEFAULT_URL;
+            from = "default";
+            r->url_is_default = 1;
+        }
+    }
+    r->url = rt_strdup(url);
+    r->url_redacted = rt_url_redact(url);
+    if (!r->url || !r->url_redacted)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+
+    char scheme[32];
+    if (!rt_url_scheme(url, scheme, sizeof scheme)) {
+        char schemes[256];
+        retort_backend_schemes(schemes, sizeof schemes);
+        return rt_fail(r, RETORT_EURL,
+                       "malformed database URL '%.200s' (from %s): expected SCHEME:..., where "
+                       "SCHEME is one of: %s",
+                       r->url_redacted, from, *schemes ? schemes : "(no backend compiled in)");
+    }
+    r->backend = retort_backend_find(scheme);
+    if (!r->backend) {
+        char schemes[256];
+        retort_backend_schemes(schemes, sizeof schemes);
+        return rt_fail(r, RETORT_EURL,
+                       "unknown scheme '%s' in database URL '%.200s' (from %s); the backends "
+                       "available serve: %s",
+                       scheme, r->url_redacted, from,
+                       *schemes ? schemes : "(no backend compiled in)");
+    }
+    return RETORT_OK;
+}
+
+RETORT_API void retort_free(retort *r)
+{
+    if (!r)
+        return;
+    if (r->db && r->backend)
+        r->backend->disconnect(r->db);
+    rt_free(r->url);
+    rt_free(r->url_redacted);
+    rt_registry_free(&r->reg);
+    rt_graph_free(&r->graph);
+    rt_state_free(&r->state);
+    rt_buf_free(&r->errmsg);
+    rt_buf_free(&r->out);
+    rt_free(r);
+}
+
+/* Writes quote(ident) into out via the driver (or ANSI quoting). */
+static size_t quote_ident(const retort_backend *be, const char *ident, char *out, size_t size)
+{
+    if (be->quote_ident)
+        return be->quote_ident(ident, out, size);
+    size_t n = 0;
+    for (const char *p = ident; *p; p++)
+        n += *p == '"' ? 2 : 1;
+    if (size >= n + 3) {
+        char *w = out;
+        *w++ = '"';
+        for (const char *p = ident; *p; p++) {
+            if (*p == '"')
+                *w++ = '"';
+            *w++ = *p;
+        }
+        *w++ = '"';
+        *w = '\0';
+    }
+    return n + 2;
+}
+
+static int qualify(const retort_backend *be, const char *schema, const char *table, char *out,
+                   size_t size)
+{
+    char qs[2 * RT_NAME_MAX + 3], qt[2 * RT_NAME_MAX + 8];
+    if (quote_ident(be, table, qt, sizeof qt) >= sizeof qt)
+        return 0;
+    if (!*schema)
+        return snprintf(out, size, "%s", qt) < (int)size;
+    if (quote_ident(be, schema, qs, sizeof qs) >= sizeof qs)
+        return 0;
+    return snprintf(out, size, "%s.%s", qs, qt) < (int)size;
+}
+
+int rt_set_names(retort *r)
+{
+    if (!qualify(r->backend, r->schema_in_use, r->version_table, r->qtable, sizeof r->qtable) ||
+        !qualify(r->backend, r->schema_in_use, r->log_table, r->qlog, sizeof r->qlog) ||
+        quote_ident(r->backend, r->schema_in_use, r->qschema, sizeof r->qschema) >=
+            sizeof r->qschema)
+        return rt_fail(r, RETORT_EINVAL, "version table name '%s' or schema '%s' is too long "
+                                         "once quoted", r->version_table, r->schema_in_use);
+    return RETORT_OK;
+}
+
+int rt_connect(retort *r)
+{
+    if (r->db)
+        return RETORT_OK;
+    if (!r->backend)
+        return rt_fail(r, RETORT_EURL, "%s", retort_errmsg(r));
+    if (r->url_is_default)
+        rt_log(r, RETORT_LOG_INFO, "no database URL given (argument or RETORT_DATABASE_URL): "
+                                   "using the default SQLite database retort.db in the "
+                                   "working directory");
+    struct retort_report rep;
+    rt_report_init(&rep);
+    void *db = NULL;
+    int rc = r->backend->connect(r->url, r->lock_timeout_ms, &db, &rep);
+    if (rc != RETORT_OK) {
+        if (db)
+            r->backend->disconnect(db);
+        rt_buf what = RT_BUF_INIT;
+        rt_buf_printf(&what, "cannot connect to %s", r->url_redacted);
+        rt_fail_report(r, &rep, RETORT_ECONNECT, rt_buf_str(&what));
+        rt_buf_free(&what);
+        rt_report_free(&rep);
+        return r->errcode;
+    }
+    r->db = db;
+
+    strcpy(r->schema_in_use, r->schema);
+    if (!*r->schema && r->backend->default_schema) {
+        rc = r->backend->default_schema(db, r->schema_in_use, sizeof r->schema_in_use, &rep);
+        if (rc != RETORT_OK) {
+            rt_fail_report(r, &rep, RETORT_EDB, "cannot read the connection's default schema");
+            rt_report_free(&rep);
+            r->backend->disconnect(db);
+            r->db = NULL;
+            return r->errcode;
+        }
+    }
+    rt_report_free(&rep);
+    if ((rc = rt_set_names(r)) != RETORT_OK) {
+        r->backend->disconnect(db);
+        r->db = NULL;
+        return rc;
+    }
+    rt_log(r, RETORT_LOG_DEBUG, "connected to %s (%s backend)", r->url_redacted,
+           r->backend->name);
+    return RETORT_OK;
+}

@@ -1,0 +1,59 @@
+/*
+ * context.h — the layout of the opaque retort context, shared by the core's
+ * files.  Nothing outside lib/ sees it.
+ */
+#ifndef RT_CONTEXT_H
+#define RT_CONTEXT_H
+
+#include "retort/backend.h"
+#include "retort/retort.h"
+
+#include "buf.h"
+#include "graph.h"
+#include "registry.h"
+#include "state.h"
+
+#define RT_NAME_MAX 64 /* table and schema names: 63 characters and the NUL */
+
+struct retort {
+    /* connection */
+    char *url;                    /* resolved URL, with its password */
+    char *url_redacted;           /* for messages and logs */
+    int url_is_default;           /* neither argument nor environment gave one */
+    const retort_backend *backend;
+    void *db;                     /* driver connection, NULL until connected */
+    char qtable[3 * RT_NAME_MAX * 2]; /* quoted, qualified version table */
+    char qlog[3 * RT_NAME_MAX * 2];   /* quoted, qualified audit log table */
+    char qschema[2 * RT_NAME_MAX + 3];
+    char schema_in_use[RT_NAME_MAX]; /* the schema set, or the default's name */
+
+    /* registry, graph (derived, rebuilt after registration), last state read */
+    rt_registry reg;
+    rt_graph graph;
+    rt_state state;
+
+    /* settings */
+    char version_table[RT_NAME_MAX];
+    char log_table[RT_NAME_MAX + 4];
+    char schema[RT_NAME_MAX]; /* "" = the connection's default */
+    int lock_timeout_ms;
+    int tx_mode;
+    int checksum_policy;
+    int tolerate_unknown;
+    int log_level;
+    retort_log_fn log_fn;
+    void *log_user;
+
+    /* calls */
+    int in_callback; /* a migration callback is running: reentry is misuse */
+    int errcode;
+    rt_buf errmsg;
+    rt_buf out; /* the string most recently returned to the caller */
+};
+
+/* Opens the connection if needed and computes the quoted table names. */
+int rt_connect(retort *r);
+/* Computes the quoted, qualified table names from schema_in_use. */
+int rt_set_names(retort *r);
+
+#endif

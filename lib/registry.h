@@ -1,0 +1,62 @@
+/*
+ * registry.h — the registered revisions, in registration order, with an id
+ * index.  Registration validates ids and copies every string; it does not
+ * look at other revisions beyond duplicates (the graph does that).
+ */
+#ifndef RT_REGISTRY_H
+#define RT_REGISTRY_H
+
+#include <stddef.h>
+
+#include "retort/retort.h"
+
+#include "buf.h"
+
+#define RT_ID_MAX 128
+
+typedef struct rt_rev {
+    char *id;
+    char *parents;      /* normalised: ids separated by one space, "" for a root */
+    char **parent_ids;  /* nparents ids */
+    int nparents;
+    char *message;
+    retort_fn up, down; /* callbacks, or NULL for SQL revisions */
+    void *user;
+    char *up_sql, *down_sql;
+    char checksum[65];  /* hex SHA-256 for SQL revisions, "" otherwise */
+    int flags;          /* RETORT_REV_IRREVERSIBLE | _NO_TRANSACTION | _SQL */
+} rt_rev;
+
+typedef struct rt_registry {
+    rt_rev *revs;
+    int n, cap;
+    int *slots;      /* open-addressing id index: revision index + 1, 0 empty */
+    size_t nslots;   /* a power of two */
+} rt_registry;
+
+void rt_registry_free(rt_registry *reg);
+
+/* Whether s[0..len) is a valid id: 1-128 of [A-Za-z0-9_.-]. */
+int rt_id_valid(const char *s, size_t len);
+/* Whether id is one of the reserved target names. */
+int rt_id_reserved(const char *s, size_t len);
+
+/* Index of the revision with id s[0..len), or -1. */
+int rt_registry_find(const rt_registry *reg, const char *s, size_t len);
+
+/*
+ * Adds a revision; on failure returns the status, writes the reason into err
+ * and leaves the registry unchanged.  Strings are copied.
+ */
+int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const char *message,
+                    retort_fn up, retort_fn down, void *user, const char *up_sql,
+                    const char *down_sql, rt_buf *err);
+
+/*
+ * Splits a parents list (spaces and/or commas) into ids, validating each.
+ * On success *ids (rt_free each and the array) and *n are set.
+ */
+int rt_parse_id_list(const char *list, char ***ids, int *n, const char *what, rt_buf *err);
+void rt_free_id_list(char **ids, int n);
+
+#endif

@@ -1,0 +1,817 @@
+/*
+ * runner.c — the online operations: upgrade, downgrade, stamp, check, the
+ * dirty-state resolutions and the read-only views of the state.  Owns the
+ * order of events of a run (read, plan, lock, re-read, execute, record)
+ * and its transactions; the SQL of the version table is version_table.c's,
+ * the plans are planner.c's, the dialect is the driver's.
+ */
+#include "runner.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "context.h"
+#include "error.h"
+#include "log.h"
+#include "memory.h"
+#include "planner.h"
+#include "version_table.h"
+
+/* ------------------------------------------------------------- helpers */
+
+#define ISO_LEN 64 /* "2026-11-24T20:31:00.000Z" with room for any year */
+
+static long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void iso_now(char out[ISO_LEN])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+int rt_prepare(retort *r, const char *op, int connect)
+{
+    if (!r)
+        return RETORT_EINVAL;
+    rt_clear_error(r);
+    if (r->in_callback)
+        return rt_fail(r, RETORT_EMISUSE, "%s called from inside a migration callback", op);
+    if (!r->backend)
+        return rt_fail(r, RETORT_EURL, "%s: the context has no usable database URL ('%s'); "
+                                       "see the error of retort_new",
+                       op, r->url_redacted ? r->url_redacted : "");
+    rt_buf err = RT_BUF_INIT;
+    int rc = rt_graph_build(&r->graph, &r->reg, &err);
+    if (rc != RETORT_OK) {
+        rt_fail(r, rc, "%s", rt_buf_str(&err));
+        rt_buf_free(&err);
+        return rc;
+    }
+    rt_buf_free(&err);
+    return connect ? rt_connect(r) : RETORT_OK;
+}
+
+int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
+{
+    if (rev->flags & RETORT_REV_SQL) {
+        const char *sql = up ? rev->up_sql : rev->down_sql;
+        if (conn->script) {
+            rt_script_append_statement(conn->script, sql);
+            return rt_buf_failed(conn->script) ? RETORT_ENOMEM : RETORT_OK;
+        }
+        struct retort_report rep;
+        rt_report_init(&rep);
+        int done = 0;
+        int rc = r->backend->exec(r->db, sql, &done, &rep);
+        conn->done = done;
+        if (rc != RETORT_OK) {
+            rt_buf_reset(&conn->error);
+            rt_buf_append(&conn->error, rt_report_message(&rep));
+            rc = RETORT_EMIGRATION;
+        }
+        rt_report_free(&rep);
+        return rc;
+    }
+    retort_fn fn = up ? rev->up : rev->down;
+    r->in_callback = 1;
+    int ret = fn(conn, rev->user);
+    r->in_callback = 0;
+    if (ret == 0)
+        return RETORT_OK;
+    if (!conn->error.len)
+        rt_buf_printf(&conn->error, "the %s callback returned %d", up ? "up" : "down", ret);
+    return RETORT_EMIGRATION;
+}
+
+/* Lists up to max ids of rows matching a predicate, for messages. */
+static void append_row_ids(const rt_state *s, int want_unknown, rt_buf *out)
+{
+    int shown = 0, total = 0;
+    for (int i = 0; i < s->n; i++) {
+        const rt_row *row = &s->rows[i];
+        int match = want_unknown ? row->rev < 0 : strcmp(row->state, "applied") != 0;
+        if (!match)
+            continue;
+        if (shown < 5) {
+            rt_buf_printf(out, "%s'%s'", shown ? ", " : "", row->id);
+            shown++;
+        }
+        total++;
+    }
+    if (total > shown)
+        rt_buf_printf(out, " and %d more", total - shown);
+}
+
+/*
+ * Checks the state just read.  checksum_strict: a mismatch is an error
+ * whatever the policy says (except ignore), for retort_check.
+ */
+static int check_state(retort *r, int checksum_strict)
+{
+    rt_state *s = &r->state;
+    if (s->ndirty) {
+        rt_buf ids = RT_BUF_INIT;
+        append_row_ids(s, 0, &ids);
+        const char *first = "ID";
+        for (int i = 0; i < s->n; i++)
+            if (strcmp(s->rows[i].state, "applied") != 0) {
+                first = s->rows[i].id;
+                break;
+            }
+        rt_fail(r, RETORT_EDIRTY,
+                "the database is dirty: non-transactional revision %s failed midway and may "
+                "be partly applied; inspect the database, finish or undo its statements by "
+                "hand, then resolve with retort_mark_applied(r, \"%s\") or "
+                "retort_mark_reverted(r, \"%s\") (command: retort mark-applied|mark-reverted %s)",
+                rt_buf_str(&ids), first, first, first);
+        rt_buf_free(&ids);
+        return RETORT_EDIRTY;
+    }
+    if (s->nunknown && !r->tolerate_unknown) {
+        rt_buf ids = RT_BUF_INIT;
+        append_row_ids(s, 1, &ids);
+        rt_fail(r, RETORT_EUNKNOWN,
+                "the version table %s records revision%s %s that this application does not "
+                "know (applied by a newer version? set tolerate_unknown to accept that)",
+                r->qtable, s->nunknown > 1 ? "s" : "", rt_buf_str(&ids));
+        rt_buf_free(&ids);
+        return RETORT_EUNKNOWN;
+    }
+    if (r->checksum_policy == RETORT_CHECKSUM_IGNORE)
+        return RETORT_OK;
+    for (int i = 0; i < s->n; i++) {
+        const rt_row *row = &s->rows[i];
+        if (row->rev < 0 || !row->checksum || !*row->checksum)
+            continue;
+        const rt_rev *rev = &r->reg.revs[row->rev];
+        if (!(rev->flags & RETORT_REV_SQL) || strcmp(rev->checksum, row->checksum) == 0)
+            continue;
+        if (checksum_strict || r->checksum_policy == RETORT_CHECKSUM_ERROR)
+            return rt_fail(r, RETORT_ECHECKSUM,
+                           "revision '%s' was applied from SQL text with checksum %.12s..., but "
+                           "its registered text now has checksum %.12s...: the migration was "
+                           "edited after it was applied",
+                           rev->id, row->checksum, rev->checksum);
+        rt_log(r, RETORT_LOG_WARN,
+               "revision '%s' was applied from SQL text with checksum %.12s..., but its "
+               "registered text now has checksum %.12s... (edited after it was applied)",
+               rev->id, row->checksum, rev->checksum);
+    }
+    return RETORT_OK;
+}
+
+/* Reads and checks the state, then plans; plan empty at target. */
+static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
+{
+    rt_plan_free(plan);
+    int rc = rt_vt_read(r);
+    if (rc == RETORT_OK)
+        rc = check_state(r, 0);
+    if (rc != RETORT_OK)
+        return rc;
+    rt_buf err = RT_BUF_INIT;
+    rc = up ? rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err)
+            : rt_plan_downgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err);
+    if (rc == RETORT_OK && !up)
+        rc = rt_plan_check_reversible(&r->reg, plan, &err);
+    if (rc != RETORT_OK) {
+        rt_plan_free(plan);
+        rt_fail(r, rc, "%s", rt_buf_str(&err));
+    } else if (up && plan->n && r->state.nunknown) {
+        /* Tolerating newer revisions means running nothing into a database
+         * that is ahead of us; a known revision missing there is an error. */
+        rt_buf ids = RT_BUF_INIT;
+        append_row_ids(&r->state, 1, &ids);
+        rc = rt_fail(r, RETORT_EUNKNOWN,
+                     "the database holds revisions this application does not know (%s) and "
+                     "revision '%s', which it does know, is not applied: refusing to migrate a "
+                     "database that is ahead of this application",
+                     rt_buf_str(&ids), r->reg.revs[plan->steps[0]].id);
+        rt_buf_free(&ids);
+        rt_plan_free(plan);
+    } else if (!up && plan->n && r->state.nunknown) {
+        rc = rt_fail(r, RETORT_EUNKNOWN, "refusing to downgrade a database that holds "
+                                         "revisions this application does not know");
+        rt_plan_free(plan);
+    }
+    rt_buf_free(&err);
+    return rc;
+}
+
+/* ------------------------------------------------------ transactions */
+
+static int tx(retort *r, int which, const char *what_fmt, const char *id)
+{
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int rc = which == 0   ? r->backend->begin(r->db, &rep)
+             : which == 1 ? r->backend->commit(r->db, &rep)
+                          : r->backend->rollback(r->db, &rep);
+    if (rc != RETORT_OK) {
+        rt_buf what = RT_BUF_INIT;
+        rt_buf_printf(&what, what_fmt, id);
+        rc = rt_fail_report(r, &rep, RETORT_EDB, rt_buf_str(&what));
+        rt_buf_free(&what);
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
+static int begin_tx(retort *r, const char *id)
+{
+    return tx(r, 0, "revision '%s': cannot begin a transaction", id);
+}
+static int commit_tx(retort *r, const char *id)
+{
+    return tx(r, 1, "revision '%s': cannot commit", id);
+}
+/* Rolling back after a failure must not replace the failure's message. */
+static void rollback_quietly(retort *r)
+{
+    struct retort_report rep;
+    rt_report_init(&rep);
+    if (r->backend->rollback(r->db, &rep) != RETORT_OK)
+        rt_log(r, RETORT_LOG_WARN, "rollback failed: %s", rt_report_message(&rep));
+    rt_report_free(&rep);
+}
+
+/* Appends to the audit log outside any transaction, after a failure;
+ * keeps the failure's message on the context. */
+static void log_failure_quietly(retort *r, const char *id, const char *direction,
+                                const char *started, const char *error, int done)
+{
+    int code = r->errcode;
+    rt_buf saved = RT_BUF_INIT;
+    rt_buf_append(&saved, rt_buf_str(&r->errmsg));
+    char finished[ISO_LEN];
+    iso_now(finished);
+    if (rt_vt_log(r, id, direction, started, finished, "failed", error, done) != RETORT_OK)
+        rt_log(r, RETORT_LOG_WARN, "could not record the failure of '%s' in the audit log: %s",
+               id, retort_errmsg(r));
+    r->errcode = code;
+    rt_buf_reset(&r->errmsg);
+    rt_buf_append(&r->errmsg, rt_buf_str(&saved));
+    rt_buf_free(&saved);
+}
+
+/* ---------------------------------------------------------- one step */
+
+typedef struct {
+    int up;
+    int recheck;   /* the lock is not exclusive: re-check each step under begin's lock */
+    int in_run_tx; /* whole-run mode: already inside the run's transaction */
+} step_mode;
+
+static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, int whole_run)
+{
+    return rt_fail(r, RETORT_EMIGRATION, "%s of revision '%s'%s%s%s failed: %s; %s",
+                   up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
+                   rev->message, *rev->message ? ")" : "", detail,
+                   whole_run ? "the whole run was rolled back (transaction mode whole-run)"
+                             : up ? "it was rolled back, earlier revisions stay applied"
+                                  : "it was rolled back, revisions reverted before it stay "
+                                    "reverted");
+}
+
+/* Writes the version row change and the audit entry of a finished step. */
+static int record_step(retort *r, const rt_rev *rev, int up, const char *started, long ms,
+                       int done)
+{
+    int rc = up ? rt_vt_insert(r, rev, "applied", ms) : rt_vt_delete(r, rev->id);
+    char finished[ISO_LEN];
+    iso_now(finished);
+    if (rc == RETORT_OK)
+        rc = rt_vt_log(r, rev->id, up ? "up" : "down", started, finished, "ok", NULL, done);
+    return rc;
+}
+
+/* Whether the step is still needed, read under the write lock. */
+static int still_needed(retort *r, const rt_rev *rev, int up, int *needed)
+{
+    char state[16];
+    int rc = rt_vt_lookup(r, rev->id, state, sizeof state);
+    if (rc != RETORT_OK)
+        return rc;
+    if (*state && strcmp(state, "applied") != 0) {
+        return rt_fail(r, RETORT_EDIRTY, "revision '%s' became dirty in another process; "
+                                         "resolve it with retort_mark_applied or "
+                                         "retort_mark_reverted", rev->id);
+    }
+    *needed = up ? !*state : !!*state;
+    return RETORT_OK;
+}
+
+static void log_done(retort *r, const rt_rev *rev, int up, long ms)
+{
+    rt_log(r, RETORT_LOG_INFO, "%s %s%s%s%s in %ld ms", up ? "applied" : "reverted", rev->id,
+           *rev->message ? " (" : "", rev->message, *rev->message ? ")" : "", ms);
+}
+
+static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
+{
+    int rc;
+    if (!m.in_run_tx && (rc = begin_tx(r, rev->id)) != RETORT_OK)
+        return rc;
+    if (m.recheck && !m.in_run_tx) {
+        int needed = 1;
+        if ((rc = still_needed(r, rev, m.up, &needed)) != RETORT_OK) {
+            rollback_quietly(r);
+            return rc;
+        }
+        if (!needed) {
+            rt_log(r, RETORT_LOG_DEBUG, "revision '%s' was %s by another process", rev->id,
+                   m.up ? "applied" : "reverted");
+            return commit_tx(r, rev->id);
+        }
+    }
+    char started[ISO_LEN];
+    iso_now(started);
+    long t0 = monotonic_ms();
+    struct retort_conn conn;
+    rt_conn_init(&conn, r, NULL);
+    rc = rt_run_body(r, rev, m.up, &conn);
+    long ms = monotonic_ms() - t0;
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        fail_step(r, rev, m.up, rt_buf_str(&conn.error), m.in_run_tx);
+        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&conn.error),
+                            -1);
+        rt_conn_free(&conn);
+        return RETORT_EMIGRATION;
+    }
+    rt_conn_free(&conn);
+    rc = record_step(r, rev, m.up, started, ms, -1);
+    if (rc == RETORT_OK && !m.in_run_tx)
+        rc = commit_tx(r, rev->id);
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        return rc;
+    }
+    log_done(r, rev, m.up, ms);
+    return RETORT_OK;
+}
+
+/* A non-transactional step: marked dirty before, clean after, so that a
+ * failure or a crash midway is visible to every later run. */
+static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
+{
+    int rc;
+    if ((rc = begin_tx(r, rev->id)) != RETORT_OK)
+        return rc;
+    if (m.recheck) {
+        int needed = 1;
+        if ((rc = still_needed(r, rev, m.up, &needed)) != RETORT_OK) {
+            rollback_quietly(r);
+            return rc;
+        }
+        if (!needed)
+            return commit_tx(r, rev->id);
+    }
+    rc = m.up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
+    if (rc == RETORT_OK)
+        rc = commit_tx(r, rev->id);
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        return rc;
+    }
+    char started[ISO_LEN];
+    iso_now(started);
+    long t0 = monotonic_ms();
+    struct retort_conn conn;
+    rt_conn_init(&conn, r, NULL);
+    rc = rt_run_body(r, rev, m.up, &conn);
+    long ms = monotonic_ms() - t0;
+    if (rc != RETORT_OK) {
+        rt_fail(r, RETORT_EMIGRATION,
+                "%s of non-transactional revision '%s' failed after %d statement%s completed: "
+                "%s; the database is now marked dirty: inspect it, then resolve with "
+                "retort_mark_applied or retort_mark_reverted (command: retort "
+                "mark-applied|mark-reverted %s)",
+                m.up ? "upgrade" : "downgrade", rev->id, conn.done, conn.done == 1 ? "" : "s",
+                rt_buf_str(&conn.error), rev->id);
+        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&conn.error),
+                            conn.done);
+        rt_conn_free(&conn);
+        return RETORT_EMIGRATION;
+    }
+    int done = conn.done;
+    rt_conn_free(&conn);
+    char finished[ISO_LEN];
+    iso_now(finished);
+    rc = m.up ? rt_vt_update(r, rev->id, "applied", ms) : rt_vt_delete(r, rev->id);
+    if (rc == RETORT_OK)
+        rc = rt_vt_log(r, rev->id, m.up ? "up" : "down", started, finished, "ok", NULL, done);
+    if (rc == RETORT_OK)
+        log_done(r, rev, m.up, ms);
+    return rc;
+}
+
+/* ---------------------------------------------------------- a whole run */
+
+static int lock_run(retort *r, int *exclusive)
+{
+    *exclusive = 0;
+    if (!r->backend->lock)
+        return RETORT_OK;
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int rc = r->backend->lock(r->db, r->schema_in_use, r->version_table, r->lock_timeout_ms,
+                              exclusive, &rep);
+    if (rc != RETORT_OK)
+        rc = rt_fail_report(r, &rep, RETORT_ELOCK, "cannot take the migration lock");
+    rt_report_free(&rep);
+    return rc;
+}
+
+static void unlock_run(retort *r)
+{
+    if (!r->backend->unlock)
+        return;
+    struct retort_report rep;
+    rt_report_init(&rep);
+    if (r->backend->unlock(r->db, r->schema_in_use, r->version_table, &rep) != RETORT_OK)
+        rt_log(r, RETORT_LOG_WARN, "releasing the migration lock failed: %s",
+               rt_report_message(&rep));
+    rt_report_free(&rep);
+}
+
+static int execute_plan(retort *r, int up, const char *target, rt_plan *plan, int exclusive)
+{
+    step_mode m = {up, !exclusive, 0};
+    if (r->tx_mode == RETORT_TX_PER_MIGRATION) {
+        for (int i = 0; i < plan->n; i++) {
+            const rt_rev *rev = &r->reg.revs[plan->steps[i]];
+            int rc = (rev->flags & RETORT_REV_NO_TRANSACTION) ? run_non_transactional(r, rev, m)
+                                                               : run_transactional(r, rev, m);
+            if (rc != RETORT_OK)
+                return rc;
+        }
+        return RETORT_OK;
+    }
+
+    /* Whole run: one transaction, re-planned inside it when the lock is not
+     * exclusive (SQLite: BEGIN IMMEDIATE makes the state read final).  A
+     * non-transactional revision cannot run inside it: the run commits
+     * before it and begins again after it. */
+    const char *first = r->reg.revs[plan->steps[0]].id;
+    int rc = begin_tx(r, first);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!exclusive) {
+        rc = read_and_plan(r, up, target, plan);
+        if (rc != RETORT_OK) {
+            rollback_quietly(r);
+            return rc;
+        }
+    }
+    m.recheck = 0;
+    for (int i = 0; i < plan->n; i++) {
+        const rt_rev *rev = &r->reg.revs[plan->steps[i]];
+        if (rev->flags & RETORT_REV_NO_TRANSACTION) {
+            if ((rc = commit_tx(r, rev->id)) != RETORT_OK)
+                return rc;
+            m.in_run_tx = 0;
+            if ((rc = run_non_transactional(r, rev, m)) != RETORT_OK)
+                return rc;
+            if ((rc = begin_tx(r, rev->id)) != RETORT_OK)
+                return rc;
+            continue;
+        }
+        m.in_run_tx = 1;
+        if ((rc = run_transactional(r, rev, m)) != RETORT_OK)
+            return rc; /* already rolled back */
+    }
+    return commit_tx(r, first);
+}
+
+static int migrate(retort *r, int up, const char *target)
+{
+    const char *op = up ? "retort_upgrade" : "retort_downgrade";
+    int rc = rt_prepare(r, op, 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!target)
+        return rt_fail(r, RETORT_ETARGET, "%s: target is NULL", op);
+    if ((rc = rt_connect(r)) != RETORT_OK)
+        return rc;
+    rt_plan plan = {NULL, 0};
+    /* First read without any lock: at target, that one query is the whole
+     * cost of a run. */
+    rc = read_and_plan(r, up, target, &plan);
+    if (rc != RETORT_OK || plan.n == 0) {
+        if (rc == RETORT_OK)
+            rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: already at '%s'",
+                   up ? "upgrade" : "downgrade", target);
+        rt_plan_free(&plan);
+        return rc;
+    }
+    int exclusive = 0;
+    if ((rc = lock_run(r, &exclusive)) != RETORT_OK) {
+        rt_plan_free(&plan);
+        return rc;
+    }
+    if (up)
+        rc = rt_vt_ensure(r);
+    /* Another migrator may have moved on while we waited for the lock. */
+    if (rc == RETORT_OK)
+        rc = read_and_plan(r, up, target, &plan);
+    if (rc == RETORT_OK && plan.n)
+        rc = execute_plan(r, up, target, &plan, exclusive);
+    rt_plan_free(&plan);
+    unlock_run(r);
+    rt_state_forget(&r->state);
+    return rc;
+}
+
+RETORT_API int retort_upgrade(retort *r, const char *target) { return migrate(r, 1, target); }
+
+RETORT_API int retort_downgrade(retort *r, const char *target) { return migrate(r, 0, target); }
+
+RETORT_API int retort_migrate_to_head(retort *r) { return migrate(r, 1, "head"); }
+
+/* ------------------------------------------------------- state views */
+
+RETORT_API int retort_current(retort *r, const char **heads)
+{
+    int rc = rt_prepare(r, "retort_current", 1);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!heads)
+        return rt_fail(r, RETORT_EINVAL, "retort_current: heads is NULL");
+    if ((rc = rt_vt_read(r)) != RETORT_OK)
+        return rc;
+    rt_buf_reset(&r->out);
+    if (rt_state_heads(&r->state, &r->out) != RETORT_OK)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    *heads = rt_buf_str(&r->out);
+    return RETORT_OK;
+}
+
+RETORT_API int retort_applied(retort *r, const char **ids)
+{
+    int rc = rt_prepare(r, "retort_applied", 1);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!ids)
+        return rt_fail(r, RETORT_EINVAL, "retort_applied: ids is NULL");
+    if ((rc = rt_vt_read(r)) != RETORT_OK)
+        return rc;
+    rt_buf_reset(&r->out);
+    for (int i = 0; i < r->state.n; i++) {
+        if (i)
+            rt_buf_append_char(&r->out, ' ');
+        rt_buf_append(&r->out, r->state.rows[i].id);
+    }
+    if (rt_buf_failed(&r->out))
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    *ids = rt_buf_str(&r->out);
+    return RETORT_OK;
+}
+
+RETORT_API int retort_plan(retort *r, int direction, const char *target, const char **ids)
+{
+    int rc = rt_prepare(r, "retort_plan", 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!target || !ids || direction == 0)
+        return rt_fail(r, RETORT_EINVAL, "retort_plan: %s",
+                       !target ? "target is NULL" : !ids ? "ids is NULL" : "direction is 0");
+    if ((rc = rt_connect(r)) != RETORT_OK)
+        return rc;
+    rt_plan plan = {NULL, 0};
+    rc = read_and_plan(r, direction > 0, target, &plan);
+    if (rc == RETORT_OK) {
+        rt_buf_reset(&r->out);
+        rt_plan_append_ids(&r->reg, &plan, &r->out);
+        if (rt_buf_failed(&r->out))
+            rc = rt_fail(r, RETORT_ENOMEM, "out of memory");
+        else
+            *ids = rt_buf_str(&r->out);
+    }
+    rt_plan_free(&plan);
+    return rc;
+}
+
+RETORT_API int retort_check(retort *r)
+{
+    int rc = rt_prepare(r, "retort_check", 1);
+    if (rc != RETORT_OK)
+        return rc;
+    if ((rc = rt_vt_read(r)) != RETORT_OK || (rc = check_state(r, 1)) != RETORT_OK)
+        return rc;
+    rt_plan plan = {NULL, 0};
+    rt_buf err = RT_BUF_INIT;
+    rc = rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, "heads", &plan, &err);
+    if (rc != RETORT_OK) {
+        rt_fail(r, rc, "%s", rt_buf_str(&err));
+    } else if (plan.n) {
+        rt_buf ids = RT_BUF_INIT;
+        rt_plan_append_ids(&r->reg, &plan, &ids);
+        rc = rt_fail(r, RETORT_EPENDING, "%d revision%s pending: %s", plan.n,
+                     plan.n == 1 ? " is" : "s are", rt_buf_str(&ids));
+        rt_buf_free(&ids);
+    }
+    rt_buf_free(&err);
+    rt_plan_free(&plan);
+    return rc;
+}
+
+RETORT_API int retort_heads(retort *r, const char **heads)
+{
+    int rc = rt_prepare(r, "retort_heads", 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!heads)
+        return rt_fail(r, RETORT_EINVAL, "retort_heads: heads is NULL");
+    rt_buf_reset(&r->out);
+    rt_graph_append_sorted_ids(&r->reg, r->graph.heads, r->graph.nheads, &r->out);
+    if (rt_buf_failed(&r->out))
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    *heads = rt_buf_str(&r->out);
+    return RETORT_OK;
+}
+
+RETORT_API int retort_revision_count(retort *r, int *count)
+{
+    if (!r)
+        return RETORT_EINVAL;
+    rt_clear_error(r);
+    if (!count)
+        return rt_fail(r, RETORT_EINVAL, "retort_revision_count: count is NULL");
+    *count = r->reg.n;
+    return RETORT_OK;
+}
+
+RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
+                                    const char **message, int *flags)
+{
+    int rc = rt_prepare(r, "retort_revision_info", 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (index < 0 || index >= r->reg.n)
+        return rt_fail(r, RETORT_EINVAL, "retort_revision_info: index %d is out of range (0 to "
+                                         "%d)", index, r->reg.n - 1);
+    int i = r->graph.topo[index];
+    const rt_rev *rev = &r->reg.revs[i];
+    if (id)
+        *id = rev->id;
+    if (parents)
+        *parents = rev->parents;
+    if (message)
+        *message = rev->message;
+    if (flags) {
+        int f = rev->flags;
+        if (r->state.loaded && r->state.mark && i < r->state.nmark) {
+            if (r->state.mark[i] == RT_APPLIED)
+                f |= RETORT_REV_APPLIED;
+            else if (r->state.mark[i] == RT_DIRTY)
+                f |= RETORT_REV_DIRTY;
+        }
+        *flags = f;
+    }
+    return RETORT_OK;
+}
+
+/* ---------------------------------------------------- explicit changes */
+
+/* Runs fn inside the lock and one transaction, with the tables ensured. */
+static int locked_change(retort *r, const char *what, int (*fn)(retort *, const void *),
+                         const void *arg)
+{
+    int exclusive = 0;
+    int rc = lock_run(r, &exclusive);
+    if (rc != RETORT_OK)
+        return rc;
+    rc = rt_vt_ensure(r);
+    if (rc == RETORT_OK)
+        rc = begin_tx(r, what);
+    if (rc == RETORT_OK) {
+        rc = fn(r, arg);
+        if (rc == RETORT_OK)
+            rc = commit_tx(r, what);
+        else
+            rollback_quietly(r);
+    }
+    unlock_run(r);
+    rt_state_forget(&r->state);
+    return rc;
+}
+
+static int stamp_change(retort *r, const void *arg)
+{
+    const unsigned char *want = arg;
+    int rc = rt_vt_read(r);
+    if (rc == RETORT_OK)
+        rc = check_state(r, 0);
+    if (rc != RETORT_OK)
+        return rc;
+    char now[ISO_LEN];
+    iso_now(now);
+    /* Children first when removing, parents first when adding, so the table
+     * never records a child without its parent. */
+    for (int k = r->graph.n - 1; k >= 0 && rc == RETORT_OK; k--) {
+        int v = r->graph.topo[k];
+        if (r->state.mark[v] && !want[v]) {
+            rc = rt_vt_delete(r, r->reg.revs[v].id);
+            if (rc == RETORT_OK)
+                rc = rt_vt_log(r, r->reg.revs[v].id, "stamp", now, now, "ok", "stamped as not "
+                                                                             "applied", -1);
+        }
+    }
+    for (int k = 0; k < r->graph.n && rc == RETORT_OK; k++) {
+        int v = r->graph.topo[k];
+        if (!r->state.mark[v] && want[v]) {
+            rc = rt_vt_insert(r, &r->reg.revs[v], "applied", 0);
+            if (rc == RETORT_OK)
+                rc = rt_vt_log(r, r->reg.revs[v].id, "stamp", now, now, "ok", "stamped as "
+                                                                            "applied", -1);
+        }
+    }
+    return rc;
+}
+
+RETORT_API int retort_stamp(retort *r, const char *target)
+{
+    int rc = rt_prepare(r, "retort_stamp", 0);
+    if (rc != RETORT_OK)
+        return rc;
+    unsigned char *want = rt_calloc((size_t)r->graph.n + 1, 1);
+    if (!want)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    rt_buf err = RT_BUF_INIT;
+    rc = rt_plan_stamp_set(&r->reg, &r->graph, target, want, &err);
+    if (rc != RETORT_OK)
+        rt_fail(r, rc, "%s", rt_buf_str(&err));
+    rt_buf_free(&err);
+    if (rc == RETORT_OK)
+        rc = rt_connect(r);
+    if (rc == RETORT_OK)
+        rc = locked_change(r, "stamp", stamp_change, want);
+    if (rc == RETORT_OK)
+        rt_log(r, RETORT_LOG_INFO, "stamped the database at '%s'", target);
+    rt_free(want);
+    return rc;
+}
+
+typedef struct {
+    const rt_rev *rev;
+    int applied;
+} mark_arg;
+
+static int mark_change(retort *r, const void *p)
+{
+    const mark_arg *a = p;
+    char state[16];
+    int rc = rt_vt_lookup(r, a->rev->id, state, sizeof state);
+    if (rc != RETORT_OK)
+        return rc;
+    if (a->applied)
+        rc = *state ? rt_vt_update(r, a->rev->id, "applied", 0)
+                    : rt_vt_insert(r, a->rev, "applied", 0);
+    else if (*state)
+        rc = rt_vt_delete(r, a->rev->id);
+    char now[ISO_LEN];
+    iso_now(now);
+    if (rc == RETORT_OK) {
+        char note[64];
+        snprintf(note, sizeof note, "resolved by hand (row was %s)", *state ? state : "absent");
+        rc = rt_vt_log(r, a->rev->id, a->applied ? "mark-applied" : "mark-reverted", now, now,
+                       "ok", note, -1);
+    }
+    return rc;
+}
+
+static int mark(retort *r, const char *id, int applied)
+{
+    const char *op = applied ? "retort_mark_applied" : "retort_mark_reverted";
+    int rc = rt_prepare(r, op, 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!id)
+        return rt_fail(r, RETORT_EINVAL, "%s: id is NULL", op);
+    int i = rt_registry_find(&r->reg, id, strlen(id));
+    if (i < 0)
+        return rt_fail(r, RETORT_ENOTFOUND, "%s: revision '%.200s' is not registered", op, id);
+    if ((rc = rt_connect(r)) != RETORT_OK)
+        return rc;
+    mark_arg a = {&r->reg.revs[i], applied};
+    rc = locked_change(r, id, mark_change, &a);
+    if (rc == RETORT_OK)
+        rt_log(r, RETORT_LOG_WARN, "revision '%s' marked %s by hand (recorded in the audit log)",
+               id, applied ? "applied" : "reverted");
+    return rc;
+}
+
+RETORT_API int retort_mark_applied(retort *r, const char *id) { return mark(r, id, 1); }
+
+RETORT_API int retort_mark_reverted(retort *r, const char *id) { return mark(r, id, 0); }

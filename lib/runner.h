@@ -1,0 +1,23 @@
+/*
+ * runner.h — what the operations share: starting a call (validating the
+ * graph before the database is touched, then connecting) and running one
+ * revision's body through a retort_conn, online or offline.
+ */
+#ifndef RT_RUNNER_H
+#define RT_RUNNER_H
+
+#include "conn.h"
+#include "registry.h"
+
+typedef struct retort retort;
+
+/* Starts an operation named op: clears the error, refuses reentry from a
+ * callback, builds the graph (RETORT_EGRAPH) and, if connect, connects. */
+int rt_prepare(retort *r, const char *op, int connect);
+
+/* Runs rev's up or down body through conn.  On failure conn->error holds
+ * the reason and the status is returned (RETORT_EMIGRATION for a callback
+ * that returned nonzero). */
+int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn);
+
+#endif

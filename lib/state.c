@@ -1,0 +1,160 @@
+/*
+ * state.c — the recorded state (state.h): rows read from the version table
+ * and their mapping onto the registry.
+ */
+#include "state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory.h"
+#include "retort/retort.h"
+
+static void row_free(rt_row *row)
+{
+    rt_free(row->id);
+    rt_free(row->parents);
+    rt_free(row->message);
+    rt_free(row->checksum);
+    rt_free(row->state);
+    rt_free(row->applied_at);
+    rt_free(row->duration_ms);
+}
+
+void rt_state_forget(rt_state *s)
+{
+    for (int i = 0; i < s->n; i++)
+        row_free(&s->rows[i]);
+    s->n = 0;
+    s->loaded = 0;
+    s->nunknown = s->ndirty = 0;
+    if (s->mark)
+        memset(s->mark, 0, (size_t)s->nmark);
+}
+
+void rt_state_free(rt_state *s)
+{
+    rt_state_forget(s);
+    rt_free(s->rows);
+    rt_free(s->mark);
+    memset(s, 0, sizeof *s);
+}
+
+static char *dup_or_null(const char *v) { return v ? rt_strdup(v) : NULL; }
+
+int rt_state_add_row(rt_state *s, int ncols, const char *const *v)
+{
+    if (ncols < 7 || !v[0])
+        return RETORT_EDB;
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 32;
+        rt_row *rows = rt_reallocarray(s->rows, (size_t)cap, sizeof *rows);
+        if (!rows)
+            return RETORT_ENOMEM;
+        s->rows = rows;
+        s->cap = cap;
+    }
+    rt_row row = {
+        .id = rt_strdup(v[0]),
+        .parents = rt_strdup(v[1] ? v[1] : ""),
+        .message = rt_strdup(v[2] ? v[2] : ""),
+        .checksum = dup_or_null(v[3]),
+        .state = rt_strdup(v[4] ? v[4] : "applied"),
+        .applied_at = rt_strdup(v[5] ? v[5] : ""),
+        .duration_ms = rt_strdup(v[6] ? v[6] : "0"),
+        .rev = -1,
+    };
+    if (!row.id || !row.parents || !row.message || (v[3] && !row.checksum) || !row.state ||
+        !row.applied_at || !row.duration_ms) {
+        row_free(&row);
+        return RETORT_ENOMEM;
+    }
+    s->rows[s->n++] = row;
+    return RETORT_OK;
+}
+
+int rt_state_resolve(rt_state *s, const rt_registry *reg)
+{
+    if (s->nmark < reg->n || !s->mark) {
+        unsigned char *mark = rt_realloc(s->mark, (size_t)reg->n + 1);
+        if (!mark)
+            return RETORT_ENOMEM;
+        s->mark = mark;
+        s->nmark = reg->n;
+    }
+    memset(s->mark, 0, (size_t)s->nmark);
+    s->nunknown = s->ndirty = 0;
+    for (int i = 0; i < s->n; i++) {
+        rt_row *row = &s->rows[i];
+        int dirty = strcmp(row->state, "applied") != 0;
+        row->rev = rt_registry_find(reg, row->id, strlen(row->id));
+        if (row->rev < 0)
+            s->nunknown++;
+        else
+            s->mark[row->rev] = dirty ? RT_DIRTY : RT_APPLIED;
+        s->ndirty += dirty;
+    }
+    return RETORT_OK;
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int rt_state_heads(const rt_state *s, rt_buf *out)
+{
+    /* Sort every parent named by a row, then a row is a head when its id
+     * is not among them: n log n, no hash set needed. */
+    size_t nparents = 0;
+    for (int i = 0; i < s->n; i++)
+        for (const char *p = s->rows[i].parents; *p; p++)
+            if (*p != ' ' && (p == s->rows[i].parents || p[-1] == ' '))
+                nparents++;
+    char **parents = rt_calloc(nparents + 1, sizeof *parents);
+    const char **heads = rt_calloc((size_t)s->n + 1, sizeof *heads);
+    int rc = RETORT_OK;
+    if (!parents || !heads) {
+        rc = RETORT_ENOMEM;
+        goto out;
+    }
+    size_t k = 0;
+    for (int i = 0; i < s->n; i++) {
+        const char *p = s->rows[i].parents;
+        while (*p) {
+            while (*p == ' ')
+                p++;
+            const char *start = p;
+            while (*p && *p != ' ')
+                p++;
+            if (p > start && k < nparents) {
+                if (!(parents[k++] = rt_strndup(start, (size_t)(p - start)))) {
+                    rc = RETORT_ENOMEM;
+                    goto out;
+                }
+            }
+        }
+    }
+    qsort(parents, k, sizeof *parents, cmp_str_ptr);
+    int nheads = 0;
+    for (int i = 0; i < s->n; i++) {
+        const char *id = s->rows[i].id;
+        if (!bsearch(&id, parents, k, sizeof *parents, cmp_str_ptr))
+            heads[nheads++] = id;
+    }
+    qsort(heads, (size_t)nheads, sizeof *heads, cmp_str_ptr);
+    for (int i = 0; i < nheads; i++) {
+        if (i)
+            rt_buf_append_char(out, ' ');
+        rt_buf_append(out, heads[i]);
+    }
+    if (rt_buf_failed(out))
+        rc = RETORT_ENOMEM;
+out:
+    if (parents)
+        for (size_t i = 0; i < nparents; i++)
+            rt_free(parents[i]);
+    rt_free(parents);
+    rt_free(heads);
+    return rc;
+}

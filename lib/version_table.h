@@ -1,0 +1,37 @@
+/*
+ * version_table.h — reading and writing the version table and the audit log
+ * through the driver's dialect templates.  Every value goes through a
+ * parameter; only the validated, quoted table names are spliced into SQL.
+ */
+#ifndef RT_VERSION_TABLE_H
+#define RT_VERSION_TABLE_H
+
+#include "buf.h"
+
+typedef struct retort retort;
+typedef struct rt_rev rt_rev;
+
+/* Expands the driver's template for op into out ({table}, {log}, {schema}).
+ * Returns 0 when the dialect has no such statement. */
+int rt_vt_template(retort *r, int op, rt_buf *out);
+
+/* Reads every row into r->state and maps it onto the registry.  A missing
+ * table is an empty state. */
+int rt_vt_read(retort *r);
+/* Creates the schema (where the dialect has them), version table and log. */
+int rt_vt_ensure(retort *r);
+/* State of one row ("applied", "dirty") into *state, "" when absent. */
+int rt_vt_lookup(retort *r, const char *id, char *state, size_t size);
+int rt_vt_insert(retort *r, const rt_rev *rev, const char *state, long duration_ms);
+int rt_vt_update(retort *r, const char *id, const char *state, long duration_ms);
+int rt_vt_delete(retort *r, const char *id);
+int rt_vt_delete_all(retort *r);
+/* Appends to the audit log; statements_done < 0 records NULL. */
+int rt_vt_log(retort *r, const char *id, const char *direction, const char *started,
+              const char *finished, const char *outcome, const char *error, int statements_done);
+
+/* Executes a driver template with parameters; on failure records
+ * "<what>: <driver message>" on r. */
+int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const char *what);
+
+#endif
