@@ -72,6 +72,9 @@ RETORT_API void retort_free(retort *r)
 {
     if (!r)
         return;
+    if (r->teardown)
+        r->teardown(r);
+    rt_free(r->fresh_name);
     if (r->db && r->backend)
         r->backend->disconnect(r->db);
     rt_free(r->url);

@@ -44,6 +44,10 @@ struct retort {
     retort_log_fn log_fn;
     void *log_user;
 
+    /* a fresh test target (retort_new_fresh) that retort_free tears down */
+    void (*teardown)(retort *r);
+    char *fresh_name; /* the schema or file created for it */
+
     /* calls */
     int in_callback; /* a migration callback is running: reentry is misuse */
     int errcode;

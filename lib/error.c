@@ -34,6 +34,7 @@ static const char *const status_text[] = {
     [RETORT_ENOTFOUND] = "not found",
     [RETORT_EPENDING] = "revisions pending",
     [RETORT_EBACKEND] = "backend registration rejected",
+    [RETORT_ECHECKFAIL] = "migration check failed",
 };
 
 RETORT_API const char *retort_strerror(int code)

@@ -81,7 +81,8 @@ enum {
     RETORT_EMISUSE = 19,       /* the call is not allowed here (e.g. from inside a callback) */
     RETORT_ENOTFOUND = 20,     /* no such revision or object */
     RETORT_EPENDING = 21,      /* retort_check(): revisions remain to be applied */
-    RETORT_EBACKEND = 22       /* backend registration rejected */
+    RETORT_EBACKEND = 22,      /* backend registration rejected */
+    RETORT_ECHECKFAIL = 23     /* a retort_test_* check found a defect in the migrations */
 };
 
 /* A static, never-NULL description of a status code ("unknown status" for
@@ -437,6 +438,52 @@ RETORT_API int retort_conn_is_offline(retort_conn *conn);
  * then reads "revision ID: MESSAGE".  For bindings that turn exceptions into
  * errors.  Returns RETORT_OK. */
 RETORT_API int retort_conn_set_error(retort_conn *conn, const char *message);
+
+/* ------------------------------------------------------------ test harness */
+
+/*
+ * Creates a context on a fresh, empty, isolated target derived from url,
+ * for one test; retort_free() tears the target down.  SQLite ("sqlite:" +
+ * anything, or NULL): a private in-memory database.  "sqlite:DIR/" (a path
+ * ending in '/'): a new temporary file in DIR, deleted by retort_free.
+ * PostgreSQL: a uniquely named schema on that server, created here, used as
+ * the version table's schema and the connection's search_path, and dropped
+ * with everything in it by retort_free.  Safe for tests running in parallel
+ * processes.  Connects immediately.  *out as for retort_new().
+ */
+RETORT_API int retort_new_fresh(retort **out, const char *url);
+
+/*
+ * A canonical, deterministic text description of the database's schema:
+ * tables, columns with types, nullability and defaults, primary keys,
+ * unique and foreign keys, check constraints, indexes and views, one sorted
+ * line each; the version table and audit log excluded.  Two databases with
+ * the same schema give byte-identical text.  *text is owned by r until its
+ * next call.  Errors: RETORT_EINVAL (the backend cannot snapshot), database
+ * errors.
+ */
+RETORT_API int retort_schema_snapshot(retort *r, const char **text);
+
+/*
+ * Ready-made checks of the registered migrations, for test suites.  Each
+ * returns RETORT_OK, or RETORT_ECHECKFAIL with retort_errmsg() naming the
+ * revision at fault and what was wrong (other codes for errors that are not
+ * findings, such as a lost connection).  The three that run migrations need
+ * a context on an empty target (see retort_new_fresh) and leave it at base
+ * on success.
+ *
+ * single_head: the graph has exactly one head.
+ * upgrade: upgrading from empty to head succeeds.
+ * stairway: for every revision in order, upgrade one step, snapshot,
+ *   downgrade one step and compare with the snapshot before it, upgrade
+ *   again; then downgrade everything.
+ * downgrade: after upgrading to head, downgrading to base succeeds and
+ *   leaves a schema identical to the empty one.
+ */
+RETORT_API int retort_test_single_head(retort *r);
+RETORT_API int retort_test_upgrade(retort *r);
+RETORT_API int retort_test_stairway(retort *r);
+RETORT_API int retort_test_downgrade(retort *r);
 
 #ifdef __cplusplus
 }
