@@ -6,6 +6,7 @@
 #include "registry.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "checksum.h"
@@ -142,11 +143,7 @@ int rt_parse_id_list(const char *list, char ***ids_out, int *n_out, const char *
 static void rev_free(rt_rev *rev)
 {
     rt_free(rev->id);
-    rt_free(rev->parents);
-    rt_free_id_list(rev->parent_ids, rev->nparents);
-    rt_free(rev->message);
-    rt_free(rev->up_sql);
-    rt_free(rev->down_sql);
+    rt_free(rev->parent_ids);
 }
 
 void rt_registry_free(rt_registry *reg)
@@ -156,6 +153,16 @@ void rt_registry_free(rt_registry *reg)
     rt_free(reg->revs);
     rt_free(reg->slots);
     memset(reg, 0, sizeof *reg);
+}
+
+/* Copies s (len bytes) to *w and advances it past the terminating NUL. */
+static char *place(char **w, const char *s, size_t len)
+{
+    char *at = *w;
+    memcpy(at, s, len);
+    at[len] = '\0';
+    *w += len + 1;
+    return at;
 }
 
 int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const char *message,
@@ -186,44 +193,66 @@ int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const
         return RETORT_EINVAL;
     }
 
-    rt_buf what = RT_BUF_INIT;
-    rt_buf_printf(&what, "parents of revision '%s'", id);
-    if (rt_buf_failed(&what))
-        return RETORT_ENOMEM;
-    rt_rev rev;
-    memset(&rev, 0, sizeof rev);
-    int rc = rt_parse_id_list(parents, &rev.parent_ids, &rev.nparents, rt_buf_str(&what), err);
-    rt_buf_free(&what);
+    /* Validate the parents list into a temporary list first. */
+    char **list = NULL;
+    int nlist = 0;
+    char what[RT_ID_MAX + 32];
+    snprintf(what, sizeof what, "parents of revision '%s'", id);
+    int rc = rt_parse_id_list(parents, &list, &nlist, what, err);
     if (rc != RETORT_OK)
         return rc;
-    for (int i = 0; i < rev.nparents; i++) {
-        if (strcmp(rev.parent_ids[i], id) == 0) {
+    size_t parents_len = 0;
+    for (int i = 0; i < nlist; i++) {
+        if (strcmp(list[i], id) == 0) {
             rt_buf_printf(err, "revision '%s' lists itself as a parent", id);
-            rt_free_id_list(rev.parent_ids, rev.nparents);
+            rt_free_id_list(list, nlist);
             return RETORT_EINVAL;
         }
+        parents_len += strlen(list[i]) + 1;
     }
 
-    rt_buf joined = RT_BUF_INIT;
-    for (int i = 0; i < rev.nparents; i++) {
-        if (i)
-            rt_buf_append_char(&joined, ' ');
-        rt_buf_append(&joined, rev.parent_ids[i]);
+    if (!message)
+        message = "";
+    size_t msglen = strlen(message);
+    size_t uplen = up_sql ? strlen(up_sql) : 0, downlen = down_sql ? strlen(down_sql) : 0;
+    /* id, parents joined, each parent, message, up, down: all NUL-terminated */
+    size_t total = idlen + 1 + parents_len + 1 + parents_len + msglen + 1 +
+                   (up_sql ? uplen + 1 : 0) + (up_sql && down_sql ? downlen + 1 : 0);
+
+    rt_rev rev;
+    memset(&rev, 0, sizeof rev);
+    char *block = rt_malloc(total);
+    rev.parent_ids = rt_calloc((size_t)nlist + 1, sizeof *rev.parent_ids);
+    int oom = !block || !rev.parent_ids;
+    if (!oom) {
+        char *w = block;
+        rev.id = place(&w, id, idlen);
+        rev.parents = w;
+        for (int i = 0; i < nlist; i++) {
+            size_t n = strlen(list[i]);
+            memcpy(w, list[i], n);
+            w += n;
+            *w++ = i + 1 < nlist ? ' ' : '\0';
+        }
+        if (!nlist)
+            *w++ = '\0';
+        for (int i = 0; i < nlist; i++)
+            rev.parent_ids[i] = place(&w, list[i], strlen(list[i]));
+        rev.nparents = nlist;
+        rev.message = place(&w, message, msglen);
+        if (up_sql) {
+            rev.up_sql = place(&w, up_sql, uplen);
+            if (down_sql)
+                rev.down_sql = place(&w, down_sql, downlen);
+        }
     }
-    rev.parents = rt_buf_take(&joined);
-    rev.id = rt_strdup(id);
-    rev.message = rt_strdup(message ? message : "");
+    rt_free_id_list(list, nlist);
     rev.up = up;
     rev.down = down;
     rev.user = user;
-    int oom = !rev.parents || !rev.id || !rev.message;
-    if (up_sql) {
-        rev.up_sql = rt_strdup(up_sql);
-        rev.down_sql = down_sql ? rt_strdup(down_sql) : NULL;
-        oom |= !rev.up_sql || (down_sql && !rev.down_sql);
+    if (!oom && up_sql) {
         rev.flags |= RETORT_REV_SQL;
-        if (!oom && rt_checksum_sql(up_sql, down_sql, rev.checksum) != RETORT_OK)
-            oom = 1;
+        rt_checksum_sql(up_sql, down_sql, rev.checksum);
     }
     if (!(up_sql ? down_sql != NULL : down != NULL))
         rev.flags |= RETORT_REV_IRREVERSIBLE;
@@ -241,7 +270,8 @@ int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const
     if (!oom && index_reserve(reg, reg->n + 1) != RETORT_OK)
         oom = 1;
     if (oom) {
-        rev_free(&rev);
+        rt_free(block);
+        rt_free(rev.parent_ids);
         return RETORT_ENOMEM;
     }
     reg->revs[reg->n] = rev;

@@ -14,15 +14,18 @@
 
 #define RT_ID_MAX 128
 
+/* All strings of a revision live in one allocation owned by id, and
+ * parent_ids points into it: registering 100,000 revisions must not cost
+ * a dozen mallocs each. */
 typedef struct rt_rev {
-    char *id;
+    char *id;           /* owns the block holding every string below */
     char *parents;      /* normalised: ids separated by one space, "" for a root */
-    char **parent_ids;  /* nparents ids */
+    char **parent_ids;  /* nparents ids (the array is a separate allocation) */
     int nparents;
     char *message;
     retort_fn up, down; /* callbacks, or NULL for SQL revisions */
     void *user;
-    char *up_sql, *down_sql;
+    char *up_sql, *down_sql; /* NULL when absent */
     char checksum[65];  /* hex SHA-256 for SQL revisions, "" otherwise */
     int flags;          /* RETORT_REV_IRREVERSIBLE | _NO_TRANSACTION | _SQL */
 } rt_rev;

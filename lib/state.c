@@ -10,16 +10,9 @@
 #include "memory.h"
 #include "retort/retort.h"
 
-static void row_free(rt_row *row)
-{
-    rt_free(row->id);
-    rt_free(row->parents);
-    rt_free(row->message);
-    rt_free(row->checksum);
-    rt_free(row->state);
-    rt_free(row->applied_at);
-    rt_free(row->duration_ms);
-}
+/* A row's strings share one allocation owned by id: reading 100,000 rows
+ * must not cost seven mallocs each. */
+static void row_free(rt_row *row) { rt_free(row->id); }
 
 void rt_state_forget(rt_state *s)
 {
@@ -40,8 +33,6 @@ void rt_state_free(rt_state *s)
     memset(s, 0, sizeof *s);
 }
 
-static char *dup_or_null(const char *v) { return v ? rt_strdup(v) : NULL; }
-
 int rt_state_add_row(rt_state *s, int ncols, const char *const *v)
 {
     if (ncols < 7 || !v[0])
@@ -54,21 +45,27 @@ int rt_state_add_row(rt_state *s, int ncols, const char *const *v)
         s->rows = rows;
         s->cap = cap;
     }
-    rt_row row = {
-        .id = rt_strdup(v[0]),
-        .parents = rt_strdup(v[1] ? v[1] : ""),
-        .message = rt_strdup(v[2] ? v[2] : ""),
-        .checksum = dup_or_null(v[3]),
-        .state = rt_strdup(v[4] ? v[4] : "applied"),
-        .applied_at = rt_strdup(v[5] ? v[5] : ""),
-        .duration_ms = rt_strdup(v[6] ? v[6] : "0"),
-        .rev = -1,
-    };
-    if (!row.id || !row.parents || !row.message || (v[3] && !row.checksum) || !row.state ||
-        !row.applied_at || !row.duration_ms) {
-        row_free(&row);
-        return RETORT_ENOMEM;
+    static const char *const defaults[7] = {"", "", "", NULL, "applied", "", "0"};
+    size_t len[7], total = 0;
+    for (int i = 0; i < 7; i++) {
+        const char *value = v[i] ? v[i] : defaults[i];
+        len[i] = value ? strlen(value) : 0;
+        total += len[i] + 1;
     }
+    char *block = rt_malloc(total);
+    if (!block)
+        return RETORT_ENOMEM;
+    char *fields[7];
+    char *w = block;
+    for (int i = 0; i < 7; i++) {
+        const char *value = v[i] ? v[i] : defaults[i];
+        fields[i] = value ? w : NULL;
+        if (value)
+            memcpy(w, value, len[i]);
+        w[len[i]] = '\0';
+        w += len[i] + 1;
+    }
+    rt_row row = {fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6], -1};
     s->rows[s->n++] = row;
     return RETORT_OK;
 }
