@@ -506,9 +506,12 @@ static int migrate(retort *r, int up, const char *target)
         return rc;
     rt_plan plan = {NULL, 0};
     /* First read without any lock: at target, that one query is the whole
-     * cost of a run. */
+     * cost of a run.  A dirty row seen now may belong to a non-transactional
+     * revision another process is running under the lock: where the driver
+     * has an exclusive lock, judge dirtiness only under it. */
     rc = read_and_plan(r, up, target, &plan);
-    if (rc != RETORT_OK || plan.n == 0) {
+    int judge_under_lock = rc == RETORT_EDIRTY && r->backend->lock;
+    if (!judge_under_lock && (rc != RETORT_OK || plan.n == 0)) {
         if (rc == RETORT_OK)
             rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: already at '%s'",
                    up ? "upgrade" : "downgrade", target);
@@ -520,11 +523,12 @@ static int migrate(retort *r, int up, const char *target)
         rt_plan_free(&plan);
         return rc;
     }
-    if (up)
-        rc = rt_vt_ensure(r);
     /* Another migrator may have moved on while we waited for the lock. */
-    if (rc == RETORT_OK)
-        rc = read_and_plan(r, up, target, &plan);
+    rc = read_and_plan(r, up, target, &plan);
+    /* Creating the tables needs CREATE rights even when they exist (on
+     * PostgreSQL), so only a database without them pays for it. */
+    if (rc == RETORT_OK && plan.n && up && r->state.table_missing)
+        rc = rt_vt_ensure(r);
     if (rc == RETORT_OK && plan.n)
         rc = execute_plan(r, up, target, &plan, exclusive);
     rt_plan_free(&plan);

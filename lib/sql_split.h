@@ -4,7 +4,9 @@
  * transaction block, where CREATE INDEX CONCURRENTLY has to run alone).
  * Understands '...' strings ('' escapes), E'...' strings (backslash escapes),
  * "..." identifiers, -- and nested slash-star comments, and $tag$ dollar
- * quoting.
+ * quoting.  Like psql, it does not split on a ';' inside parentheses
+ * (multi-action CREATE RULE) or inside the BEGIN ATOMIC ... END body of a
+ * CREATE FUNCTION / PROCEDURE.
  */
 #ifndef RT_SQL_SPLIT_H
 #define RT_SQL_SPLIT_H

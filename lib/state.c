@@ -20,6 +20,7 @@ void rt_state_forget(rt_state *s)
         row_free(&s->rows[i]);
     s->n = 0;
     s->loaded = 0;
+    s->table_missing = 0;
     s->nunknown = s->ndirty = 0;
     if (s->mark)
         memset(s->mark, 0, (size_t)s->nmark);

@@ -18,6 +18,7 @@ typedef struct rt_row {
 
 typedef struct rt_state {
     int loaded;            /* rows reflect the database as last read */
+    int table_missing;     /* the last read found no version table */
     rt_row *rows;          /* in the order applied */
     int n, cap;
     unsigned char *mark;   /* per registry index: RT_UNAPPLIED / RT_APPLIED / RT_DIRTY */

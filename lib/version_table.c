@@ -69,8 +69,12 @@ static int collect_row(void *ctx, int ncols, const char *const *values)
     return rt_state_add_row(ctx, ncols, values);
 }
 
-int rt_vt_read(retort *r)
+/* One SELECT of every row.  *missing is set when it failed because the
+ * table does not exist, asked of the catalog rather than parsed from the
+ * error text, which differs by backend and locale. */
+static int read_once(retort *r, int *missing)
 {
+    *missing = 0;
     rt_state_forget(&r->state);
     rt_buf sql = RT_BUF_INIT;
     rt_vt_template(r, RETORT_SQL_SELECT_VERSIONS, &sql);
@@ -84,8 +88,6 @@ int rt_vt_read(retort *r)
         return rt_fail(r, RETORT_ENOMEM, "out of memory reading the version table");
     }
     if (rc != RETORT_OK) {
-        /* The common first run: no table yet.  Ask the catalog rather than
-         * parse the error text, which differs by backend and locale. */
         rt_state_forget(&r->state);
         int exists = 1;
         struct retort_report rep2;
@@ -95,11 +97,13 @@ int rt_vt_read(retort *r)
         rt_report_free(&rep2);
         if (rc2 == RETORT_OK && !exists) {
             rt_report_free(&rep);
-            r->state.loaded = 1;
-            return rt_state_resolve(&r->state, &r->reg) == RETORT_OK
-                       ? RETORT_OK
-                       : rt_fail(r, RETORT_ENOMEM, "out of memory");
+            *missing = 1;
+            return RETORT_OK;
         }
+        /* The table may have been created by another migrator between the
+         * two queries: the caller reads again. */
+        if (rc2 == RETORT_OK && exists)
+            *missing = -1;
         rt_buf what = RT_BUF_INIT;
         rt_buf_printf(&what, "cannot read the version table %s", r->qtable);
         rc = rt_fail_report(r, &rep, RETORT_EDB, rt_buf_str(&what));
@@ -108,7 +112,19 @@ int rt_vt_read(retort *r)
         return rc;
     }
     rt_report_free(&rep);
+    return RETORT_OK;
+}
+
+int rt_vt_read(retort *r)
+{
+    int missing = 0;
+    int rc = read_once(r, &missing);
+    if (rc != RETORT_OK && missing < 0)
+        rc = read_once(r, &missing);
+    if (rc != RETORT_OK)
+        return rc;
     r->state.loaded = 1;
+    r->state.table_missing = missing > 0;
     if (rt_state_resolve(&r->state, &r->reg) != RETORT_OK)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
     return RETORT_OK;

@@ -1,0 +1,888 @@
+/*
+ * postgres_backend.c — the PostgreSQL driver behind the vtable (libpq).
+ *
+ * Owns one PGconn per context, the dialect's statement templates, and the
+ * migration lock: a session-level advisory lock polled with
+ * pg_try_advisory_lock, so that a timeout is ours to enforce and a waiting
+ * migrator never holds a transaction open.  Statements go one at a time
+ * outside a transaction block (CREATE INDEX CONCURRENTLY refuses to share a
+ * query string with others) and in one round trip inside one.  Messages are
+ * built from libpq's fields, never from the connection string, so that a
+ * password cannot reach them.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "buf.h"
+#include "builtin_backends.h"
+#include "memory.h"
+#include "retort/backend.h"
+#include "sql_split.h"
+
+/* Between two pg_try_advisory_lock attempts: short enough that a waiter
+ * starts soon after the holder finishes, long enough to cost the server
+ * nothing measurable with many waiters. */
+#define LOCK_POLL_FIRST_MS 20
+#define LOCK_POLL_MAX_MS 50
+
+typedef struct pg_db {
+    PGconn *conn;
+    char *default_schema; /* current_schema(), read once */
+} pg_db;
+
+/* ------------------------------------------------------------ messages */
+
+#define NO_LINE (-1L)
+
+static long line_base_of(const char *sql) { return strchr(sql, '\n') ? 0 : NO_LINE; }
+
+/* Appends text as one line: libpq and server messages carry newlines, tabs
+ * and double spaces ("ERROR:  ..."), which a log line should not. */
+static void append_one_line(rt_buf *b, const char *text)
+{
+    int pending_space = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            pending_space = 1;
+            continue;
+        }
+        if (pending_space && b->len > 0)
+            rt_buf_append_char(b, ' ');
+        pending_space = 0;
+        rt_buf_append_char(b, *p);
+    }
+}
+
+static int report_oom(retort_report *rep)
+{
+    retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+    return RETORT_ENOMEM;
+}
+
+/* Hands a finished message to the core; the buffer is freed either way. */
+static int report_buf(retort_report *rep, int code, rt_buf *b)
+{
+    if (rt_buf_failed(b)) {
+        rt_buf_free(b);
+        return report_oom(rep);
+    }
+    retort_report_error(rep, code, rt_buf_str(b));
+    rt_buf_free(b);
+    return code;
+}
+
+/*
+ * The 1-based line of text holding the 1-based character position the
+ * server reported.  The server counts characters in the client encoding;
+ * UTF-8 is the one multibyte encoding worth counting exactly, the rest are
+ * counted in bytes (exact for single-byte encodings).
+ */
+static long line_of_position(PGconn *conn, const char *text, long position)
+{
+    int utf8 = strcmp(pg_encoding_to_char(PQclientEncoding(conn)), "UTF8") == 0;
+    long line = 1;
+    long chars = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (utf8 && (*p & 0xC0) == 0x80)
+            continue;
+        if (++chars >= position)
+            break;
+        if (*p == '\n')
+            line++;
+    }
+    return line;
+}
+
+/*
+ * Reports a failed command.  res may be NULL (libpq could not even send
+ * it).  text is the SQL as sent and line_base the number of lines before it
+ * in what the caller was given, to turn the server's position into a line
+ * the author can find, or NO_LINE where a line number would be noise (one-
+ * line SQL); prefix (may be NULL) says which statement failed.
+ */
+static int report_pg(pg_db *db, const PGresult *res, const char *text, long line_base,
+                     const char *prefix, retort_report *rep)
+{
+    rt_buf b = RT_BUF_INIT;
+    if (prefix)
+        rt_buf_append(&b, prefix);
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (primary) {
+        append_one_line(&b, primary);
+        const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+        const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (position && text && line_base != NO_LINE) {
+            long line = line_base + line_of_position(db->conn, text, strtol(position, NULL, 10));
+            rt_buf_printf(&b, " (line %ld%s%s)", line, sqlstate ? ", SQLSTATE " : "",
+                          sqlstate ? sqlstate : "");
+        } else if (sqlstate) {
+            rt_buf_printf(&b, " (SQLSTATE %s)", sqlstate);
+        }
+        static const struct {
+            int field;
+            const char *label;
+        } extra[] = {{PG_DIAG_MESSAGE_DETAIL, "detail"},
+                     {PG_DIAG_MESSAGE_HINT, "hint"},
+                     {PG_DIAG_CONTEXT, "context"}};
+        for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+            const char *v = PQresultErrorField(res, extra[i].field);
+            if (v) {
+                rt_buf_printf(&b, "; %s: ", extra[i].label);
+                append_one_line(&b, v);
+            }
+        }
+    } else {
+        /* No server error: a client-side failure, usually the connection. */
+        if (PQstatus(db->conn) == CONNECTION_BAD)
+            rt_buf_append(&b, "the connection to the server was lost: ");
+        const char *msg = res ? PQresultErrorMessage(res) : "";
+        append_one_line(&b, *msg ? msg : PQerrorMessage(db->conn));
+    }
+    return report_buf(rep, RETORT_EDB, &b);
+}
+
+/* Reports an unexpected status of a statement the driver wrote itself. */
+static int check_command(pg_db *db, PGresult *res, const char *what, retort_report *rep)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return RETORT_OK;
+    rt_buf prefix = RT_BUF_INIT;
+    rt_buf_printf(&prefix, "%s: ", what);
+    int rc = rt_buf_failed(&prefix) ? report_oom(rep)
+                                    : report_pg(db, res, NULL, NO_LINE, rt_buf_str(&prefix), rep);
+    rt_buf_free(&prefix);
+    return rc;
+}
+
+/* ---------------------------------------------------------- connection */
+
+static void ignore_notice(void *arg, const char *message)
+{
+    /* "relation ... already exists, skipping" and friends: expected, and
+     * libpq would otherwise print them on stderr of the host application. */
+    (void)arg;
+    (void)message;
+}
+
+/*
+ * libpq's parse errors quote pieces of the connection string, and a piece
+ * may be the password.  Keeps the wording, drops every quoted piece longer
+ * than one character (the one-character ones are punctuation: "=", "]").
+ */
+static void append_redacted_parse_error(rt_buf *b, const char *msg)
+{
+    const char *p = msg;
+    while (*p) {
+        const char *open = strchr(p, '"');
+        if (!open) {
+            append_one_line(b, p);
+            return;
+        }
+        const char *close = strchr(open + 1, '"');
+        if (!close) {
+            /* Unbalanced: drop the rest rather than risk it. */
+            rt_buf_append_n(b, p, (size_t)(open - p));
+            return;
+        }
+        rt_buf_append_n(b, p, (size_t)(open - p));
+        if (close - open - 1 <= 1)
+            rt_buf_append_n(b, open, (size_t)(close - open + 1));
+        else
+            rt_buf_append(b, "\"...\"");
+        p = close + 1;
+    }
+}
+
+static int scheme_is(const char *url, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    for (size_t i = 0; i < n; i++) {
+        char c = url[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != scheme[i])
+            return 0;
+    }
+    return url[n] == ':';
+}
+
+/*
+ * What libpq gets: a URI as written (libpq parses postgresql:// and
+ * postgres:// itself, but only in lower case), or the key=value text after
+ * the scheme, "" meaning everything from PG* environment variables.
+ */
+static char *conninfo_of(const char *url)
+{
+    size_t scheme_len = scheme_is(url, "postgresql") ? strlen("postgresql")
+                        : scheme_is(url, "postgres") ? strlen("postgres")
+                                                     : 0;
+    if (scheme_len == 0)
+        return NULL;
+    const char *rest = url + scheme_len + 1;
+    if (strncmp(rest, "//", 2) != 0)
+        return rt_strdup(rest);
+    char *copy = rt_strdup(url);
+    if (copy)
+        for (size_t i = 0; i < scheme_len; i++)
+            if (copy[i] >= 'A' && copy[i] <= 'Z')
+                copy[i] = (char)(copy[i] - 'A' + 'a');
+    return copy;
+}
+
+static const char *or_default(const char *s, const char *fallback)
+{
+    return s && *s ? s : fallback;
+}
+
+static int pg_connect(const char *url, int timeout_ms, void **out, retort_report *rep)
+{
+    (void)timeout_ms; /* the lock timeout; lock() receives it again */
+    *out = NULL;
+    if (!url || (!scheme_is(url, "postgresql") && !scheme_is(url, "postgres"))) {
+        retort_report_error(rep, RETORT_EURL, "not a PostgreSQL URL: expected postgresql://..., "
+                                              "postgres://... or postgresql:key=value ...");
+        return RETORT_EURL;
+    }
+    char *conninfo = conninfo_of(url);
+    if (!conninfo)
+        return report_oom(rep);
+
+    /* Parse first: a malformed string must be RETORT_EURL, and its message
+     * must be redacted, which PQconnectdb's would not be. */
+    char *parse_error = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
+    if (!opts) {
+        int code = parse_error ? RETORT_EURL : RETORT_ENOMEM;
+        rt_buf b = RT_BUF_INIT;
+        rt_buf_append(&b, "malformed PostgreSQL connection string: ");
+        if (parse_error)
+            append_redacted_parse_error(&b, parse_error);
+        else
+            rt_buf_append(&b, "out of memory");
+        rt_buf_append(&b, " (expected postgresql://user@host:port/dbname?key=value or "
+                          "postgresql:key=value ...)");
+        PQfreemem(parse_error);
+        rt_free(conninfo);
+        return report_buf(rep, code, &b);
+    }
+    PQconninfoFree(opts);
+
+    /* fallback_application_name names us in pg_stat_activity (where an
+     * operator looks for the lock holder) unless the URL or PGAPPNAME says
+     * otherwise; expand_dbname makes libpq read conninfo as a whole string. */
+    const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const values[] = {conninfo, "retort", NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    rt_free(conninfo);
+    if (!conn)
+        return report_oom(rep);
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        rt_buf b = RT_BUF_INIT;
+        /* From the connection, not the URL: these include what came from
+         * the environment and libpq's defaults, and never the password. */
+        rt_buf_printf(&b, "host %s port %s database %s user %s: ",
+                      or_default(PQhost(conn), "(default)"), or_default(PQport(conn), "(default)"),
+                      or_default(PQdb(conn), "(default)"), or_default(PQuser(conn), "(default)"));
+        append_one_line(&b, PQerrorMessage(conn));
+        PQfinish(conn);
+        return report_buf(rep, RETORT_ECONNECT, &b);
+    }
+    PQsetNoticeProcessor(conn, ignore_notice, NULL);
+
+    pg_db *db = rt_calloc(1, sizeof *db);
+    if (!db) {
+        PQfinish(conn);
+        return report_oom(rep);
+    }
+    db->conn = conn;
+    *out = db;
+    return RETORT_OK;
+}
+
+static void pg_disconnect(void *vdb)
+{
+    pg_db *db = vdb;
+    if (!db)
+        return;
+    /* Ending the session also releases a migration lock still held. */
+    PQfinish(db->conn);
+    rt_free(db->default_schema);
+    rt_free(db);
+}
+
+static void *pg_native(void *vdb) { return ((pg_db *)vdb)->conn; }
+
+/* ----------------------------------------------------------- execution */
+
+static int is_copy(ExecStatusType st)
+{
+    return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
+/* Ends a COPY the statement started, and any that later statements of the
+ * same query string start, so that the connection stays usable: a
+ * migration has no data to feed COPY FROM STDIN nor anywhere to put COPY TO
+ * STDOUT. */
+static void abandon_copy(PGconn *conn, ExecStatusType st)
+{
+    while (is_copy(st)) {
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_BOTH)
+            PQputCopyEnd(conn, "COPY FROM STDIN is not supported in a migration");
+        if (st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+            char *data = NULL;
+            while (PQgetCopyData(conn, &data, 0) > 0) {
+                PQfreemem(data);
+                data = NULL;
+            }
+        }
+        st = PGRES_COMMAND_OK;
+        PGresult *res;
+        while ((res = PQgetResult(conn)) != NULL) {
+            ExecStatusType next = PQresultStatus(res);
+            PQclear(res);
+            /* libpq keeps returning a COPY result until the COPY ends. */
+            if (is_copy(next) && PQstatus(conn) == CONNECTION_OK) {
+                st = next;
+                break;
+            }
+        }
+    }
+}
+
+static int report_copy(retort_report *rep, const char *prefix)
+{
+    rt_buf b = RT_BUF_INIT;
+    if (prefix)
+        rt_buf_append(&b, prefix);
+    rt_buf_append(&b, "COPY ... FROM STDIN / TO STDOUT is not supported in a migration "
+                      "(use INSERT, or COPY with a server-side file)");
+    return report_buf(rep, RETORT_EDB, &b);
+}
+
+/* Runs text as a simple query.  Returns RETORT_OK when every statement in
+ * it succeeded. */
+static int run_simple(pg_db *db, const char *text, long line_base, const char *prefix,
+                      retort_report *rep)
+{
+    PGresult *res = PQexec(db->conn, text);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int rc = RETORT_OK;
+    if (is_copy(st)) {
+        PQclear(res);
+        res = NULL;
+        abandon_copy(db->conn, st);
+        rc = report_copy(rep, prefix);
+    } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+        rc = report_pg(db, res, text, line_base, prefix, rep);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static long count_lines(const char *s, size_t from, size_t to)
+{
+    long n = 0;
+    for (size_t i = from; i < to; i++)
+        n += s[i] == '\n';
+    return n;
+}
+
+static int count_statements(const char *sql)
+{
+    size_t pos = 0, start, end;
+    int n = 0;
+    while (rt_sql_next_statement(sql, &pos, &start, &end))
+        n++;
+    return n;
+}
+
+static int pg_exec(void *vdb, const char *sql, int *done, retort_report *rep)
+{
+    pg_db *db = vdb;
+    *done = 0;
+
+    /* Inside a transaction block the statements stand or fall together
+     * anyway, so one round trip carries them all. */
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+        int rc = run_simple(db, sql, line_base_of(sql), NULL, rep);
+        if (rc == RETORT_OK)
+            *done = count_statements(sql);
+        return rc;
+    }
+
+    /* Outside one, PostgreSQL would wrap a multi-statement string in an
+     * implicit transaction, which CREATE INDEX CONCURRENTLY, VACUUM and
+     * ALTER TYPE ... ADD VALUE refuse; each statement goes alone and
+     * commits by itself, and *done tells the audit log how far it got. */
+    size_t pos = 0, start, end;
+    size_t counted_to = 0; /* lines before the statement, counted once */
+    long line_base = 0;
+    int multiline = strchr(sql, '\n') != NULL;
+    while (rt_sql_next_statement(sql, &pos, &start, &end)) {
+        line_base += count_lines(sql, counted_to, start);
+        counted_to = start;
+        char *stmt = rt_strndup(sql + start, end - start);
+        if (!stmt)
+            return report_oom(rep);
+        char prefix[96];
+        if (*done > 0)
+            snprintf(prefix, sizeof prefix, "statement %d (after %d completed and committed): ",
+                     *done + 1, *done);
+        int rc = run_simple(db, stmt, multiline ? line_base : NO_LINE, *done > 0 ? prefix : NULL,
+                            rep);
+        rt_free(stmt);
+        if (rc != RETORT_OK)
+            return rc;
+        ++*done;
+    }
+    return RETORT_OK;
+}
+
+/*
+ * Runs one statement with text parameters.  With row, hands it each result
+ * row and returns its nonzero verdict when it stops early.
+ */
+static int run_params(pg_db *db, const char *sql, int nparams, const char *const *params,
+                      retort_row_fn row, void *ctx, retort_report *rep)
+{
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (is_copy(st)) {
+        PQclear(res);
+        abandon_copy(db->conn, st);
+        return report_copy(rep, NULL);
+    }
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        int rc = report_pg(db, res, sql, line_base_of(sql), NULL, rep);
+        PQclear(res);
+        return rc;
+    }
+    int rc = RETORT_OK;
+    int nrows = PQntuples(res);
+    int ncols = PQnfields(res);
+    if (row && nrows > 0) {
+        const char *small[16];
+        const char **values = small;
+        if (ncols > (int)(sizeof small / sizeof small[0])) {
+            values = rt_reallocarray(NULL, (size_t)ncols, sizeof *values);
+            if (!values) {
+                PQclear(res);
+                return report_oom(rep);
+            }
+        }
+        for (int r = 0; r < nrows && rc == RETORT_OK; r++) {
+            for (int c = 0; c < ncols; c++)
+                values[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+            rc = row(ctx, ncols, values);
+        }
+        if (values != small)
+            rt_free(values);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_exec_params(void *vdb, const char *sql, int nparams, const char *const *params,
+                          retort_report *rep)
+{
+    return run_params(vdb, sql, nparams, params, NULL, NULL, rep);
+}
+
+static int pg_query(void *vdb, const char *sql, int nparams, const char *const *params,
+                    retort_row_fn row, void *ctx, retort_report *rep)
+{
+    return run_params(vdb, sql, nparams, params, row, ctx, rep);
+}
+
+/* -------------------------------------------------------- transactions */
+
+static int pg_begin(void *vdb, retort_report *rep)
+{
+    pg_db *db = vdb;
+    /* PostgreSQL only warns about a nested BEGIN, and we silence warnings;
+     * the core must not believe it opened a transaction it did not. */
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+        if (PQstatus(db->conn) == CONNECTION_BAD)
+            return report_pg(db, NULL, NULL, NO_LINE, "BEGIN: ", rep);
+        retort_report_error(rep, RETORT_EDB,
+                            "BEGIN: a transaction block is already open on this connection");
+        return RETORT_EDB;
+    }
+    PGresult *res = PQexec(db->conn, "BEGIN");
+    int rc = check_command(db, res, "BEGIN", rep);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_commit(void *vdb, retort_report *rep)
+{
+    pg_db *db = vdb;
+    PGTransactionStatusType before = PQtransactionStatus(db->conn);
+    if (before == PQTRANS_IDLE) {
+        /* A migration ended the transaction itself (COMMIT or ROLLBACK in
+         * its SQL): what the core meant to be atomic was not. */
+        retort_report_error(rep, RETORT_EDB,
+                            "COMMIT: no transaction is open; the migration must not end the "
+                            "transaction itself (COMMIT/ROLLBACK in its SQL), or be marked "
+                            "non-transactional");
+        return RETORT_EDB;
+    }
+    PGresult *res = PQexec(db->conn, "COMMIT");
+    int rc = check_command(db, res, "COMMIT", rep);
+    /* COMMIT of a failed transaction succeeds as a command but rolls back. */
+    if (rc == RETORT_OK && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+        retort_report_error(rep, RETORT_EDB, "COMMIT: the transaction was rolled back because "
+                                             "a statement in it had failed");
+        rc = RETORT_EDB;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_rollback(void *vdb, retort_report *rep)
+{
+    pg_db *db = vdb;
+    /* Nothing to undo is not a failure: rollback runs on error paths that
+     * may follow a lost or already-ended transaction. */
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        return RETORT_OK;
+    PGresult *res = PQexec(db->conn, "ROLLBACK");
+    int rc = check_command(db, res, "ROLLBACK", rep);
+    PQclear(res);
+    return rc;
+}
+
+/* -------------------------------------------------------------- schema */
+
+static int store_first_value(void *ctx, int ncols, const char *const *values)
+{
+    char **out = ctx;
+    if (*out || ncols < 1 || !values[0])
+        return 0;
+    *out = rt_strdup(values[0]);
+    return *out ? 0 : RETORT_ENOMEM;
+}
+
+/* The connection's current schema, read once: the search_path of a
+ * migration connection is not expected to change under it. */
+static int resolve_default_schema(pg_db *db, const char **schema, retort_report *rep)
+{
+    if (!db->default_schema) {
+        char *value = NULL;
+        int rc = run_params(db, "SELECT current_schema()", 0, NULL, store_first_value, &value,
+                            rep);
+        if (rc == RETORT_ENOMEM)
+            return report_oom(rep);
+        if (rc != RETORT_OK)
+            return rc;
+        if (!value) {
+            retort_report_error(rep, RETORT_EDB,
+                                "the connection has no current schema: no schema in its "
+                                "search_path exists; set the schema explicitly or fix "
+                                "search_path");
+            return RETORT_EDB;
+        }
+        db->default_schema = value;
+    }
+    *schema = db->default_schema;
+    return RETORT_OK;
+}
+
+static int pg_default_schema(void *vdb, char *out, size_t size, retort_report *rep)
+{
+    const char *schema;
+    int rc = resolve_default_schema(vdb, &schema, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    if (strlen(schema) >= size) {
+        rt_buf b = RT_BUF_INIT;
+        rt_buf_printf(&b, "the connection's current schema \"%s\" is too long (at most %zu "
+                          "bytes)",
+                      schema, size ? size - 1 : 0);
+        return report_buf(rep, RETORT_EINVAL, &b);
+    }
+    memcpy(out, schema, strlen(schema) + 1);
+    return RETORT_OK;
+}
+
+static int set_flag(void *ctx, int ncols, const char *const *values)
+{
+    (void)ncols;
+    (void)values;
+    *(int *)ctx = 1;
+    return 0;
+}
+
+static int pg_table_exists(void *vdb, const char *schema, const char *table, int *exists,
+                           retort_report *rep)
+{
+    const char *params[] = {schema && *schema ? schema : NULL, table};
+    *exists = 0;
+    return run_params(vdb,
+                      "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = "
+                      "COALESCE($1, current_schema()) AND tablename = $2",
+                      2, params, set_flag, exists, rep);
+}
+
+static size_t pg_quote_ident(const char *ident, char *out, size_t size)
+{
+    size_t need = 2;
+    for (const char *p = ident; *p; p++)
+        need += *p == '"' ? 2 : 1;
+    if (size == 0)
+        return need;
+    size_t w = 0;
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (w + 1 < size)                                                                          \
+            out[w++] = (c);                                                                        \
+    } while (0)
+    PUT('"');
+    for (const char *p = ident; *p; p++) {
+        if (*p == '"')
+            PUT('"');
+        PUT(*p);
+    }
+    PUT('"');
+#undef PUT
+    out[w] = '\0';
+    return need;
+}
+
+/* ---------------------------------------------------------------- lock */
+
+/*
+ * The advisory lock key of a version table, which every migrator of that
+ * table must compute alike (doc/DESIGN.md documents it for other tools):
+ * the 64-bit FNV-1a hash (offset basis 0xcbf29ce484222325, prime
+ * 0x100000001b3) of the bytes "retort:" SCHEMA "." TABLE, unquoted, with
+ * the default schema spelled out by name so that "" and "public" agree;
+ * the 64 bits are then read as a two's complement bigint.  A hash rather
+ * than a fixed key: migrators of different version tables (one schema per
+ * test, one per tenant) must not wait for each other.
+ */
+static int64_t lock_key(const char *schema, const char *table)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    const char *parts[] = {"retort:", schema, ".", table};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++) {
+            h ^= *p;
+            h *= UINT64_C(0x100000001b3);
+        }
+    /* Spelled out: converting an out-of-range value to a signed type is
+     * implementation-defined. */
+    return h <= (uint64_t)INT64_MAX ? (int64_t)h : -(int64_t)(~h) - 1;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ; /* interrupted by a signal: sleep what remains */
+}
+
+static int store_bool(void *ctx, int ncols, const char *const *values)
+{
+    *(int *)ctx = ncols > 0 && values[0] && values[0][0] == 't';
+    return 0;
+}
+
+static int lock_statement(pg_db *db, const char *sql, int64_t key, int *result,
+                          retort_report *rep)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%" PRId64, key);
+    const char *params[] = {text};
+    *result = 0;
+    return run_params(db, sql, 1, params, store_bool, result, rep);
+}
+
+/* The pid of the session holding the lock, for the timeout message; "" when
+ * it cannot be told (it may have just let go). */
+static void lock_holder(pg_db *db, int64_t key, char *out, size_t size)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%" PRId64, key);
+    const char *params[] = {text};
+    char *pid = NULL;
+    out[0] = '\0';
+    /* A bigint key is stored as classid = high 32 bits, objid = low 32
+     * bits, objsubid = 1. */
+    if (run_params(db,
+                   "SELECT pid::text FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
+                   "AND granted AND objsubid = 1 "
+                   "AND classid = (($1::bigint >> 32) & 4294967295)::oid "
+                   "AND objid = ($1::bigint & 4294967295)::oid "
+                   "AND database = (SELECT oid FROM pg_catalog.pg_database "
+                   "WHERE datname = current_database()) LIMIT 1",
+                   1, params, store_first_value, &pid, NULL) == RETORT_OK &&
+        pid)
+        snprintf(out, size, " (pid %s)", pid);
+    rt_free(pid);
+}
+
+static int pg_lock(void *vdb, const char *schema, const char *table, int timeout_ms,
+                   int *exclusive, retort_report *rep)
+{
+    pg_db *db = vdb;
+    *exclusive = 0;
+    if (!schema || !*schema) {
+        int rc = resolve_default_schema(db, &schema, rep);
+        if (rc != RETORT_OK)
+            return rc;
+    }
+    int64_t key = lock_key(schema, table);
+    int64_t deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t interval = LOCK_POLL_FIRST_MS;
+    for (;;) {
+        /* Polling, never pg_advisory_lock: a blocking wait could only be cut
+         * short by statement_timeout, which would also cap the migrations. */
+        int got = 0;
+        int rc = lock_statement(db, "SELECT pg_catalog.pg_try_advisory_lock($1::bigint)", key,
+                                &got, rep);
+        if (rc != RETORT_OK)
+            return rc;
+        if (got) {
+            *exclusive = 1;
+            return RETORT_OK;
+        }
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0)
+            break;
+        sleep_ms(interval < left ? interval : left);
+        if (interval < LOCK_POLL_MAX_MS)
+            interval += 10;
+    }
+    char holder[48];
+    lock_holder(db, key, holder, sizeof holder);
+    rt_buf b = RT_BUF_INIT;
+    rt_buf_printf(&b, "timed out after %d ms waiting for the migration lock on %s.%s "
+                      "(advisory lock key %" PRId64 ") held by another session%s",
+                  timeout_ms, schema, table, key, holder);
+    return report_buf(rep, RETORT_ELOCK, &b);
+}
+
+static int pg_unlock(void *vdb, const char *schema, const char *table, retort_report *rep)
+{
+    pg_db *db = vdb;
+    if (!schema || !*schema) {
+        int rc = resolve_default_schema(db, &schema, rep);
+        if (rc != RETORT_OK)
+            return rc;
+    }
+    int64_t key = lock_key(schema, table);
+    int released = 0;
+    int rc = lock_statement(db, "SELECT pg_catalog.pg_advisory_unlock($1::bigint)", key,
+                            &released, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!released) {
+        rt_buf b = RT_BUF_INIT;
+        rt_buf_printf(&b, "the migration lock on %s.%s (advisory lock key %" PRId64 ") was "
+                          "not held by this session",
+                      schema, table, key);
+        return report_buf(rep, RETORT_ELOCK, &b);
+    }
+    return RETORT_OK;
+}
+
+/* ----------------------------------------------------------- templates */
+
+static const char *pg_sql(int op)
+{
+    switch (op) {
+    case RETORT_SQL_CREATE_SCHEMA:
+        /* Not a bare CREATE SCHEMA IF NOT EXISTS: PostgreSQL checks the
+         * database's CREATE privilege before it looks whether the schema
+         * exists, which would fail every run of a least-privileged role
+         * migrating an existing schema. */
+        return "DO $retort$ BEGIN IF pg_catalog.to_regnamespace('{schema}') IS NULL THEN "
+               "CREATE SCHEMA IF NOT EXISTS {schema}; END IF; END $retort$";
+    case RETORT_SQL_CREATE_VERSION_TABLE:
+        return "CREATE TABLE IF NOT EXISTS {table} ("
+               "seq BIGSERIAL NOT NULL, "
+               "id VARCHAR(128) PRIMARY KEY, "
+               "parents TEXT NOT NULL DEFAULT '', "
+               "message TEXT NOT NULL DEFAULT '', "
+               "checksum CHAR(64), "
+               "state VARCHAR(16) NOT NULL DEFAULT 'applied', "
+               "applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+               "duration_ms BIGINT NOT NULL DEFAULT 0)";
+    case RETORT_SQL_CREATE_LOG_TABLE:
+        return "CREATE TABLE IF NOT EXISTS {log} ("
+               "seq BIGSERIAL PRIMARY KEY, "
+               "revision VARCHAR(128) NOT NULL, "
+               "direction VARCHAR(16) NOT NULL, "
+               "started_at TIMESTAMPTZ NOT NULL, "
+               "finished_at TIMESTAMPTZ NOT NULL, "
+               "outcome VARCHAR(16) NOT NULL, "
+               "error TEXT, "
+               "statements_done INTEGER)";
+    case RETORT_SQL_SELECT_VERSIONS:
+        return "SELECT id, parents, message, checksum, state, "
+               "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+               "duration_ms::text FROM {table} ORDER BY seq";
+    case RETORT_SQL_INSERT_VERSION:
+        return "INSERT INTO {table} (id, parents, message, checksum, state, duration_ms) "
+               "VALUES ($1, $2, $3, $4, $5, $6::bigint)";
+    case RETORT_SQL_UPDATE_VERSION:
+        return "UPDATE {table} SET state = $2, duration_ms = $3::bigint WHERE id = $1";
+    case RETORT_SQL_DELETE_VERSION:
+        return "DELETE FROM {table} WHERE id = $1";
+    case RETORT_SQL_DELETE_ALL_VERSIONS:
+        return "DELETE FROM {table}";
+    case RETORT_SQL_INSERT_LOG:
+        return "INSERT INTO {log} (revision, direction, started_at, finished_at, outcome, "
+               "error, statements_done) "
+               "VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5, $6, $7::integer)";
+    case RETORT_SQL_BEGIN:
+        return "BEGIN";
+    case RETORT_SQL_COMMIT:
+        return "COMMIT";
+    case RETORT_SQL_SELECT_VERSION:
+        return "SELECT state FROM {table} WHERE id = $1";
+    default:
+        return NULL;
+    }
+}
+
+static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
+
+const retort_backend rt_postgres_backend = {
+    .abi_version = RETORT_BACKEND_ABI_VERSION,
+    .struct_size = sizeof(retort_backend),
+    .name = "postgresql",
+    .schemes = pg_schemes,
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .exec = pg_exec,
+    .exec_params = pg_exec_params,
+    .query = pg_query,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .lock = pg_lock,
+    .unlock = pg_unlock,
+    .quote_ident = pg_quote_ident,
+    .sql = pg_sql,
+    .table_exists = pg_table_exists,
+    .default_schema = pg_default_schema,
+    .snapshot = NULL,
+    .native = pg_native,
+};
