@@ -155,6 +155,19 @@ void rt_registry_free(rt_registry *reg)
     memset(reg, 0, sizeof *reg);
 }
 
+void rt_registry_truncate(rt_registry *reg, int n)
+{
+    if (n < 0 || n >= reg->n)
+        return;
+    for (int i = n; i < reg->n; i++)
+        rev_free(&reg->revs[i]);
+    reg->n = n;
+    /* Open addressing cannot simply delete entries; rebuild the index. */
+    memset(reg->slots, 0, reg->nslots * sizeof *reg->slots);
+    for (int i = 0; i < n; i++)
+        index_insert(reg->slots, reg->nslots, reg->revs[i].id, i);
+}
+
 /* Copies s (len bytes) to *w and advances it past the terminating NUL. */
 static char *place(char **w, const char *s, size_t len)
 {

@@ -38,6 +38,9 @@ typedef struct rt_registry {
 } rt_registry;
 
 void rt_registry_free(rt_registry *reg);
+/* Removes the revisions registered after the first n, so that a caller
+ * registering several (retort_load_dir) can undo all of them on failure. */
+void rt_registry_truncate(rt_registry *reg, int n);
 
 /* Whether s[0..len) is a valid id: 1-128 of [A-Za-z0-9_.-]. */
 int rt_id_valid(const char *s, size_t len);

@@ -30,17 +30,23 @@ size_t rt_url_scheme(const char *url, char *out, size_t size)
     return n;
 }
 
-/* Whether s[i..] starts "password=" at a key boundary. */
+/* Whether s[i..] starts a key=value pair whose key ends in "password"
+ * (password, sslpassword, ...) at a key boundary. */
 static int password_key_at(const char *s, size_t i)
 {
-    static const char key[] = "password";
+    static const char suffix[] = "password";
     if (i > 0 && !(s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '?' || s[i - 1] == '&' ||
                    s[i - 1] == ':'))
         return 0;
-    for (size_t k = 0; k < sizeof key - 1; k++)
-        if (tolower((unsigned char)s[i + k]) != key[k])
+    size_t j = i;
+    while (isalnum((unsigned char)s[j]) || s[j] == '_')
+        j++;
+    size_t keylen = j - i, n = sizeof suffix - 1;
+    if (keylen < n)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (tolower((unsigned char)s[j - n + k]) != suffix[k])
             return 0;
-    size_t j = i + sizeof key - 1;
     while (s[j] == ' ' || s[j] == '\t')
         j++;
     return s[j] == '=';

@@ -1,0 +1,98 @@
+#!/bin/sh
+# Configuration precedence: flags > environment > retort.ini > defaults, and
+# retort.ini errors named by file:line.
+. "$SRCDIR/lib.sh"
+
+mkdir m1 m2 m3
+for d in m1 m2 m3; do
+    printf -- '-- retort:up\nCREATE TABLE %s (x INTEGER);\n-- retort:down\nDROP TABLE %s;\n' $d $d \
+        >$d/001_$d.sql
+done
+cat >retort.ini <<'INI'
+# comment
+[other]
+whatever = ignored
+[retort]
+url = sqlite:ini.db
+dir = m1
+INI
+
+tables() { sql "$1" "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'retort%' ORDER BY name);"; }
+
+run upgrade
+expect_status 0 "retort.ini supplies url and dir"
+expect_eq "$(tables ini.db)" "m1" "the ini's url and dir are used"
+
+RETORT_DATABASE_URL=sqlite:env.db RETORT_DIR=m2 run upgrade
+expect_status 0 "the environment overrides retort.ini"
+expect_eq "$(tables env.db)" "m2" "RETORT_DATABASE_URL and RETORT_DIR win over the ini"
+
+RETORT_DATABASE_URL=sqlite:env.db RETORT_DIR=m2 run --url sqlite:flag.db --dir m3 upgrade
+expect_status 0 "flags override the environment"
+expect_eq "$(tables flag.db)" "m3" "--url and --dir win over the environment"
+expect_eq "$(tables env.db)" "m2" "the environment's database is untouched"
+
+RETORT_DATABASE_URL= RETORT_DIR= run heads
+expect_eq "$(cat "$TMP/out")" "001_m1" "an empty environment variable counts as unset"
+
+# The default: no ini, no environment, no flags.
+mkdir sub && cd sub && mkdir migrations
+printf -- '-- retort:up\nCREATE TABLE d (x INTEGER);\n' >migrations/001_d.sql
+run upgrade
+expect_status 0 "defaults: ./migrations and sqlite:retort.db"
+expect_eq "$(tables retort.db)" "d" "the default database is retort.db"
+cd ..
+
+# --config and RETORT_CONFIG; dir relative to the ini file.
+mkdir -p conf/mig
+printf -- '-- retort:up\nCREATE TABLE c (x INTEGER);\n' >conf/mig/001_c.sql
+printf '[retort]\nurl = sqlite:conf.db\ndir = mig\n' >conf/app.ini
+run --config conf/app.ini upgrade
+expect_status 0 "--config names the ini"
+expect_eq "$(tables conf.db)" "c" "dir in the ini is relative to the ini file"
+RETORT_CONFIG=conf/app.ini run heads
+expect_eq "$(cat "$TMP/out")" "001_c" "RETORT_CONFIG names the ini"
+RETORT_CONFIG=conf/app.ini run --config retort.ini heads
+expect_eq "$(cat "$TMP/out")" "001_m1" "--config wins over RETORT_CONFIG"
+run --config nope.ini heads
+expect_status 1 "a named configuration file must exist"
+expect_err "configuration file 'nope.ini' (from --config) does not exist" "the message names it"
+
+# Settings reach the library.
+printf '[retort]\nurl = sqlite:vt.db\ndir = m1\nversion_table = my_versions\n' >vt.ini
+run --config vt.ini upgrade
+expect_status 0 "version_table from the ini"
+expect_eq "$(sql vt.db "SELECT id FROM my_versions;")" "001_m1" "the ini's version_table is used"
+
+# Errors name file:line and change nothing.
+bad_ini() { # DESCRIPTION EXPECTED-MESSAGE CONTENT
+    printf "$3" >bad.ini
+    snapshot before
+    run --config bad.ini upgrade
+    expect_status 1 "$1 exits 1"
+    expect_err "$2" "$1: the message names file:line"
+    expect_unchanged before "$1: nothing changes"
+}
+bad_ini "an unknown key" "bad.ini:3: unknown key 'colour'" '[retort]\ndir = m1\ncolour = blue\n'
+bad_ini "a key set twice" "bad.ini:3: 'dir' is set twice (first on line 2)" '[retort]\ndir = m1\ndir = m2\n'
+bad_ini "a line without =" "bad.ini:2: expected 'key = value'" '[retort]\njunk\n'
+bad_ini "a key outside a section" "bad.ini:1: 'dir = m1' is outside any section" 'dir = m1\n'
+bad_ini "a bad section header" "bad.ini:1: malformed section header" '[retort\n'
+bad_ini "a bad setting value" "bad.ini:3:" '[retort]\ndir = m1\nlock_timeout = soon\n'
+bad_ini "a bad transaction mode" "bad.ini:3:" '[retort]\ndir = m1\ntransaction_mode = sometimes\n'
+
+# -q / -v outrank the ini's log_level.
+printf '[retort]\nurl = sqlite:ll.db\ndir = m1\nlog_level = debug\n' >ll.ini
+run --config ll.ini -q upgrade
+expect_eq "$(cat "$TMP/err")" "" "-q silences the log even with log_level = debug"
+
+# Passwords are never echoed.
+run --url 'postgresql://alice:s3cret@127.0.0.1:1/db' --dir m1 current
+expect_status 1 "an unreachable server fails"
+if grep -q s3cret "$TMP/out" "$TMP/err"; then
+    not_ok "the password never appears in the output"
+else
+    ok "the password never appears in the output"
+fi
+
+done_testing

@@ -1,0 +1,190 @@
+/*
+ * test_load_dir.c — retort_load_dir() through the public API: what it
+ * registers from each format, and that any error registers nothing, not
+ * even the files that came before the bad one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <retort/retort.h>
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/retort-load-dir-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static retort *new_context(void)
+{
+    retort *r = NULL;
+    assert_int_equal(retort_new(&r, "sqlite::memory:"), RETORT_OK);
+    return r;
+}
+
+static int count(retort *r)
+{
+    int n = -1;
+    assert_int_equal(retort_revision_count(r, &n), RETORT_OK);
+    return n;
+}
+
+static int up(retort_conn *conn, void *user)
+{
+    (void)conn;
+    (void)user;
+    return 0;
+}
+
+static void test_both_formats_register_with_default_parents(void **state)
+{
+    (void)state;
+    write_file("001_a.up.sql", "CREATE TABLE a (x INTEGER);\n");
+    write_file("001_a.down.sql", "DROP TABLE a;\n");
+    write_file("002_b.sql", "-- retort:message bee\n-- retort:no-transaction\n-- retort:up\n"
+                            "CREATE TABLE b (x INTEGER);\n");
+    write_file("README.md", "not a migration\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(count(r), 2);
+    const char *id, *parents, *message;
+    int flags;
+    assert_int_equal(retort_revision_info(r, 0, &id, &parents, &message, &flags), RETORT_OK);
+    assert_string_equal(id, "001_a");
+    assert_string_equal(parents, "");
+    assert_string_equal(message, "a");
+    assert_int_equal(flags & (RETORT_REV_SQL | RETORT_REV_IRREVERSIBLE), RETORT_REV_SQL);
+    assert_int_equal(retort_revision_info(r, 1, &id, &parents, &message, &flags), RETORT_OK);
+    assert_string_equal(id, "002_b");
+    assert_string_equal(parents, "001_a");
+    assert_string_equal(message, "bee");
+    assert_true(flags & RETORT_REV_IRREVERSIBLE);
+    assert_true(flags & RETORT_REV_NO_TRANSACTION);
+    retort_free(r);
+}
+
+static void test_error_in_a_later_file_registers_nothing(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nSELECT 1;\n");
+    write_file("002_b.sql", "-- retort:up\nSELECT 1;\n");
+    write_file("003_c.sql", "-- retort:oops\n-- retort:up\n");
+    retort *r = new_context();
+    assert_int_equal(retort_add(r, "app_1", NULL, NULL, up, NULL, NULL), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "003_c.sql:1: unknown directive"));
+    assert_int_equal(count(r), 1); /* only the revision registered before */
+    retort_free(r);
+}
+
+static void test_id_already_registered_is_eexist_and_registers_nothing(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nSELECT 1;\n");
+    write_file("002_b.sql", "-- retort:up\nSELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_add(r, "002_b", NULL, NULL, up, NULL, NULL), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EEXIST);
+    assert_non_null(strstr(retort_errmsg(r), "002_b.sql"));
+    assert_int_equal(count(r), 1);
+    retort_free(r);
+}
+
+static void test_parent_may_be_an_already_registered_revision(void **state)
+{
+    (void)state;
+    write_file("010_x.sql", "-- retort:parents app_1\n-- retort:up\nSELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_add(r, "app_1", NULL, NULL, up, NULL, NULL), RETORT_OK);
+    assert_int_equal(retort_revision_set_transactional(r, "app_1", 0), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(count(r), 2);
+    const char *heads;
+    assert_int_equal(retort_heads(r, &heads), RETORT_OK);
+    assert_string_equal(heads, "010_x");
+    /* What was registered before keeps its settings. */
+    int flags;
+    assert_int_equal(retort_revision_info(r, 0, NULL, NULL, NULL, &flags), RETORT_OK);
+    assert_true(flags & RETORT_REV_NO_TRANSACTION);
+    retort_free(r);
+}
+
+static void test_loading_twice_is_eexist_and_keeps_the_first(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nSELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EEXIST);
+    assert_int_equal(count(r), 1);
+    retort_free(r);
+}
+
+static void test_missing_directory_is_eio(void **state)
+{
+    (void)state;
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, "/nonexistent/retort-dir"), RETORT_EIO);
+    assert_non_null(strstr(retort_errmsg(r), "/nonexistent/retort-dir"));
+    assert_int_equal(retort_load_dir(r, NULL), RETORT_EINVAL);
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_empty_directory_registers_nothing_and_succeeds(void **state)
+{
+    (void)state;
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_both_formats_register_with_default_parents, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_error_in_a_later_file_registers_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_id_already_registered_is_eexist_and_registers_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parent_may_be_an_already_registered_revision, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_loading_twice_is_eexist_and_keeps_the_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_missing_directory_is_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_directory_registers_nothing_and_succeeds, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,146 @@
+#!/bin/sh
+# retort_load_dir through the command: malformed migration directories are
+# refused as a whole with a message naming file:line, exit status 1, and
+# neither the database nor the files change.
+. "$SRCDIR/lib.sh"
+
+DB=app.db
+export RETORT_DATABASE_URL="sqlite:$DB"
+mkdir migrations
+
+good() {
+    rm -rf migrations && mkdir migrations
+    cat >migrations/001_users.sql <<'SQL'
+-- retort:message users
+-- retort:up
+CREATE TABLE users (id INTEGER PRIMARY KEY);
+-- retort:down
+DROP TABLE users;
+SQL
+}
+
+# refused DESCRIPTION EXPECTED-MESSAGE: upgrade fails with status 1 naming
+# the problem and changes nothing (the database keeps 001_users applied).
+refused() {
+    snapshot before
+    run upgrade
+    expect_status 1 "$1: upgrade exits 1"
+    expect_err "$2" "$1: the message names it"
+    expect_unchanged before "$1: nothing changes"
+    expect_eq "$(applied $DB)" "001_users" "$1: the database keeps its state"
+}
+
+good
+run upgrade
+expect_status 0 "a well-formed directory upgrades"
+expect_eq "$(applied $DB)" "001_users" "the revision is applied"
+
+good
+printf -- '-- retort:message no up\nCREATE TABLE t (x INTEGER);\n' >migrations/002_bad.sql
+refused "SQL before the up marker" "migrations/002_bad.sql:2: SQL before '-- retort:up'"
+
+good
+printf -- '-- retort:message only a header\n' >migrations/002_bad.sql
+refused "a missing up section" "migrations/002_bad.sql: missing up section"
+
+good
+printf -- '-- retort:parnets 001_users\n-- retort:up\nSELECT 1;\n' >migrations/002_bad.sql
+refused "an unknown directive" "migrations/002_bad.sql:1: unknown directive '-- retort:parnets'"
+
+good
+printf -- '-- retort:up\nSELECT 1;\n-- retort:wat\n' >migrations/002_bad.sql
+refused "an unknown directive in a section" "migrations/002_bad.sql:3: unknown directive"
+
+good
+printf -- '-- retort:parents 000_nope\n-- retort:up\nSELECT 1;\n' >migrations/002_bad.sql
+refused "a parent that does not exist" "migrations/002_bad.sql:1: parent '000_nope' does not exist"
+
+good
+printf -- '-- retort:parents 001_users bad!id\n-- retort:up\nSELECT 1;\n' >migrations/002_bad.sql
+refused "a malformed parent id" "migrations/002_bad.sql:1"
+
+good
+printf -- '-- retort:parents 002_bad\n-- retort:up\nSELECT 1;\n' >migrations/002_bad.sql
+refused "a revision that is its own parent" "lists itself as a parent"
+
+good
+printf 'SELECT 1;\n' >migrations/001_users.up.sql
+refused "two files with one id" "two files define revision '001_users'"
+
+good
+printf 'SELECT 1;\n' >migrations/002_x.down.sql
+refused "a down file without its up file" "migrations/002_x.down.sql' has no matching '002_x.up.sql'"
+
+good
+printf -- '-- retort:up\nSELECT 1;\n' >'migrations/bad id.sql'
+refused "a .sql file whose name is not an id" "'bad id' is not a valid revision id"
+
+good
+printf -- '-- retort:up\nSELECT 1;\n' >migrations/head.sql
+refused "a reserved id" "'head' is not a valid revision id"
+
+good
+printf -- '-- retort:up\nSELECT 1;\n-- retort:up\n' >migrations/002_bad.sql
+refused "two up markers" "migrations/002_bad.sql:3: second up marker"
+
+good
+printf -- '-- retort:up\nSELECT 1;\n-- retort:message late\n' >migrations/002_bad.sql
+refused "a header directive after the up marker" "migrations/002_bad.sql:3: '-- retort:message' belongs in the header"
+
+good
+printf -- '-- retort:message a\n-- retort:message b\n-- retort:up\n' >migrations/002_bad.sql
+refused "a repeated header directive" "migrations/002_bad.sql:2: second '-- retort:message' line"
+
+good
+printf -- '-- retort:no-transaction please\n-- retort:up\n' >migrations/002_bad.sql
+refused "an argument to no-transaction" "migrations/002_bad.sql:1: '-- retort:no-transaction' takes no argument"
+
+good
+printf 'SELECT 1;\n-- retort:up\n' >migrations/002_x.up.sql
+refused "an up marker in an up file" "migrations/002_x.up.sql:2: '-- retort:up' is for single-file migrations"
+
+good
+printf 'SELECT 1;\n' >migrations/002_x.up.sql
+printf -- '-- retort:message here\nSELECT 1;\n' >migrations/002_x.down.sql
+refused "a directive in a down file" "migrations/002_x.down.sql:1: '-- retort:message' belongs in 002_x.up.sql"
+
+good
+printf -- '-- retort:up\nSELECT 1;\0\n' >migrations/002_bad.sql
+refused "a NUL byte" "migrations/002_bad.sql:2: the file contains a NUL byte"
+
+good
+mkdir migrations/002_dir.sql
+refused "a directory named like a migration" "is not a regular file"
+
+good
+printf -- '-- retort:up\nSELECT 1;\n' >migrations/002_unreadable.sql
+chmod 000 migrations/002_unreadable.sql
+if [ -r migrations/002_unreadable.sql ]; then
+    ok "# SKIP unreadable files (running as root)"
+else
+    refused "an unreadable file" "cannot read 'migrations/002_unreadable.sql'"
+fi
+chmod 644 migrations/002_unreadable.sql
+
+# A cycle is a graph error the first operation reports, before the database.
+good
+printf -- '-- retort:parents 003_b\n-- retort:up\nSELECT 1;\n' >migrations/002_a.sql
+printf -- '-- retort:parents 002_a\n-- retort:up\nSELECT 1;\n' >migrations/003_b.sql
+refused "a cycle" "002_a"
+
+# Files that are not migrations are ignored.
+good
+echo "# notes" >migrations/README.md
+echo "{{id}}" >migrations/template.sql.tmpl
+echo "x" >migrations/.hidden.sql
+echo "int x;" >migrations/helper.c
+run heads
+expect_status 0 "README, templates, hidden and C files are ignored"
+expect_eq "$(cat "$TMP/out")" "001_users" "only the migration is registered"
+
+run --dir does-not-exist heads
+expect_status 1 "a missing directory fails"
+expect_err "migrations directory 'does-not-exist' (from --dir) does not exist" \
+    "the message names the directory and where it came from"
+
+done_testing

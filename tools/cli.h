@@ -1,0 +1,102 @@
+/*
+ * cli.h — what the retort command's files share: the parsed command line,
+ * the exit statuses, the command table, and the helpers every command uses
+ * to open a context and report errors.  The command is a thin client of the
+ * public API (retort/retort.h): it never reaches into the library.
+ */
+#ifndef RETORT_TOOL_CLI_H
+#define RETORT_TOOL_CLI_H
+
+#include <retort/retort.h>
+
+#include "config.h"
+
+/* Exit statuses (documented in doc/retort.1 and `retort --help`). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,
+    CLI_EXIT_USAGE = 2,
+    CLI_EXIT_PENDING = 3,  /* check: revisions remain to be applied */
+    CLI_EXIT_CHECKSUM = 4  /* check: an applied migration's file changed */
+};
+
+/* Command options, as bits of cli_command.opts. */
+enum {
+    OPT_MESSAGE = 1u << 0,
+    OPT_PARENTS = 1u << 1,
+    OPT_LANG = 1u << 2,
+    OPT_REV_ID = 1u << 3,
+    OPT_TEMPLATE = 1u << 4,
+    OPT_SQL = 1u << 5,
+    OPT_NO_CURRENT = 1u << 6
+};
+
+typedef struct cli {
+    const char *command; /* the command's name, for messages */
+    cli_flags flags;
+    cli_config cfg;
+
+    /* command options */
+    const char *message;
+    char *parents; /* --parents values joined by spaces; NULL if not given */
+    const char *lang;
+    const char *rev_id;
+    const char *template_path;
+    int sql;
+    int no_current;
+
+    /* positional arguments after the command */
+    char **args;
+    int nargs;
+} cli;
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(cli *c);
+    unsigned opts;
+    int min_args, max_args;
+    const char *usage;   /* the synopsis after "retort " */
+    const char *summary; /* one line for the overview */
+    const char *help;    /* the rest of `retort help NAME` */
+} cli_command;
+
+extern const cli_command cli_commands[];
+extern const int cli_ncommands;
+const cli_command *cli_find_command(const char *name);
+/* Prints the overview (`retort --help`) or one command's help to stdout. */
+void cli_print_overview(void);
+void cli_print_command_help(const cli_command *cmd);
+
+/* "retort: COMMAND: message" on stderr; return CLI_EXIT_FAILURE. */
+int cli_fail(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a hint to `retort help COMMAND`; return CLI_EXIT_USAGE. */
+int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reports the library's message for r; returns CLI_EXIT_FAILURE. */
+int cli_lib_fail(cli *c, retort *r);
+/* Prints to stdout unless -q. */
+void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Creates the context the configuration describes (URL, settings, log
+ * level) and, when load is nonzero, registers the migrations directory.
+ * Does not connect.  On failure reports and returns CLI_EXIT_FAILURE with
+ * *out NULL.
+ */
+int cli_open(cli *c, retort **out, int load);
+
+/* Commands (commands_db.c, commands_graph.c, scaffold.c). */
+int cmd_init(cli *c);
+int cmd_revision(cli *c);
+int cmd_index(cli *c);
+int cmd_upgrade(cli *c);
+int cmd_downgrade(cli *c);
+int cmd_stamp(cli *c);
+int cmd_current(cli *c);
+int cmd_check(cli *c);
+int cmd_mark_applied(cli *c);
+int cmd_mark_reverted(cli *c);
+int cmd_heads(cli *c);
+int cmd_history(cli *c);
+int cmd_show(cli *c);
+
+#endif

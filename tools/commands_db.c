@@ -1,0 +1,216 @@
+/*
+ * commands_db.c — the commands that read or change the database: upgrade,
+ * downgrade (online or as a SQL script), stamp, current, check and the
+ * dirty-state resolvers mark-applied / mark-reverted.  Each is one or two
+ * calls of the public API; the output around them is the contract with
+ * scripts, so it is stable: one fact per line, ids first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Prints each space-separated id of list as "PREFIX ID". */
+static void say_each(const cli *c, const char *prefix, const char *list)
+{
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        if (n)
+            cli_say(c, "%s%.*s\n", prefix, (int)n, p);
+        p += n;
+        p += strspn(p, " ");
+    }
+}
+
+/* "Now at X" after a change: the database's current heads, or base. */
+static int say_now(cli *c, retort *r, const char *what)
+{
+    const char *cur;
+    if (retort_current(r, &cur) != RETORT_OK)
+        return cli_lib_fail(c, r);
+    cli_say(c, "%s %s\n", what, *cur ? cur : "base");
+    return CLI_EXIT_OK;
+}
+
+static int print_script(cli *c, retort *r, int rc, const char *script)
+{
+    if (rc != RETORT_OK)
+        return cli_lib_fail(c, r);
+    fputs(script, stdout);
+    if (*script && script[strlen(script) - 1] != '\n')
+        fputc('\n', stdout);
+    return CLI_EXIT_OK;
+}
+
+/* Runs an upgrade or downgrade, printing what the plan said would run. */
+static int migrate(cli *c, int direction, const char *target)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    int status;
+    if (c->sql) {
+        const char *script = NULL;
+        int rc = direction > 0 ? retort_upgrade_sql(r, target, &script)
+                               : retort_downgrade_sql(r, target, &script);
+        status = print_script(c, r, rc, script);
+        retort_free(r);
+        return status;
+    }
+    const char *ids;
+    char *plan = NULL;
+    if (retort_plan(r, direction, target, &ids) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+        retort_free(r);
+        return status;
+    }
+    if (!(plan = strdup(ids))) {
+        retort_free(r);
+        return cli_fail(c, "out of memory");
+    }
+    int rc = direction > 0 ? retort_upgrade(r, target) : retort_downgrade(r, target);
+    if (rc != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+    } else if (!*plan) {
+        status = say_now(c, r, direction > 0 ? "Nothing to upgrade: at" : "Nothing to "
+                                                                          "downgrade: at");
+    } else {
+        say_each(c, direction > 0 ? "Applied " : "Reverted ", plan);
+        status = say_now(c, r, "Now at");
+    }
+    free(plan);
+    retort_free(r);
+    return status;
+}
+
+int cmd_upgrade(cli *c) { return migrate(c, 1, c->nargs ? c->args[0] : "head"); }
+
+int cmd_downgrade(cli *c)
+{
+    if (c->sql && !strchr(c->args[0], ':'))
+        return cli_usage(c, "--sql needs TARGET as FROM:TO (offline, the database's current "
+                            "revision is unknown), e.g. 'head:base'");
+    return migrate(c, -1, c->args[0]);
+}
+
+int cmd_stamp(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    int status = retort_stamp(r, c->args[0]) != RETORT_OK ? cli_lib_fail(c, r)
+                                                           : say_now(c, r, "Stamped: now at");
+    retort_free(r);
+    return status;
+}
+
+/* The message of revision id, or "" (for -v output). */
+static const char *message_of(retort *r, const char *id, size_t idlen, int *is_head,
+                              const char *heads)
+{
+    int n = 0;
+    const char *msg = "";
+    *is_head = 0;
+    for (const char *p = heads; *p;) {
+        size_t k = strcspn(p, " ");
+        if (k == idlen && memcmp(p, id, k) == 0)
+            *is_head = 1;
+        p += k;
+        p += strspn(p, " ");
+    }
+    if (retort_revision_count(r, &n) != RETORT_OK)
+        return "";
+    for (int i = 0; i < n; i++) {
+        const char *rid, *m;
+        if (retort_revision_info(r, i, &rid, NULL, &m, NULL) == RETORT_OK &&
+            strlen(rid) == idlen && memcmp(rid, id, idlen) == 0)
+            msg = m;
+    }
+    return msg;
+}
+
+int cmd_current(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    const char *cur;
+    char *current = NULL, *heads = NULL;
+    int status = CLI_EXIT_OK;
+    if (retort_current(r, &cur) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+    } else if (!(current = strdup(cur))) {
+        status = cli_fail(c, "out of memory");
+    } else if (c->cfg.verbosity > 0) {
+        const char *h;
+        if (retort_heads(r, &h) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else if (!(heads = strdup(h))) {
+            status = cli_fail(c, "out of memory");
+        } else if (!*current) {
+            printf("<base>\n");
+        } else {
+            for (const char *p = current; *p;) {
+                size_t k = strcspn(p, " ");
+                int is_head;
+                const char *msg = message_of(r, p, k, &is_head, heads);
+                printf("%.*s%s%s%s\n", (int)k, p, is_head ? " (head)" : "", *msg ? ", " : "",
+                       msg);
+                p += k;
+                p += strspn(p, " ");
+            }
+        }
+    } else {
+        /* Plain ids, one per line, even under -q: this is the output. */
+        for (const char *p = current; *p;) {
+            size_t k = strcspn(p, " ");
+            printf("%.*s\n", (int)k, p);
+            p += k;
+            p += strspn(p, " ");
+        }
+    }
+    free(current);
+    free(heads);
+    retort_free(r);
+    return status;
+}
+
+int cmd_check(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    int rc = retort_check(r), status;
+    if (rc == RETORT_OK) {
+        status = say_now(c, r, "OK: at head");
+    } else {
+        cli_lib_fail(c, r);
+        status = rc == RETORT_EPENDING    ? CLI_EXIT_PENDING
+                 : rc == RETORT_ECHECKSUM ? CLI_EXIT_CHECKSUM
+                                          : CLI_EXIT_FAILURE;
+    }
+    retort_free(r);
+    return status;
+}
+
+static int mark(cli *c, int applied)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    const char *id = c->args[0];
+    int rc = applied ? retort_mark_applied(r, id) : retort_mark_reverted(r, id);
+    int status = CLI_EXIT_OK;
+    if (rc != RETORT_OK)
+        status = cli_lib_fail(c, r);
+    else
+        cli_say(c, "Marked %s as %s\n", id, applied ? "applied" : "reverted");
+    retort_free(r);
+    return status;
+}
+
+int cmd_mark_applied(cli *c) { return mark(c, 1); }
+
+int cmd_mark_reverted(cli *c) { return mark(c, 0); }

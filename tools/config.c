@@ -1,0 +1,322 @@
+/*
+ * config.c — retort.ini parsing and the precedence of configuration sources
+ * (flags > environment > retort.ini > defaults).  Validation of the library
+ * settings' values is left to retort_set(), so the command accepts exactly
+ * what the library accepts; this file only prefixes its messages with the
+ * file and line they came from.  Never prints the URL: it may hold a
+ * password.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The library settings retort.ini may carry, passed to retort_set(). */
+static const char *const setting_keys[] = {
+    "version_table", "schema", "lock_timeout", "transaction_mode",
+    "checksum_policy", "log_level", "tolerate_unknown",
+};
+#define NSETTING_KEYS (sizeof setting_keys / sizeof setting_keys[0])
+
+static int is_setting_key(const char *k)
+{
+    for (size_t i = 0; i < NSETTING_KEYS; i++)
+        if (strcmp(k, setting_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *env_nonempty(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+char *cli_path_relative_to(const char *base, const char *rel)
+{
+    const char *slash = base ? strrchr(base, '/') : NULL;
+    if (rel[0] == '/' || !slash)
+        return strdup(rel);
+    size_t dl = (size_t)(slash - base) + 1;
+    char *p = malloc(dl + strlen(rel) + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, base, dl);
+    strcpy(p + dl, rel);
+    return p;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+typedef struct ini_values {
+    char *url, *dir, *template_path;
+    int url_line, dir_line, template_line;
+} ini_values;
+
+static int set_once(char **slot, int *slot_line, const char *value, int line, const char *path,
+                    const char *key, char *err, size_t errlen)
+{
+    if (*slot) {
+        snprintf(err, errlen, "%s:%d: '%s' is set twice (first on line %d)", path, line, key,
+                 *slot_line);
+        return 1;
+    }
+    if (!(*slot = strdup(value))) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        return 1;
+    }
+    *slot_line = line;
+    return 0;
+}
+
+/* Parses the [retort] section of path.  Other sections are left alone so the
+ * file can be shared with other tools. */
+static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *err,
+                     size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read configuration file '%s': %s", path, strerror(errno));
+        return 1;
+    }
+    char *linebuf = NULL;
+    size_t cap = 0;
+    int lineno = 0, in_retort = 0, in_section = 0, rc = 0;
+    while (!rc && getline(&linebuf, &cap, f) != -1) {
+        lineno++;
+        char *s = trim(linebuf);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close[1] != '\0') {
+                snprintf(err, errlen, "%s:%d: malformed section header '%.60s' (expected "
+                                      "[name])", path, lineno, s);
+                rc = 1;
+                break;
+            }
+            *close = '\0';
+            in_section = 1;
+            in_retort = strcmp(trim(s + 1), "retort") == 0;
+            continue;
+        }
+        if (!in_section) {
+            snprintf(err, errlen, "%s:%d: '%.60s' is outside any section (settings go under "
+                                  "[retort])", path, lineno, s);
+            rc = 1;
+            break;
+        }
+        if (!in_retort)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'key = value', found '%.60s'", path, lineno,
+                     s);
+            rc = 1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *value = trim(eq + 1);
+        if (strcmp(key, "url") == 0) {
+            rc = set_once(&iv->url, &iv->url_line, value, lineno, path, key, err, errlen);
+        } else if (strcmp(key, "dir") == 0 || strcmp(key, "template") == 0) {
+            int isdir = key[0] == 'd';
+            if (!*value) {
+                snprintf(err, errlen, "%s:%d: '%s' is empty", path, lineno, key);
+                rc = 1;
+            } else {
+                rc = set_once(isdir ? &iv->dir : &iv->template_path,
+                              isdir ? &iv->dir_line : &iv->template_line, value, lineno, path,
+                              key, err, errlen);
+            }
+        } else if (is_setting_key(key)) {
+            for (int i = 0; i < cfg->nsettings; i++) {
+                if (strcmp(cfg->settings[i].key, key) == 0) {
+                    snprintf(err, errlen, "%s:%d: '%s' is set twice (first on line %d)", path,
+                             lineno, key, cfg->settings[i].line);
+                    rc = 1;
+                }
+            }
+            if (rc)
+                break;
+            cli_setting *g = realloc(cfg->settings, (size_t)(cfg->nsettings + 1) * sizeof *g);
+            if (!g) {
+                snprintf(err, errlen, "out of memory reading %s", path);
+                rc = 1;
+                break;
+            }
+            cfg->settings = g;
+            cli_setting *st = &cfg->settings[cfg->nsettings];
+            st->key = strdup(key);
+            st->value = strdup(value);
+            st->line = lineno;
+            cfg->nsettings++;
+            if (!st->key || !st->value) {
+                snprintf(err, errlen, "out of memory reading %s", path);
+                rc = 1;
+            }
+            if (strcmp(key, "log_level") == 0)
+                cfg->log_level_set = 1;
+        } else {
+            snprintf(err, errlen, "%s:%d: unknown key '%.60s' in [retort] (known: url, dir, "
+                                  "template, version_table, schema, lock_timeout, "
+                                  "transaction_mode, checksum_policy, log_level, "
+                                  "tolerate_unknown)", path, lineno, key);
+            rc = 1;
+        }
+    }
+    if (!rc && ferror(f)) {
+        snprintf(err, errlen, "cannot read configuration file '%s': read error", path);
+        rc = 1;
+    }
+    free(linebuf);
+    fclose(f);
+    return rc;
+}
+
+void cli_config_free(cli_config *cfg)
+{
+    free(cfg->config_path);
+    free(cfg->url);
+    free(cfg->dir);
+    free(cfg->template_path);
+    for (int i = 0; i < cfg->nsettings; i++) {
+        free(cfg->settings[i].key);
+        free(cfg->settings[i].value);
+    }
+    free(cfg->settings);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    ini_values iv = {0};
+    int rc = 0;
+
+    /* Which ini file: a named one must exist; the default is optional. */
+    const char *cpath = flags->config;
+    cfg->config_source = "--config";
+    if (!cpath && (cpath = env_nonempty("RETORT_CONFIG")))
+        cfg->config_source = "RETORT_CONFIG";
+    if (cpath) {
+        cfg->config_explicit = 1;
+    } else {
+        cpath = CLI_DEFAULT_CONFIG;
+        cfg->config_source = "default";
+    }
+    if (!(cfg->config_path = strdup(cpath))) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    /* A named file that does not exist is an error for every command but
+     * init (which creates it): main.c decides, from config_exists. */
+    if ((cfg->config_exists = file_exists(cpath)))
+        rc = parse_ini(cfg, &iv, cpath, err, errlen);
+
+    /* url: --url > RETORT_DATABASE_URL > ini > library default */
+    const char *url = NULL;
+    if (!rc) {
+        if ((url = flags->url) != NULL)
+            cfg->url_source = "--url";
+        else if ((url = env_nonempty("RETORT_DATABASE_URL")) != NULL)
+            cfg->url_source = "RETORT_DATABASE_URL";
+        else if (iv.url && *iv.url)
+            url = iv.url, cfg->url_source = "retort.ini";
+        else
+            cfg->url_source = "default";
+        if (url && !(cfg->url = strdup(url))) {
+            snprintf(err, errlen, "out of memory");
+            rc = 1;
+        }
+    }
+
+    /* dir: --dir > RETORT_DIR > ini (relative to the ini file) > default */
+    if (!rc) {
+        const char *dir;
+        if ((dir = flags->dir) != NULL) {
+            cfg->dir_source = "--dir";
+            cfg->dir = strdup(dir);
+        } else if ((dir = env_nonempty("RETORT_DIR")) != NULL) {
+            cfg->dir_source = "RETORT_DIR";
+            cfg->dir = strdup(dir);
+        } else if (iv.dir) {
+            cfg->dir_source = "retort.ini";
+            cfg->dir = cli_path_relative_to(cfg->config_path, iv.dir);
+        } else {
+            cfg->dir_source = "default";
+            cfg->dir = strdup(CLI_DEFAULT_DIR);
+        }
+        if (!cfg->dir) {
+            snprintf(err, errlen, "out of memory");
+            rc = 1;
+        } else if (!*cfg->dir) {
+            snprintf(err, errlen, "the migrations directory (%s) is empty", cfg->dir_source);
+            rc = 1;
+        }
+    }
+    if (!rc && iv.template_path) {
+        cfg->template_line = iv.template_line;
+        if (!(cfg->template_path = cli_path_relative_to(cfg->config_path, iv.template_path))) {
+            snprintf(err, errlen, "out of memory");
+            rc = 1;
+        }
+    }
+    if (!rc) {
+        if (flags->quiet)
+            cfg->verbosity = -1;
+        else if (flags->verbose)
+            cfg->verbosity = flags->verbose > 1 ? 2 : 1;
+    }
+    free(iv.url);
+    free(iv.dir);
+    free(iv.template_path);
+    if (rc)
+        cli_config_free(cfg);
+    return rc;
+}
+
+int cli_config_apply(const cli_config *cfg, retort *r, char *err, size_t errlen)
+{
+    for (int i = 0; i < cfg->nsettings; i++) {
+        const cli_setting *s = &cfg->settings[i];
+        int rc = retort_set(r, s->key, s->value);
+        if (rc != RETORT_OK) {
+            snprintf(err, errlen, "%s:%d: %s", cfg->config_path, s->line, retort_errmsg(r));
+            return rc;
+        }
+    }
+    /* -q / -v outrank the file's log_level. */
+    int level = 0;
+    if (cfg->verbosity < 0)
+        level = RETORT_LOG_ERROR;
+    else if (cfg->verbosity == 1)
+        level = RETORT_LOG_INFO;
+    else if (cfg->verbosity > 1)
+        level = RETORT_LOG_DEBUG;
+    if (level) {
+        int rc = retort_set_log_level(r, level);
+        if (rc != RETORT_OK) {
+            snprintf(err, errlen, "%s", retort_errmsg(r));
+            return rc;
+        }
+    }
+    return RETORT_OK;
+}

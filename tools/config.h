@@ -1,0 +1,74 @@
+/*
+ * config.h — the command's configuration: retort.ini, the environment and the
+ * global flags, merged by precedence (flags > environment > retort.ini >
+ * defaults).  Knows nothing about commands; main.c fills the flags, the
+ * commands read the result.
+ */
+#ifndef RETORT_TOOL_CONFIG_H
+#define RETORT_TOOL_CONFIG_H
+
+#include <stddef.h>
+
+#include <retort/retort.h>
+
+#define CLI_DEFAULT_DIR "migrations"
+#define CLI_DEFAULT_CONFIG "retort.ini"
+
+/* A library setting read from retort.ini, applied with retort_set(). */
+typedef struct cli_setting {
+    char *key;
+    char *value;
+    int line;
+} cli_setting;
+
+/* What the flags say; NULL / 0 when not given. */
+typedef struct cli_flags {
+    const char *url;
+    const char *dir;
+    const char *config;
+    int verbose; /* count of -v */
+    int quiet;   /* count of -q */
+} cli_flags;
+
+typedef struct cli_config {
+    /* the ini file: named by a flag or RETORT_CONFIG (config_explicit), or
+     * the default ./retort.ini; config_exists says whether it was read */
+    char *config_path;
+    int config_explicit;
+    int config_exists;
+    const char *config_source; /* "--config", "RETORT_CONFIG" or "default" */
+
+    char *url;              /* NULL: let the library choose (sqlite:retort.db) */
+    const char *url_source; /* "--url", "RETORT_DATABASE_URL", "retort.ini", "default" */
+    char *dir;              /* never NULL after cli_config_resolve */
+    const char *dir_source;
+    char *template_path;    /* retort.ini "template", resolved; NULL if unset */
+    int template_line;
+
+    cli_setting *settings;  /* version_table, schema, lock_timeout, ... */
+    int nsettings;
+    int log_level_set;      /* retort.ini has log_level */
+
+    int verbosity;          /* -1 quiet, 0 normal, 1 -v, 2 -vv */
+} cli_config;
+
+/*
+ * Resolves the configuration: which ini file (--config, RETORT_CONFIG, or
+ * ./retort.ini), parses it if it exists, then applies the precedence.  On
+ * failure writes a message (naming file:line) into err and returns nonzero;
+ * *cfg is then freed.  Whether a named but missing file is an error is the
+ * caller's decision (init creates it).
+ */
+int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_t errlen);
+
+/* Applies the settings and the log level to a context; on failure returns
+ * the library's status with the message (prefixed by file:line) in err. */
+int cli_config_apply(const cli_config *cfg, retort *r, char *err, size_t errlen);
+
+void cli_config_free(cli_config *cfg);
+
+/* Joins base's directory and rel ("a/b.ini", "x" -> "a/x"); rel absolute or
+ * base without a directory: a copy of rel.  malloc'd, NULL on ENOMEM. */
+char *cli_path_relative_to(const char *base, const char *rel);
+
+#endif

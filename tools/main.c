@@ -1,0 +1,377 @@
+/*
+ * main.c — the retort command's entry point: parses the command line
+ * (global options anywhere, then the command's own), resolves the
+ * configuration and dispatches to the command.  Owns the helpers that every
+ * command uses to report errors and to open a context.  Options are parsed
+ * here rather than with getopt so that "-1" stays a target (`downgrade -1`)
+ * and every misuse gets a message naming the option and exit status 2.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "strbuf.h"
+
+enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, C_OPTION };
+
+typedef struct opt_spec {
+    const char *lname;
+    char sname;     /* 0: long only */
+    int has_arg;
+    int id;         /* G_* for global options, C_OPTION for command options */
+    unsigned bit;   /* OPT_* for command options */
+} opt_spec;
+
+static const opt_spec options[] = {
+    {"url", 0, 1, G_URL, 0},
+    {"dir", 0, 1, G_DIR, 0},
+    {"config", 0, 1, G_CONFIG, 0},
+    {"verbose", 'v', 0, G_VERBOSE, 0},
+    {"quiet", 'q', 0, G_QUIET, 0},
+    {"help", 'h', 0, G_HELP, 0},
+    {"version", 'V', 0, G_VERSION, 0},
+    {"message", 'm', 1, C_OPTION, OPT_MESSAGE},
+    {"parents", 0, 1, C_OPTION, OPT_PARENTS},
+    {"lang", 0, 1, C_OPTION, OPT_LANG},
+    {"rev-id", 0, 1, C_OPTION, OPT_REV_ID},
+    {"template", 0, 1, C_OPTION, OPT_TEMPLATE},
+    {"sql", 0, 0, C_OPTION, OPT_SQL},
+    {"no-current", 0, 0, C_OPTION, OPT_NO_CURRENT},
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static void vreport(const cli *c, const char *fmt, va_list ap)
+{
+    fputs("retort: ", stderr);
+    if (c && c->command)
+        fprintf(stderr, "%s: ", c->command);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_fail(cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(c, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_usage(cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(c, fmt, ap);
+    va_end(ap);
+    if (c && c->command)
+        fprintf(stderr, "Try 'retort help %s'.\n", c->command);
+    else
+        fputs("Try 'retort --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_lib_fail(cli *c, retort *r) { return cli_fail(c, "%s", retort_errmsg(r)); }
+
+void cli_say(const cli *c, const char *fmt, ...)
+{
+    if (c->cfg.verbosity < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+}
+
+int cli_open(cli *c, retort **out, int load)
+{
+    *out = NULL;
+    retort *r = NULL;
+    char err[1024];
+    if (retort_new(&r, c->cfg.url) != RETORT_OK) {
+        /* The library's message is redacted; the URL itself is never echoed. */
+        cli_fail(c, "%s (database URL from %s)", retort_errmsg(r), c->cfg.url_source);
+        retort_free(r);
+        return CLI_EXIT_FAILURE;
+    }
+    if (cli_config_apply(&c->cfg, r, err, sizeof err) != RETORT_OK) {
+        cli_fail(c, "%s", err);
+        retort_free(r);
+        return CLI_EXIT_FAILURE;
+    }
+    if (load) {
+        struct stat st;
+        if (stat(c->cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            cli_fail(c, "migrations directory '%s' (from %s) does not exist; run 'retort init' "
+                        "or pass --dir", c->cfg.dir, c->cfg.dir_source);
+            retort_free(r);
+            return CLI_EXIT_FAILURE;
+        }
+        if (retort_load_dir(r, c->cfg.dir) != RETORT_OK) {
+            cli_lib_fail(c, r);
+            retort_free(r);
+            return CLI_EXIT_FAILURE;
+        }
+    }
+    *out = r;
+    return CLI_EXIT_OK;
+}
+
+static int is_relative_target(const char *a)
+{
+    return a[0] == '-' && a[1] && strspn(a + 1, "0123456789") == strlen(a + 1);
+}
+
+typedef struct parse_state {
+    cli *c;
+    const char *cmd_name;
+    char **pos;
+    int npos;
+    int help, version;
+    unsigned seen;                 /* command option bits given */
+    const char *seen_name[16];     /* as written, for "does not apply" */
+    strbuf parents;
+    int parents_given;
+} parse_state;
+
+static int set_once(parse_state *ps, const char **slot, const char *value, const char *name)
+{
+    if (*slot)
+        return cli_usage(ps->c, "option %s given twice", name);
+    *slot = value;
+    return 0;
+}
+
+static int apply_option(parse_state *ps, const opt_spec *o, const char *as_written,
+                        const char *value)
+{
+    cli *c = ps->c;
+    switch (o->id) {
+    case G_URL:
+        return set_once(ps, &c->flags.url, value, as_written);
+    case G_DIR:
+        return set_once(ps, &c->flags.dir, value, as_written);
+    case G_CONFIG:
+        return set_once(ps, &c->flags.config, value, as_written);
+    case G_VERBOSE:
+        c->flags.verbose++;
+        return 0;
+    case G_QUIET:
+        c->flags.quiet++;
+        return 0;
+    case G_HELP:
+        ps->help = 1;
+        return 0;
+    case G_VERSION:
+        ps->version = 1;
+        return 0;
+    default:
+        break;
+    }
+    for (int b = 0; b < 16; b++)
+        if (o->bit == 1u << b && !ps->seen_name[b])
+            ps->seen_name[b] = o->lname;
+    ps->seen |= o->bit;
+    switch (o->bit) {
+    case OPT_MESSAGE:
+        return set_once(ps, &c->message, value, as_written);
+    case OPT_PARENTS:
+        /* Repeatable: --parents A --parents B is a merge of A and B. */
+        if (ps->parents_given)
+            sb_addc(&ps->parents, ' ');
+        sb_add(&ps->parents, value);
+        ps->parents_given = 1;
+        return 0;
+    case OPT_LANG:
+        return set_once(ps, &c->lang, value, as_written);
+    case OPT_REV_ID:
+        return set_once(ps, &c->rev_id, value, as_written);
+    case OPT_TEMPLATE:
+        return set_once(ps, &c->template_path, value, as_written);
+    case OPT_SQL:
+        c->sql = 1;
+        return 0;
+    case OPT_NO_CURRENT:
+        c->no_current = 1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int parse_args(parse_state *ps, int argc, char **argv)
+{
+    int dashdash = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (dashdash || a[0] != '-' || !a[1] || is_relative_target(a)) {
+            if (!ps->cmd_name)
+                ps->cmd_name = a;
+            else
+                ps->pos[ps->npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            dashdash = 1;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+            const opt_spec *o = NULL;
+            for (size_t k = 0; k < NOPTIONS; k++)
+                if (strlen(options[k].lname) == nl && memcmp(options[k].lname, name, nl) == 0)
+                    o = &options[k];
+            if (!o)
+                return cli_usage(ps->c, "unknown option '%.*s'", (int)(nl + 2), a);
+            const char *value = NULL;
+            if (o->has_arg) {
+                if (eq)
+                    value = eq + 1;
+                else if (i + 1 < argc)
+                    value = argv[++i];
+                else
+                    return cli_usage(ps->c, "option --%s needs a value", o->lname);
+            } else if (eq) {
+                return cli_usage(ps->c, "option --%s takes no value", o->lname);
+            }
+            char written[64];
+            snprintf(written, sizeof written, "--%s", o->lname);
+            int rc = apply_option(ps, o, written, value);
+            if (rc)
+                return rc;
+            continue;
+        }
+        /* A cluster of short options: -vq, -mMESSAGE, -m MESSAGE. */
+        for (const char *p = a + 1; *p; p++) {
+            const opt_spec *o = NULL;
+            for (size_t k = 0; k < NOPTIONS; k++)
+                if (options[k].sname && options[k].sname == *p)
+                    o = &options[k];
+            if (!o)
+                return cli_usage(ps->c, "unknown option '-%c'", *p);
+            const char *value = NULL;
+            if (o->has_arg) {
+                if (p[1])
+                    value = p + 1;
+                else if (i + 1 < argc)
+                    value = argv[++i];
+                else
+                    return cli_usage(ps->c, "option -%c needs a value", *p);
+            }
+            char written[4] = {'-', *p, 0, 0};
+            int rc = apply_option(ps, o, written, value);
+            if (rc)
+                return rc;
+            if (o->has_arg)
+                break;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    memset(&c, 0, sizeof c);
+    parse_state ps;
+    memset(&ps, 0, sizeof ps);
+    ps.c = &c;
+    ps.pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.pos);
+    if (!ps.pos)
+        return cli_fail(NULL, "out of memory");
+    int status = parse_args(&ps, argc, argv);
+    const cli_command *cmd = NULL;
+
+    if (status == 0 && ps.cmd_name && strcmp(ps.cmd_name, "help") == 0) {
+        /* retort help [COMMAND] */
+        if (ps.npos == 0) {
+            cli_print_overview();
+        } else if (ps.npos > 1) {
+            c.command = "help";
+            status = cli_usage(&c, "unexpected argument '%s'", ps.pos[1]);
+        } else if (!(cmd = cli_find_command(ps.pos[0]))) {
+            c.command = "help";
+            status = cli_usage(&c, "unknown command '%s'", ps.pos[0]);
+        } else {
+            cli_print_command_help(cmd);
+        }
+        goto done;
+    }
+    if (status == 0 && ps.cmd_name && !(cmd = cli_find_command(ps.cmd_name)))
+        status = cli_usage(NULL, "unknown command '%s'", ps.cmd_name);
+    if (status)
+        goto done;
+    if (cmd)
+        c.command = cmd->name;
+    if (ps.version) {
+        printf("retort %s\n", retort_version());
+        goto done;
+    }
+    if (ps.help) {
+        if (cmd)
+            cli_print_command_help(cmd);
+        else
+            cli_print_overview();
+        goto done;
+    }
+    if (!cmd) {
+        status = cli_usage(NULL, "no command given");
+        goto done;
+    }
+    for (int b = 0; b < 16; b++) {
+        if ((ps.seen & (1u << b)) && !(cmd->opts & (1u << b))) {
+            status = cli_usage(&c, "option --%s does not apply to %s", ps.seen_name[b],
+                               cmd->name);
+            goto done;
+        }
+    }
+    if (c.flags.verbose && c.flags.quiet) {
+        status = cli_usage(&c, "-v and -q contradict each other");
+        goto done;
+    }
+    if (ps.npos < cmd->min_args) {
+        status = cli_usage(&c, "missing argument (usage: retort %s)", cmd->usage);
+        goto done;
+    }
+    if (ps.npos > cmd->max_args) {
+        status = cli_usage(&c, "unexpected argument '%s' (usage: retort %s)",
+                           ps.pos[cmd->max_args], cmd->usage);
+        goto done;
+    }
+    if (ps.parents_given) {
+        if (!(c.parents = sb_take(&ps.parents))) {
+            status = cli_fail(&c, "out of memory");
+            goto done;
+        }
+    }
+    c.args = ps.pos;
+    c.nargs = ps.npos;
+
+    char err[1024];
+    if (cli_config_resolve(&c.cfg, &c.flags, err, sizeof err) != 0) {
+        status = cli_fail(&c, "%s", err);
+        goto done;
+    }
+    if (c.cfg.config_explicit && !c.cfg.config_exists && cmd->run != cmd_init) {
+        status = cli_fail(&c, "configuration file '%s' (from %s) does not exist",
+                          c.cfg.config_path, c.cfg.config_source);
+        cli_config_free(&c.cfg);
+        goto done;
+    }
+    status = cmd->run(&c);
+    cli_config_free(&c.cfg);
+
+done:
+    sb_free(&ps.parents);
+    free(c.parents);
+    free(ps.pos);
+    if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
+        fputs("retort: cannot write to standard output\n", stderr);
+        status = CLI_EXIT_FAILURE;
+    }
+    return status;
+}

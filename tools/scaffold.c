@@ -1,0 +1,482 @@
+/*
+ * scaffold.c — the commands that write files instead of touching a
+ * database: init (a project's first files) and revision (a new migration
+ * from a template, and for C migrations the regenerated index).  Both check
+ * everything before writing and remove what they wrote if a later step
+ * fails, so an error leaves the project as it was.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "history.h"
+#include "strbuf.h"
+#include "template.h"
+
+static int path_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    strbuf b = STRBUF_INIT;
+    sb_add(&b, dir);
+    if (b.len && b.data[b.len - 1] != '/')
+        sb_addc(&b, '/');
+    sb_add(&b, name);
+    return sb_take(&b);
+}
+
+/* ------------------------------------------------------------------ init */
+
+/* mkdir -p that records the directories it made (outermost first) so a
+ * later failure can remove exactly those. */
+static int make_dirs(const char *dir, char ***made, int *nmade, char *err, size_t errlen)
+{
+    char *copy = strdup(dir);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    int rc = 0;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (!path_exists(copy)) {
+            if (mkdir(copy, 0777) != 0) {
+                snprintf(err, errlen, "cannot create directory '%s': %s", copy, strerror(errno));
+                rc = 1;
+            } else {
+                char **g = realloc(*made, (size_t)(*nmade + 1) * sizeof *g);
+                char *d = strdup(copy);
+                if (!g || !d) {
+                    free(d);
+                    if (g)
+                        *made = g;
+                    rmdir(copy);
+                    snprintf(err, errlen, "out of memory");
+                    rc = 1;
+                } else {
+                    *made = g;
+                    (*made)[(*nmade)++] = d;
+                }
+            }
+        }
+        *p = saved;
+        if (rc || !saved)
+            break;
+    }
+    free(copy);
+    return rc;
+}
+
+static void remove_dirs(char **made, int nmade, int remove)
+{
+    for (int i = nmade - 1; i >= 0; i--) {
+        if (remove)
+            rmdir(made[i]);
+        free(made[i]);
+    }
+    free(made);
+}
+
+static const char ini_text[] =
+    "# retort.ini -- configuration of the retort command; see retort(1).\n"
+    "# Precedence: command-line flags > environment (RETORT_DATABASE_URL,\n"
+    "# RETORT_DIR, RETORT_CONFIG) > this file > built-in defaults.\n"
+    "[retort]\n"
+    "# Database URL: sqlite:PATH, sqlite::memory:, postgresql://user@host/db,\n"
+    "# postgresql:key=value...  Keep passwords out of this file: use\n"
+    "# RETORT_DATABASE_URL or ~/.pgpass instead.\n"
+    "url = sqlite:retort.db\n"
+    "\n"
+    "# The migrations directory, relative to this file.\n"
+    "dir = %s\n"
+    "\n"
+    "# The template `retort revision` fills for SQL migrations (default:\n"
+    "# DIR/template.sql.tmpl if it exists, else the built-in one).\n"
+    "# template = %s/" TPL_DIR_SQL_TEMPLATE "\n"
+    "\n"
+    "# Library settings (the values shown are the defaults):\n"
+    "# version_table = retort_version\n"
+    "# schema =\n"
+    "# lock_timeout = 30000\n"
+    "# transaction_mode = per-migration\n"
+    "# checksum_policy = warn\n"
+    "# log_level = warn\n"
+    "# tolerate_unknown = false\n";
+
+int cmd_init(cli *c)
+{
+    const char *dir = c->nargs ? c->args[0] : c->cfg.dir;
+    const char *ini = c->cfg.config_path;
+    char err[1024];
+    if (path_exists(ini))
+        return cli_fail(c, "'%s' already exists; init changes nothing (edit it, or pass "
+                           "--config to write another file)", ini);
+    struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return cli_fail(c, "'%s' exists and is not a directory", dir);
+    char *tpl = join(dir, TPL_DIR_SQL_TEMPLATE);
+    if (!tpl)
+        return cli_fail(c, "out of memory");
+    if (path_exists(tpl)) {
+        cli_fail(c, "'%s' already exists; init changes nothing", tpl);
+        free(tpl);
+        return CLI_EXIT_FAILURE;
+    }
+
+    char **made = NULL;
+    int nmade = 0, ok = 0;
+    char *dir_value = NULL, *text = NULL;
+    if (make_dirs(dir, &made, &nmade, err, sizeof err) != 0) {
+        cli_fail(c, "%s", err);
+    } else if (tpl_write_new(tpl, tpl_default_sql, err, sizeof err) != 0) {
+        cli_fail(c, "%s", err);
+    } else {
+        /* The ini's dir is relative to the ini file: write it as given when
+         * the file is in the working directory, absolute otherwise. */
+        char cwd[PATH_MAX];
+        if (dir[0] == '/' || !strchr(ini, '/'))
+            dir_value = strdup(dir);
+        else if (getcwd(cwd, sizeof cwd))
+            dir_value = join(cwd, dir);
+        strbuf b = STRBUF_INIT;
+        if (dir_value)
+            sb_printf(&b, ini_text, dir_value, dir_value);
+        if (!dir_value || !(text = sb_take(&b)))
+            cli_fail(c, "out of memory");
+        else if (tpl_write_new(ini, text, err, sizeof err) != 0)
+            cli_fail(c, "%s", err);
+        else
+            ok = 1;
+        if (!ok)
+            unlink(tpl);
+    }
+    remove_dirs(made, nmade, !ok);
+    if (ok) {
+        cli_say(c, "Created %s/\n", dir);
+        cli_say(c, "Created %s\n", tpl);
+        cli_say(c, "Created %s\n", ini);
+        cli_say(c, "Next: edit %s, then 'retort revision -m \"first migration\"'.\n", ini);
+    }
+    free(text);
+    free(dir_value);
+    free(tpl);
+    return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+/* -------------------------------------------------------------- revision */
+
+/* C migrations are compiled into the application; the command only needs
+ * their place in the graph, so they are registered with a step that refuses
+ * to run.  Only `revision` registers them, and it never runs anything. */
+static int c_migration_placeholder(retort_conn *conn, void *user)
+{
+    (void)user;
+    retort_conn_set_error(conn, "C migrations run inside the application, not the command");
+    return 1;
+}
+
+/* Registers the directory's C migrations next to its SQL ones, so that the
+ * graph (heads, parents) covers both. */
+static int add_c_migrations(cli *c, retort *r, tpl_cmig **cm, int *ncm)
+{
+    char err[1024];
+    if (tpl_scan_c(c->cfg.dir, cm, ncm, err, sizeof err) != 0)
+        return cli_fail(c, "%s", err);
+    for (int i = 0; i < *ncm; i++) {
+        if (retort_add(r, (*cm)[i].id, (*cm)[i].parents, (*cm)[i].message,
+                       c_migration_placeholder, NULL, NULL) != RETORT_OK)
+            return cli_fail(c, "%s: %s", (*cm)[i].file, retort_errmsg(r));
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_index(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    tpl_cmig *cm = NULL;
+    int ncm = 0;
+    char err[1024];
+    const char *heads;
+    int status = add_c_migrations(c, r, &cm, &ncm);
+    /* An index whose parents do not resolve would only fail in the
+     * application: refuse it here. */
+    if (status == CLI_EXIT_OK && retort_heads(r, &heads) != RETORT_OK)
+        status = cli_lib_fail(c, r);
+    if (status == CLI_EXIT_OK && tpl_write_index(c->cfg.dir, cm, ncm, err, sizeof err) != 0)
+        status = cli_fail(c, "%s", err);
+    if (status == CLI_EXIT_OK)
+        cli_say(c, "Updated %s/%s, %s and %s (%d C migration%s)\n", c->cfg.dir, TPL_INDEX_C,
+                TPL_INDEX_H, TPL_INDEX_LIST, ncm, ncm == 1 ? "" : "s");
+    tpl_cmig_free(cm, ncm);
+    retort_free(r);
+    return status;
+}
+
+/* The message on one line: control characters become spaces, ends trimmed. */
+static char *clean_message(const char *m)
+{
+    while (*m == ' ' || *m == '\t' || *m == '\n' || *m == '\r')
+        m++;
+    char *s = strdup(m);
+    if (!s)
+        return NULL;
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    size_t n = strlen(s);
+    while (n && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
+/* Normalises --parents to "A B", checking each id exists in the graph. */
+static int resolve_parents(cli *c, const hist_graph *g, const char *list, char **out)
+{
+    strbuf b = STRBUF_INIT;
+    for (const char *p = list; *p;) {
+        p += strspn(p, " ,\t");
+        size_t k = strcspn(p, " ,\t");
+        if (!k)
+            break;
+        char *id = strndup(p, k);
+        if (!id) {
+            sb_free(&b);
+            return cli_fail(c, "out of memory");
+        }
+        int known = hist_find(g, id) >= 0;
+        int dup = 0;
+        for (const char *q = sb_str(&b); *q;) {
+            size_t qk = strcspn(q, " ");
+            dup |= qk == k && memcmp(q, id, k) == 0;
+            q += qk;
+            q += strspn(q, " ");
+        }
+        if (!known || dup) {
+            int st = !tpl_id_valid(id) ? cli_usage(c, "--parents: '%s' is not a valid revision "
+                                                      "id", id)
+                     : dup ? cli_usage(c, "--parents: '%s' is listed twice", id)
+                           : cli_fail(c, "--parents: no revision '%s' in '%s'", id, c->cfg.dir);
+            free(id);
+            sb_free(&b);
+            return st;
+        }
+        if (b.len)
+            sb_addc(&b, ' ');
+        sb_add(&b, id);
+        free(id);
+        p += k;
+    }
+    if (!(*out = sb_take(&b)))
+        return cli_fail(c, "out of memory");
+    return CLI_EXIT_OK;
+}
+
+/* The template text and its name for messages. */
+static int load_template(cli *c, int lang_c, char **text, char **name)
+{
+    char err[1024];
+    const char *path = c->template_path;
+    char *dir_tpl = NULL;
+    if (!path && !lang_c)
+        path = c->cfg.template_path;
+    if (!path) {
+        dir_tpl = join(c->cfg.dir, lang_c ? TPL_DIR_C_TEMPLATE : TPL_DIR_SQL_TEMPLATE);
+        if (!dir_tpl)
+            return cli_fail(c, "out of memory");
+        if (path_exists(dir_tpl))
+            path = dir_tpl;
+    }
+    int status = CLI_EXIT_OK;
+    if (path) {
+        if (tpl_read_file(path, text, err, sizeof err) != 0)
+            status = cli_fail(c, "template: %s", err);
+        else if (!(*name = strdup(path)))
+            status = cli_fail(c, "out of memory");
+    } else {
+        *text = strdup(lang_c ? tpl_default_c : tpl_default_sql);
+        *name = strdup(lang_c ? "built-in C template" : "built-in SQL template");
+        if (!*text || !*name)
+            status = cli_fail(c, "out of memory");
+    }
+    free(dir_tpl);
+    return status;
+}
+
+/* Re-reads the directory with the new file in it: a project's template that
+ * produces a file the loader rejects is reported now, not at the next run. */
+static int validate_sql_dir(cli *c)
+{
+    retort *r = NULL;
+    int rc = retort_new(&r, "sqlite::memory:");
+    if (rc != RETORT_OK) {
+        /* Without the SQLite backend, validate with the configured URL. */
+        retort_free(r);
+        r = NULL;
+        rc = retort_new(&r, c->cfg.url);
+    }
+    if (rc == RETORT_OK)
+        rc = retort_load_dir(r, c->cfg.dir);
+    if (rc == RETORT_OK) {
+        const char *heads;
+        rc = retort_heads(r, &heads);
+    }
+    if (rc != RETORT_OK)
+        cli_fail(c, "the new file is not a valid migration, removed it: %s", retort_errmsg(r));
+    retort_free(r);
+    return rc == RETORT_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+int cmd_revision(cli *c)
+{
+    if (!c->message)
+        return cli_usage(c, "-m MESSAGE is required (what the revision does)");
+    int lang_c = 0;
+    if (c->lang && strcmp(c->lang, "c") == 0)
+        lang_c = 1;
+    else if (c->lang && strcmp(c->lang, "sql") != 0)
+        return cli_usage(c, "--lang must be 'sql' or 'c', not '%s'", c->lang);
+    if (c->rev_id && !tpl_id_valid(c->rev_id))
+        return cli_usage(c, "--rev-id '%s' is not a valid revision id (1-128 characters of "
+                            "[A-Za-z0-9_.-], not base, head or heads)", c->rev_id);
+    char *message = clean_message(c->message);
+    if (!message)
+        return cli_fail(c, "out of memory");
+    if (!*message) {
+        free(message);
+        return cli_usage(c, "-m MESSAGE is empty");
+    }
+    size_t ml = strlen(message);
+    if (lang_c && (message[ml - 1] == '\\' || (ml >= 3 && strcmp(message + ml - 3, "?\?/") == 0))) {
+        /* It goes on a // line, where a final backslash would swallow the
+         * next line. */
+        free(message);
+        return cli_usage(c, "-m MESSAGE must not end with a backslash in a C migration");
+    }
+
+    char err[1024];
+    int status = CLI_EXIT_OK;
+    retort *r = NULL;
+    tpl_cmig *cm = NULL;
+    int ncm = 0, graph_loaded = 0;
+    hist_graph g;
+    char *parents = NULL, *slug = NULL, *id = NULL, *tpl_text = NULL, *tpl_name = NULL,
+         *filled = NULL, *path = NULL, *ident = NULL;
+    const char *heads;
+
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK) {
+        free(message);
+        return CLI_EXIT_FAILURE;
+    }
+    status = add_c_migrations(c, r, &cm, &ncm);
+    if (status == CLI_EXIT_OK && retort_heads(r, &heads) != RETORT_OK)
+        status = cli_lib_fail(c, r);
+    if (status == CLI_EXIT_OK) {
+        int rc = hist_load(r, NULL, &g);
+        if (rc != RETORT_OK)
+            status = rc == RETORT_ENOMEM ? cli_fail(c, "out of memory") : cli_lib_fail(c, r);
+        else
+            graph_loaded = 1;
+    }
+    if (status == CLI_EXIT_OK) {
+        if (c->parents) {
+            status = resolve_parents(c, &g, c->parents, &parents);
+        } else {
+            /* heads was invalidated by hist_load's calls: ask again. */
+            if (retort_heads(r, &heads) != RETORT_OK)
+                status = cli_lib_fail(c, r);
+            else if (!(parents = strdup(heads)))
+                status = cli_fail(c, "out of memory");
+            else if (strchr(parents, ' '))
+                cli_say(c, "Merging heads: %s\n", parents);
+        }
+    }
+
+    time_t now = 0;
+    char stamp[15], date[21];
+    if (status == CLI_EXIT_OK && tpl_now(&now, err, sizeof err) != 0)
+        status = cli_fail(c, "%s", err);
+    if (status == CLI_EXIT_OK) {
+        tpl_format_stamp(now, stamp);
+        tpl_format_date(now, date);
+        if (c->rev_id) {
+            id = strdup(c->rev_id);
+        } else if ((slug = tpl_slug(message)) != NULL) {
+            size_t n = strlen(stamp) + strlen(slug) + 2;
+            if ((id = malloc(n)))
+                snprintf(id, n, "%s_%s", stamp, slug);
+        }
+        if (!id || !(ident = tpl_c_ident(id)))
+            status = cli_fail(c, "out of memory");
+        else if (hist_find(&g, id) >= 0)
+            status = cli_fail(c, "revision '%s' already exists in '%s'%s", id, c->cfg.dir,
+                              c->rev_id ? "" : " (created within the same second with the same "
+                                               "message; wait a second or pass --rev-id)");
+    }
+    if (status == CLI_EXIT_OK)
+        status = load_template(c, lang_c, &tpl_text, &tpl_name);
+    if (status == CLI_EXIT_OK) {
+        tpl_vars v = {id, parents, message, date, ident};
+        if (tpl_fill(tpl_text, tpl_name, &v, &filled, err, sizeof err) != 0)
+            status = cli_fail(c, "%s", err);
+    }
+    if (status == CLI_EXIT_OK) {
+        strbuf b = STRBUF_INIT;
+        sb_add(&b, id);
+        sb_add(&b, lang_c ? ".c" : ".sql");
+        char *name = sb_take(&b);
+        if (!name || !(path = join(c->cfg.dir, name)))
+            status = cli_fail(c, "out of memory");
+        free(name);
+    }
+    if (status == CLI_EXIT_OK && tpl_write_new(path, filled, err, sizeof err) != 0)
+        status = cli_fail(c, "%s", err);
+    if (status == CLI_EXIT_OK) {
+        if (lang_c) {
+            tpl_cmig *all = NULL;
+            int nall = 0;
+            if (tpl_scan_c(c->cfg.dir, &all, &nall, err, sizeof err) != 0 ||
+                tpl_write_index(c->cfg.dir, all, nall, err, sizeof err) != 0) {
+                status = cli_fail(c, "%s (removed %s)", err, path);
+                unlink(path);
+            }
+            tpl_cmig_free(all, nall);
+        } else if (validate_sql_dir(c) != CLI_EXIT_OK) {
+            unlink(path);
+            status = CLI_EXIT_FAILURE;
+        }
+    }
+    if (status == CLI_EXIT_OK) {
+        cli_say(c, "Created %s\n", path);
+        if (lang_c)
+            cli_say(c, "Updated %s/%s, %s and %s\n", c->cfg.dir, TPL_INDEX_C, TPL_INDEX_H,
+                    TPL_INDEX_LIST);
+    }
+    if (graph_loaded)
+        hist_free(&g);
+    tpl_cmig_free(cm, ncm);
+    retort_free(r);
+    free(message);
+    free(parents);
+    free(slug);
+    free(id);
+    free(ident);
+    free(tpl_text);
+    free(tpl_name);
+    free(filled);
+    free(path);
+    return status;
+}
