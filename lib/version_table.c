@@ -130,12 +130,17 @@ int rt_vt_read(retort *r)
     return RETORT_OK;
 }
 
+/* Creates both tables in one transaction: created one after the other in
+ * autocommit, a concurrent SQLite migrator could see the version table and
+ * not yet the audit log it is about to write to. */
 int rt_vt_ensure(retort *r)
 {
     rt_buf sql = RT_BUF_INIT;
     struct retort_report rep;
     rt_report_init(&rep);
-    int rc = RETORT_OK;
+    rt_buf what = RT_BUF_INIT;
+    rt_buf_printf(&what, "cannot create the version table %s", r->qtable);
+    int rc = r->backend->begin(r->db, &rep);
     static const int ops[] = {RETORT_SQL_CREATE_SCHEMA, RETORT_SQL_CREATE_VERSION_TABLE,
                               RETORT_SQL_CREATE_LOG_TABLE};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0] && rc == RETORT_OK; i++) {
@@ -145,13 +150,18 @@ int rt_vt_ensure(retort *r)
             continue;
         int done = 0;
         rc = r->backend->exec(r->db, rt_buf_str(&sql), &done, &rep);
-        if (rc != RETORT_OK) {
-            rt_buf what = RT_BUF_INIT;
-            rt_buf_printf(&what, "cannot create the version table %s", r->qtable);
-            rc = rt_fail_report(r, &rep, RETORT_EDB, rt_buf_str(&what));
-            rt_buf_free(&what);
-        }
     }
+    if (rc == RETORT_OK)
+        rc = r->backend->commit(r->db, &rep);
+    if (rc != RETORT_OK) {
+        rt_fail_report(r, &rep, RETORT_EDB, rt_buf_str(&what));
+        rc = r->errcode;
+        struct retort_report ignored;
+        rt_report_init(&ignored);
+        r->backend->rollback(r->db, &ignored);
+        rt_report_free(&ignored);
+    }
+    rt_buf_free(&what);
     rt_report_free(&rep);
     rt_buf_free(&sql);
     return rc;

@@ -1,0 +1,348 @@
+/*
+ * test_failures.c — what a failing migration leaves behind: per-migration
+ * and whole-run transactions, callbacks that fail, the error message (the
+ * revision and the database's own text), and non-transactional revisions
+ * that leave the database dirty until an operator resolves it.
+ */
+#include "steps.h"
+
+/* Five SQL revisions rev_a..rev_e, each creating t_rev_X; the third's SQL
+ * creates its table and then fails on a missing table. */
+static void add_five_with_failing_third(retort *r)
+{
+    static const char *const ids[] = {"rev_a", "rev_b", "rev_c", "rev_d", "rev_e"};
+    for (int i = 0; i < 5; i++) {
+        char up[256], down[128];
+        if (i == 2)
+            snprintf(up, sizeof up,
+                     "CREATE TABLE t_%s (x INTEGER); INSERT INTO no_such_table VALUES (1)",
+                     ids[i]);
+        else
+            snprintf(up, sizeof up, "CREATE TABLE t_%s (x INTEGER)", ids[i]);
+        snprintf(down, sizeof down, "DROP TABLE t_%s", ids[i]);
+        assert_ok(r, retort_add_sql(r, ids[i], i ? ids[i - 1] : NULL, NULL, up, down));
+    }
+}
+
+static void test_failed_revision_rolls_back_and_keeps_earlier_ones(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    add_five_with_failing_third(r);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    const char *msg = retort_errmsg(r);
+    assert_contains(msg, "rev_c");
+    assert_contains(msg, "no_such_table"); /* the database's own text */
+    assert_table("t_rev_a");
+    assert_table("t_rev_b");
+    assert_no_table("t_rev_c"); /* its CREATE TABLE was rolled back */
+    assert_no_table("t_rev_d");
+    assert_version_ids("rev_a rev_b");
+    assert_current(r, "rev_b");
+}
+
+static void test_per_migration_mode_set_by_name_keeps_revisions_before_the_failure(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_set(r, "transaction_mode", "per-migration"));
+    add_five_with_failing_third(r);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_table("t_rev_b");
+    assert_no_table("t_rev_c");
+    assert_version_ids("rev_a rev_b");
+}
+
+static void test_whole_run_mode_rolls_back_every_revision_on_failure(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_set_transaction_mode(r, RETORT_TX_WHOLE_RUN));
+    add_five_with_failing_third(r);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "rev_c");
+    assert_no_table("t_rev_a");
+    assert_no_table("t_rev_b");
+    assert_no_table("t_rev_c");
+    assert_version_ids("");
+    assert_current(r, "");
+}
+
+static void test_whole_run_mode_applies_everything_when_nothing_fails(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"w1", "w2", "w3"};
+    step s[3];
+    retort *r = fixture_new();
+    assert_ok(r, retort_set(r, "transaction_mode", "whole-run"));
+    add_chain(r, s, ids, 3);
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_table("t_w3");
+    assert_version_ids("w1 w2 w3");
+}
+
+static void test_fixed_revision_is_applied_by_the_next_run_without_rerunning_earlier_ones(
+    void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"f1", "f2", "f3", "f4"};
+    step s[4];
+    retort *r = fixture_new();
+    add_chain(r, s, ids, 4);
+    s[2].fail_up = 1;
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_version_ids("f1 f2");
+    assert_no_table("t_f3");
+    s[2].fail_up = 0; /* the fix ships */
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(s[0].ups, 1);
+    assert_int_equal(s[1].ups, 1);
+    assert_int_equal(s[2].ups, 2);
+    assert_int_equal(s[3].ups, 1);
+    assert_version_ids("f1 f2 f3 f4");
+    assert_table("t_f3");
+}
+
+static void test_callback_returning_nonzero_rolls_back_its_statements(void **state)
+{
+    (void)state;
+    step s[2];
+    retort *r = fixture_new();
+    add_step(r, &s[0], "ok_first", NULL);
+    add_step(r, &s[1], "cb_fails", "ok_first");
+    s[1].fail_up = 1; /* after creating t_cb_fails */
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "cb_fails");
+    assert_no_table("t_cb_fails");
+    assert_table("t_ok_first");
+    assert_version_ids("ok_first");
+}
+
+static void test_callback_error_message_is_reported_with_the_revision(void **state)
+{
+    (void)state;
+    step s[1];
+    retort *r = fixture_new();
+    add_step(r, &s[0], "explains", NULL);
+    s[0].fail_up = 1;
+    s[0].message = "the widget table is locked by the billing job";
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "explains");
+    assert_contains(retort_errmsg(r), "the widget table is locked by the billing job");
+    assert_version_ids("");
+}
+
+static void test_failed_exec_in_a_callback_reports_the_database_text(void **state)
+{
+    (void)state;
+    step s[1];
+    retort *r = fixture_new();
+    add_step(r, &s[0], "bad_sql", NULL);
+    snprintf(s[0].up_sql, sizeof s[0].up_sql,
+             "CREATE TABLE t_bad_sql (x INTEGER); INSERT INTO missing_relation VALUES (1)");
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "bad_sql");
+    assert_contains(retort_errmsg(r), "missing_relation");
+    assert_no_table("t_bad_sql");
+    assert_version_ids("");
+}
+
+static void test_sql_syntax_error_fails_the_revision(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "syn1", NULL, NULL, "CREATE TABLE t_syn1 (x INTEGER)", NULL));
+    assert_ok(r, retort_add_sql(r, "syn2", "syn1", NULL, "CREATE TABLEX oops", NULL));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "syn2");
+    assert_contains(retort_errmsg(r), "TABLEX");
+    assert_version_ids("syn1");
+}
+
+/* ------------------------------------------------- non-transactional */
+
+/* nt_before, then nontx (non-transactional: creates t_nontx, then fails
+ * while s[1].fail_up is set), then nt_after. */
+static retort *dirty_setup(step *s)
+{
+    retort *r = fixture_new();
+    add_step(r, &s[0], "nt_before", NULL);
+    add_step(r, &s[1], "nontx", "nt_before");
+    add_step(r, &s[2], "nt_after", "nontx");
+    assert_ok(r, retort_revision_set_transactional(r, "nontx", 0));
+    s[1].fail_up = 1;
+    return r;
+}
+
+static char *row_state(const char *id)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT state FROM retort_version WHERE id = '%s'", id);
+    return fixture_scalar(sql);
+}
+
+static void test_non_transactional_failure_leaves_the_database_dirty(void **state)
+{
+    (void)state;
+    step s[3];
+    retort *r = dirty_setup(s);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "nontx");
+    /* Outside a transaction, what ran stays: the table and a dirty row. */
+    assert_table("t_nontx");
+    assert_version_ids("nontx nt_before");
+    char *st = row_state("nontx");
+    assert_non_null(st);
+    assert_string_equal(st, "dirty");
+    free(st);
+    st = row_state("nt_before");
+    assert_string_equal(st, "applied");
+    free(st);
+    assert_no_table("t_nt_after");
+    assert_int_equal(s[2].ups, 0);
+}
+
+static void test_dirty_database_refuses_every_run_until_resolved(void **state)
+{
+    (void)state;
+    step s[3];
+    retort *r = dirty_setup(s);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    s[1].fail_up = 0;
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EDIRTY);
+    assert_contains(retort_errmsg(r), "nontx");
+    assert_rc(r, retort_upgrade(r, "nt_after"), RETORT_EDIRTY);
+    assert_rc(r, retort_downgrade(r, "base"), RETORT_EDIRTY);
+    assert_rc(r, retort_check(r), RETORT_EDIRTY);
+    /* a new context, as another process, sees the same */
+    retort *other = fixture_new();
+    readd_step(other, &s[0], NULL);
+    readd_step(other, &s[1], "nt_before");
+    readd_step(other, &s[2], "nontx");
+    assert_rc(other, retort_migrate_to_head(other), RETORT_EDIRTY);
+    assert_int_equal(s[1].ups, 1);
+    assert_int_equal(s[2].ups, 0);
+    assert_int_equal(s[0].downs, 0);
+    assert_version_ids("nontx nt_before");
+    assert_table("t_nontx");
+}
+
+static void test_mark_applied_resolves_a_dirty_revision_without_rerunning_it(void **state)
+{
+    (void)state;
+    step s[3];
+    retort *r = dirty_setup(s);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    /* the operator finished the migration by hand */
+    assert_ok(r, retort_mark_applied(r, "nontx"));
+    char *st = row_state("nontx");
+    assert_string_equal(st, "applied");
+    free(st);
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(s[1].ups, 1);
+    assert_int_equal(s[2].ups, 1);
+    assert_version_ids("nontx nt_after nt_before");
+    assert_table("t_nt_after");
+}
+
+static void test_mark_reverted_resolves_a_dirty_revision_so_it_runs_again(void **state)
+{
+    (void)state;
+    step s[3];
+    retort *r = dirty_setup(s);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    /* the operator undid the half-done migration by hand */
+    fixture_exec("DROP TABLE t_nontx");
+    assert_ok(r, retort_mark_reverted(r, "nontx"));
+    assert_version_ids("nt_before");
+    s[1].fail_up = 0;
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(s[1].ups, 2);
+    assert_table("t_nontx");
+    char *st = row_state("nontx");
+    assert_string_equal(st, "applied");
+    free(st);
+    assert_version_ids("nontx nt_after nt_before");
+}
+
+static void test_non_transactional_sql_keeps_the_statements_before_the_failure(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "ntsql", NULL, NULL,
+                                "CREATE TABLE nt_one (x INTEGER);\n"
+                                "CREATE TABLE nt_two (x INTEGER);\n"
+                                "INSERT INTO no_such_table VALUES (1);\n"
+                                "CREATE TABLE nt_three (x INTEGER);",
+                                NULL));
+    assert_ok(r, retort_revision_set_transactional(r, "ntsql", 0));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "ntsql");
+    assert_contains(retort_errmsg(r), "no_such_table");
+    assert_table("nt_one");
+    assert_table("nt_two");
+    assert_no_table("nt_three");
+    char *st = row_state("ntsql");
+    assert_non_null(st);
+    assert_string_equal(st, "dirty");
+    free(st);
+}
+
+static void test_successful_non_transactional_revision_is_recorded_applied(void **state)
+{
+    (void)state;
+    step s[3];
+    retort *r = dirty_setup(s);
+    s[1].fail_up = 0;
+    assert_ok(r, retort_migrate_to_head(r));
+    char *st = row_state("nontx");
+    assert_string_equal(st, "applied");
+    free(st);
+    assert_version_ids("nontx nt_after nt_before");
+}
+
+static void test_mark_of_an_unregistered_revision_is_enotfound(void **state)
+{
+    (void)state;
+    step s[1];
+    retort *r = fixture_new();
+    add_step(r, &s[0], "known", NULL);
+    assert_rc(r, retort_mark_applied(r, "unknown_rev"), RETORT_ENOTFOUND);
+    assert_contains(retort_errmsg(r), "unknown_rev");
+    assert_rc(r, retort_mark_reverted(r, "unknown_rev"), RETORT_ENOTFOUND);
+    assert_version_ids("");
+}
+
+static void test_set_transactional_of_an_unregistered_revision_is_enotfound(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_rc(r, retort_revision_set_transactional(r, "ghost", 0), RETORT_ENOTFOUND);
+    assert_contains(retort_errmsg(r), "ghost");
+}
+
+int main(void)
+{
+    if (fixture_skip_if_unavailable())
+        return 0;
+    const struct CMUnitTest tests[] = {
+        IT_TEST(test_failed_revision_rolls_back_and_keeps_earlier_ones),
+        IT_TEST(test_per_migration_mode_set_by_name_keeps_revisions_before_the_failure),
+        IT_TEST(test_whole_run_mode_rolls_back_every_revision_on_failure),
+        IT_TEST(test_whole_run_mode_applies_everything_when_nothing_fails),
+        IT_TEST(test_fixed_revision_is_applied_by_the_next_run_without_rerunning_earlier_ones),
+        IT_TEST(test_callback_returning_nonzero_rolls_back_its_statements),
+        IT_TEST(test_callback_error_message_is_reported_with_the_revision),
+        IT_TEST(test_failed_exec_in_a_callback_reports_the_database_text),
+        IT_TEST(test_sql_syntax_error_fails_the_revision),
+        IT_TEST(test_non_transactional_failure_leaves_the_database_dirty),
+        IT_TEST(test_dirty_database_refuses_every_run_until_resolved),
+        IT_TEST(test_mark_applied_resolves_a_dirty_revision_without_rerunning_it),
+        IT_TEST(test_mark_reverted_resolves_a_dirty_revision_so_it_runs_again),
+        IT_TEST(test_non_transactional_sql_keeps_the_statements_before_the_failure),
+        IT_TEST(test_successful_non_transactional_revision_is_recorded_applied),
+        IT_TEST(test_mark_of_an_unregistered_revision_is_enotfound),
+        IT_TEST(test_set_transactional_of_an_unregistered_revision_is_enotfound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
