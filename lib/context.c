@@ -24,6 +24,7 @@ RETORT_API int retort_new(retort **out, const char *url)
     *out = r;
     if (!r)
         return RETORT_ENOMEM;
+    rt_context_created();
     strcpy(r->version_table, "retort_version");
     strcpy(r->log_table, "retort_version_log");
     r->lock_timeout_ms = 30000;
@@ -85,6 +86,7 @@ RETORT_API void retort_free(retort *r)
     rt_buf_free(&r->errmsg);
     rt_buf_free(&r->out);
     rt_free(r);
+    rt_context_freed();
 }
 
 /* Writes quote(ident) into out via the driver (or ANSI quoting). */

@@ -15,6 +15,9 @@ void *rt_realloc(void *ptr, size_t size);
 void rt_free(void *ptr);
 char *rt_strdup(const char *s);
 char *rt_strndup(const char *s, size_t n);
+/* Counts live contexts, so that the allocator hook cannot change under one. */
+void rt_context_created(void);
+void rt_context_freed(void);
 /* realloc for arrays, failing (NULL, ptr untouched) on count * size overflow. */
 void *rt_reallocarray(void *ptr, size_t count, size_t size);
 

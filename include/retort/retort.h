@@ -26,6 +26,8 @@
 #ifndef RETORT_RETORT_H
 #define RETORT_RETORT_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -438,6 +440,25 @@ RETORT_API int retort_conn_is_offline(retort_conn *conn);
  * then reads "revision ID: MESSAGE".  For bindings that turn exceptions into
  * errors.  Returns RETORT_OK. */
 RETORT_API int retort_conn_set_error(retort_conn *conn, const char *message);
+
+/* ---------------------------------------------------------------- memory */
+
+/*
+ * Routes every allocation the library itself makes through these functions
+ * (with the semantics of malloc, realloc and free; all three given, or all
+ * three NULL to restore the C library's).  The database client libraries
+ * (libsqlite3, libpq) keep their own allocators.  This is process-wide: it
+ * must be called before the first context is created or after the last one
+ * is freed, and not concurrently with any other retort call; while a context
+ * exists it fails with RETORT_EMISUSE.  Errors: RETORT_EINVAL (some but not
+ * all three given).  Meant for embedders with their own allocators and for
+ * tests that fail the Nth allocation: every failure surfaces as RETORT_ENOMEM.
+ */
+typedef void *(*retort_malloc_fn)(size_t size);
+typedef void *(*retort_realloc_fn)(void *ptr, size_t size);
+typedef void (*retort_free_fn)(void *ptr);
+RETORT_API int retort_set_allocator(retort_malloc_fn malloc_fn, retort_realloc_fn realloc_fn,
+                                    retort_free_fn free_fn);
 
 /* ------------------------------------------------------------ test harness */
 
