@@ -6,6 +6,10 @@
  * SQLite has no advisory locks: the driver leaves lock NULL and takes the
  * write lock with BEGIN IMMEDIATE, under the busy timeout, so the core
  * re-checks the state inside each write transaction.
+ *
+ * A database file that does not exist yet is opened only when something is
+ * about to write to it: read-only operations (current, check, plan) against
+ * a mistyped path must not leave an empty file behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,8 +34,8 @@ typedef struct {
 } cached_stmt;
 
 typedef struct {
-    sqlite3 *db;
-    char *path; /* for messages */
+    sqlite3 *db; /* NULL until opened (see open_db) */
+    char *path;  /* for messages */
     int timeout_ms;
     cached_stmt cache[CACHE_SIZE];
     int next_slot; /* round-robin eviction */
@@ -93,6 +97,50 @@ static void precreate_private(const char *path)
         close(fd);
 }
 
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Opens the handle.  create: the caller is about to write, so a missing
+ * file may be created (owner-only); otherwise a missing file stays missing
+ * and the handle stays NULL. */
+static int open_db(sqlite_conn *c, int create, retort_report *rep)
+{
+    if (c->db)
+        return RETORT_OK;
+    int special = strcmp(c->path, ":memory:") == 0 || strncmp(c->path, "file:", 5) == 0;
+    if (!create && !special && !file_exists(c->path))
+        return RETORT_OK;
+    if (create)
+        precreate_private(c->path);
+    int sqlrc = sqlite3_open_v2(c->path, &c->db,
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
+                                    SQLITE_OPEN_NOMUTEX,
+                                NULL);
+    if (sqlrc != SQLITE_OK) {
+        char msg[1024];
+        const char *why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(sqlrc);
+        char *slash = strrchr(c->path, '/');
+        int dir_missing = 0;
+        if (slash && slash != c->path) {
+            *slash = '\0';
+            dir_missing = !file_exists(c->path);
+            *slash = '/';
+        }
+        snprintf(msg, sizeof msg, "cannot open SQLite database '%s': %s%s", c->path, why,
+                 dir_missing ? " (its directory does not exist)" : "");
+        sqlite3_close_v2(c->db);
+        c->db = NULL;
+        retort_report_error(rep, RETORT_ECONNECT, msg);
+        return RETORT_ECONNECT;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, c->timeout_ms);
+    return RETORT_OK;
+}
+
 static int sq_connect(const char *url, int timeout_ms, void **out, retort_report *rep)
 {
     *out = NULL;
@@ -106,30 +154,7 @@ static int sq_connect(const char *url, int timeout_ms, void **out, retort_report
     int rc = parse_url(url, &c->path, rep);
     if (rc != RETORT_OK)
         return rc;
-    precreate_private(c->path);
-    int sqlrc = sqlite3_open_v2(c->path, &c->db,
-                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
-                                    SQLITE_OPEN_NOMUTEX,
-                                NULL);
-    if (sqlrc != SQLITE_OK) {
-        char msg[1024];
-        const char *why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(sqlrc);
-        struct stat st;
-        char *slash = strrchr(c->path, '/');
-        int dir_missing = 0;
-        if (slash && slash != c->path) {
-            *slash = '\0';
-            dir_missing = stat(c->path, &st) != 0;
-            *slash = '/';
-        }
-        snprintf(msg, sizeof msg, "cannot open SQLite database '%s': %s%s", c->path, why,
-                 dir_missing ? " (its directory does not exist)" : "");
-        retort_report_error(rep, RETORT_ECONNECT, msg);
-        return RETORT_ECONNECT;
-    }
-    sqlite3_extended_result_codes(c->db, 1);
-    sqlite3_busy_timeout(c->db, timeout_ms);
-    return RETORT_OK;
+    return open_db(c, 0, rep);
 }
 
 static void sq_disconnect(void *db)
@@ -152,6 +177,9 @@ static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
 {
     sqlite_conn *c = db;
     *done = 0;
+    int orc = open_db(c, 1, rep);
+    if (orc != RETORT_OK)
+        return orc;
     const char *tail = sql;
     while (tail && *tail) {
         sqlite3_stmt *stmt = NULL;
@@ -275,17 +303,30 @@ static int run_query(sqlite_conn *c, const char *sql, int nparams, const char *c
 static int sq_exec_params(void *db, const char *sql, int nparams, const char *const *params,
                           retort_report *rep)
 {
-    return run_query(db, sql, nparams, params, NULL, NULL, rep);
+    int rc = open_db(db, 1, rep);
+    return rc != RETORT_OK ? rc : run_query(db, sql, nparams, params, NULL, NULL, rep);
 }
 
 static int sq_query(void *db, const char *sql, int nparams, const char *const *params,
                     retort_row_fn row, void *ctx, retort_report *rep)
 {
-    return run_query(db, sql, nparams, params, row, ctx, rep);
+    sqlite_conn *c = db;
+    int rc = open_db(c, 0, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!c->db) {
+        /* No file, so no tables: what SQLite would say of any table. */
+        retort_report_error(rep, RETORT_EDB, "no such table (the database file does not exist)");
+        return RETORT_EDB;
+    }
+    return run_query(c, sql, nparams, params, row, ctx, rep);
 }
 
 static int simple(sqlite_conn *c, const char *sql, retort_report *rep)
 {
+    int orc = open_db(c, 1, rep);
+    if (orc != RETORT_OK)
+        return orc;
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         return report_db(rep, c, rc, sql);
@@ -301,7 +342,7 @@ static int sq_rollback(void *db, retort_report *rep)
 {
     sqlite_conn *c = db;
     /* SQLite may already have rolled back (e.g. after SQLITE_FULL). */
-    if (sqlite3_get_autocommit(c->db))
+    if (!c->db || sqlite3_get_autocommit(c->db))
         return RETORT_OK;
     return simple(c, "ROLLBACK", rep);
 }
@@ -371,12 +412,24 @@ static int sq_table_exists(void *db, const char *schema, const char *table, int 
 {
     (void)schema;
     *exists = 0;
+    sqlite_conn *c = db;
+    int rc = open_db(c, 0, rep);
+    if (rc != RETORT_OK || !c->db)
+        return rc;
     const char *params[] = {table};
     return run_query(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1", 1,
                      params, exists_row, exists, rep);
 }
 
-static void *sq_native(void *db) { return ((sqlite_conn *)db)->db; }
+/* A callback asking for the handle is about to use it: open (and create)
+ * the database now.  A failure to open surfaces at the next statement. */
+static void *sq_native(void *db)
+{
+    sqlite_conn *c = db;
+    retort_report *none = NULL;
+    open_db(c, 1, none);
+    return c->db;
+}
 
 static const char *const sqlite_schemes[] = {"sqlite", "sqlite3", NULL};
 

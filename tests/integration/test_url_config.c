@@ -258,6 +258,26 @@ static void test_unreachable_sqlite_path_is_econnect_naming_it(void **state)
     free(path);
 }
 
+static void test_read_only_operations_do_not_create_a_missing_database_file(void **state)
+{
+    (void)state;
+    step s[1];
+    char *path = fixture_path("typo.db");
+    char url[4200];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    retort *r = context_with_one_revision(url, s);
+    const char *out = NULL;
+    assert_ok(r, retort_current(r, &out));
+    assert_string_equal(out, "");
+    assert_rc(r, retort_check(r), RETORT_EPENDING);
+    assert_ok(r, retort_applied(r, &out));
+    assert_false(file_exists(path));
+    /* the first write creates it */
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_true(file_has_table(path, "t_only"));
+    free(path);
+}
+
 static void expect_password_hidden(const char *url)
 {
     retort *r = NULL;
@@ -329,6 +349,7 @@ int main(void)
         URL_TEST(test_unknown_scheme_error_lists_the_available_backends),
         URL_TEST(test_operations_on_a_context_with_a_bad_url_fail_cleanly),
         URL_TEST(test_unreachable_sqlite_path_is_econnect_naming_it),
+        URL_TEST(test_read_only_operations_do_not_create_a_missing_database_file),
         URL_TEST(test_password_in_a_uri_never_appears_in_messages_or_logs),
         URL_TEST(test_password_in_a_key_value_string_never_appears_in_messages_or_logs),
         URL_TEST(test_sqlite_accepts_only_the_main_schema),
