@@ -45,6 +45,7 @@ struct retort {
     void *log_user;
 
     /* a fresh test target (retort_new_fresh) that retort_free tears down */
+    int fresh;        /* made by retort_new_fresh and no operation run yet */
     void (*teardown)(retort *r);
     char *fresh_name; /* the schema or file created for it */
 

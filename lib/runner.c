@@ -58,6 +58,7 @@ int rt_prepare(retort *r, const char *op, int connect)
         return rc;
     }
     rt_buf_free(&err);
+    r->fresh = 0; /* an operation may have used the version table's name */
     return connect ? rt_connect(r) : RETORT_OK;
 }
 

@@ -46,12 +46,23 @@ RETORT_API int retort_set_version_table(retort *r, const char *name)
         return rt_fail(r, RETORT_EINVAL, "setting version_table: invalid table name '%.100s' "
                                          "(1-59 characters of [A-Za-z0-9_], not starting with a "
                                          "digit)", name ? name : "(null)");
-    if (r->db)
+    /* A fresh test target (retort_new_fresh) is connected from the start but
+     * has no version table yet, so its name may still be chosen. */
+    if (r->db && !r->fresh)
         return rt_fail(r, RETORT_EMISUSE, "setting version_table: must be set before the first "
                                           "operation");
+    char old_table[RT_NAME_MAX], old_log[RT_NAME_MAX + 4];
+    strcpy(old_table, r->version_table);
+    strcpy(old_log, r->log_table);
     strcpy(r->version_table, name);
     strcpy(r->log_table, name);
     strcat(r->log_table, "_log");
+    if (r->db && (rc = rt_set_names(r)) != RETORT_OK) {
+        strcpy(r->version_table, old_table);
+        strcpy(r->log_table, old_log);
+        rt_set_names(r);
+        return rc;
+    }
     return RETORT_OK;
 }
 

@@ -23,6 +23,7 @@
 #include "builtin_backends.h"
 #include "memory.h"
 #include "retort/backend.h"
+#include "postgres_snapshot.h"
 #include "sql_split.h"
 
 /* Between two pg_try_advisory_lock attempts: short enough that a waiter
@@ -883,6 +884,6 @@ const retort_backend rt_postgres_backend = {
     .sql = pg_sql,
     .table_exists = pg_table_exists,
     .default_schema = pg_default_schema,
-    .snapshot = NULL,
+    .snapshot = rt_postgres_snapshot,
     .native = pg_native,
 };

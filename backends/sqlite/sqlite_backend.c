@@ -25,6 +25,7 @@
 #include "builtin_backends.h"
 #include "memory.h"
 #include "retort/backend.h"
+#include "sqlite_snapshot.h"
 
 #define CACHE_SIZE 16
 
@@ -452,6 +453,6 @@ const retort_backend rt_sqlite_backend = {
     .sql = sq_sql,
     .table_exists = sq_table_exists,
     .default_schema = NULL,
-    .snapshot = NULL,
+    .snapshot = rt_sqlite_snapshot,
     .native = sq_native,
 };

@@ -334,7 +334,9 @@ enum {
  * naming the setting and the value, for a value out of range, and changes
  * nothing then.  Settings that affect the connection (the lock timeout) may
  * be changed at any time; the version table name and schema must be set
- * before the first operation (RETORT_EMISUSE afterwards).
+ * before the first operation (RETORT_EMISUSE afterwards).  On a context from
+ * retort_new_fresh() the version table name may still be set until its first
+ * operation; its schema belongs to the fresh target.
  */
 
 /* The version table's name (default "retort_version"); the audit log table

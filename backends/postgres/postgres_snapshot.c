@@ -1,0 +1,349 @@
+/*
+ * postgres_snapshot.c — the PostgreSQL driver's schema snapshot
+ * (postgres_snapshot.h).
+ *
+ * Each kind of object is one catalogue query (pg_catalog only, so no
+ * privilege on information_schema views matters) that returns the owning
+ * table's name, for exclusion, and the finished line.  The text comes from
+ * the server's own deparsers (format_type, pg_get_expr,
+ * pg_get_constraintdef, pg_get_indexdef, pg_get_viewdef,
+ * pg_get_triggerdef), which are canonical already: the same definition
+ * always prints the same way, however it was written.  Those deparsers
+ * qualify a name only when it is not visible on the search_path, so the
+ * snapshot runs with the search_path set to the described schema alone
+ * (and restored afterwards): names in it print unqualified, and snapshots
+ * of two differently named schemas compare equal.
+ *
+ * Line formats (the core sorts them):
+ *   table T [unlogged] [partition by KEY] [partition of P BOUND]
+ *           [row level security]
+ *   column T.C TYPE [collate X] [not null] [generated ... as identity]
+ *                   [default EXPR | generated always as (EXPR) stored]
+ *   primary key T (C, ...) named N          unique T (C, ...) named N
+ *   foreign key T (C, ...) references P (C, ...) on update A on delete A
+ *               [match full] [deferrable [initially deferred]] named N
+ *   check T (EXPR) [not valid] named N      exclusion T USING ... named N
+ *   index I on T [unique] using METHOD (COLS) [INCLUDE ...] [WHERE ...]
+ *   view V: QUERY                           materialized view V: QUERY
+ *   sequence S as TYPE start ... [owned by T.C]
+ *   trigger G on T: CREATE TRIGGER ...
+ *   function F(ARGS) returns R language L VOLATILITY ... body md5 HEX
+ *   type T as enum (...) | as (...) | as range (...)
+ *   domain D as TYPE [not null] [default X] [CHECK ... named N]
+ *   extension E version V
+ * Constraint names are included: unlike SQLite's, they are used by later
+ * migrations (ALTER TABLE ... DROP CONSTRAINT name).  Column order is not:
+ * a downgrade that re-adds a dropped column can only append it.  Objects
+ * that belong to an extension are described by its "extension" line only.
+ *
+ * Read-only apart from the session's search_path, which it restores.
+ */
+#include "postgres_snapshot.h"
+
+#include <string.h>
+
+#include "buf.h"
+#include "builtin_backends.h"
+#include "memory.h"
+
+/* Objects that belong to an extension are the extension's, not the
+ * application's schema. */
+#define NOT_EXTENSION_MEMBER(catalog, oid)                                                    \
+    " NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep WHERE dep.classid = "                 \
+    "'pg_catalog." catalog "'::pg_catalog.regclass AND dep.objid = " oid                       \
+    " AND dep.deptype = 'e') "
+
+#define IN_SCHEMA " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $1 "
+
+#define FK_ACTION(col)                                                                         \
+    "CASE " col " WHEN 'a' THEN 'no action' WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade' " \
+    "WHEN 'n' THEN 'set null' WHEN 'd' THEN 'set default' END"
+
+#define KEY_COLUMNS(keys, rel)                                                                 \
+    "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(att.attname), ', ' ORDER BY k.i) "   \
+    "FROM pg_catalog.unnest(" keys ") WITH ORDINALITY AS k(attnum, i) "                        \
+    "JOIN pg_catalog.pg_attribute att ON att.attrelid = " rel " AND att.attnum = k.attnum)"
+
+static const char *const queries[] = {
+    /* tables */
+    "SELECT c.relname, 'table ' || pg_catalog.quote_ident(c.relname)"
+    " || CASE WHEN c.relpersistence = 'u' THEN ' unlogged' ELSE '' END"
+    " || CASE WHEN c.relkind = 'p' THEN ' partition by ' || pg_catalog.pg_get_partkeydef(c.oid)"
+    "    ELSE '' END"
+    " || COALESCE((SELECT ' partition of ' || i.inhparent::pg_catalog.regclass::text || ' '"
+    "    || pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_inherits i"
+    "    WHERE i.inhrelid = c.oid AND c.relispartition), '')"
+    " || CASE WHEN c.relrowsecurity THEN ' row level security' ELSE '' END"
+    " FROM pg_catalog.pg_class c" IN_SCHEMA
+    "WHERE c.relkind IN ('r', 'p') AND" NOT_EXTENSION_MEMBER("pg_class", "c.oid"),
+
+    /* columns */
+    "SELECT c.relname, 'column ' || pg_catalog.quote_ident(c.relname) || '.'"
+    " || pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid,"
+    " a.atttypmod)"
+    " || CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN ' collate ' ||"
+    "    (SELECT pg_catalog.quote_ident(co.collname) FROM pg_catalog.pg_collation co"
+    "     WHERE co.oid = a.attcollation) ELSE '' END"
+    " || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END"
+    " || CASE a.attidentity WHEN 'a' THEN ' generated always as identity'"
+    "    WHEN 'd' THEN ' generated by default as identity' ELSE '' END"
+    " || CASE WHEN a.attgenerated = 's' THEN ' generated always as ('"
+    "    || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) || ') stored'"
+    "    WHEN ad.adbin IS NOT NULL THEN ' default ' || pg_catalog.pg_get_expr(ad.adbin,"
+    "    ad.adrelid) ELSE '' END"
+    " FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid" IN_SCHEMA
+    "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+    " LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum"
+    " WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND"
+    NOT_EXTENSION_MEMBER("pg_class", "c.oid"),
+
+    /* table constraints; pg_get_constraintdef's text after the keyword */
+    "SELECT c.relname, CASE con.contype"
+    " WHEN 'p' THEN 'primary key ' || pg_catalog.quote_ident(c.relname) || ' ' ||"
+    "   pg_catalog.substr(pg_catalog.pg_get_constraintdef(con.oid, true), 13)"
+    " WHEN 'u' THEN 'unique ' || pg_catalog.quote_ident(c.relname) || ' ' ||"
+    "   pg_catalog.substr(pg_catalog.pg_get_constraintdef(con.oid, true), 8)"
+    " WHEN 'x' THEN 'exclusion ' || pg_catalog.quote_ident(c.relname) || ' ' ||"
+    "   pg_catalog.substr(pg_catalog.pg_get_constraintdef(con.oid, true), 9)"
+    " WHEN 'c' THEN 'check ' || pg_catalog.quote_ident(c.relname) || ' (' ||"
+    "   pg_catalog.pg_get_expr(con.conbin, con.conrelid, true) || ')'"
+    "   || CASE WHEN con.convalidated THEN '' ELSE ' not valid' END"
+    " WHEN 'f' THEN 'foreign key ' || pg_catalog.quote_ident(c.relname) || ' ('"
+    "   || " KEY_COLUMNS("con.conkey", "con.conrelid") " || ') references '"
+    "   || con.confrelid::pg_catalog.regclass::text || ' ('"
+    "   || " KEY_COLUMNS("con.confkey", "con.confrelid") " || ')'"
+    "   || ' on update ' || " FK_ACTION("con.confupdtype")
+    "   || ' on delete ' || " FK_ACTION("con.confdeltype")
+    "   || CASE WHEN con.confmatchtype = 'f' THEN ' match full' ELSE '' END"
+    "   || CASE WHEN con.condeferrable THEN ' deferrable' ||"
+    "      CASE WHEN con.condeferred THEN ' initially deferred' ELSE '' END ELSE '' END"
+    "   || CASE WHEN con.convalidated THEN '' ELSE ' not valid' END"
+    " END || ' named ' || pg_catalog.quote_ident(con.conname)"
+    " FROM pg_catalog.pg_constraint con"
+    " JOIN pg_catalog.pg_class c ON c.oid = con.conrelid" IN_SCHEMA
+    "WHERE con.contype IN ('p', 'u', 'x', 'c', 'f') AND"
+    NOT_EXTENSION_MEMBER("pg_class", "c.oid"),
+
+    /* indexes that do not implement a constraint described above */
+    "SELECT c.relname, 'index ' || pg_catalog.quote_ident(i.relname) || ' on '"
+    " || pg_catalog.quote_ident(c.relname)"
+    " || CASE WHEN x.indisunique THEN ' unique' ELSE '' END"
+    " || ' using ' || pg_catalog.substr(d.def, pg_catalog.strpos(d.def, ' USING ') + 7)"
+    " FROM pg_catalog.pg_index x"
+    " JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid"
+    " JOIN pg_catalog.pg_class c ON c.oid = x.indrelid" IN_SCHEMA
+    "CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_indexdef(x.indexrelid) AS def) d"
+    " WHERE c.relkind IN ('r', 'p', 'm') AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint"
+    "  k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid"
+    "  AND k.contype IN ('p', 'u', 'x')) AND"
+    NOT_EXTENSION_MEMBER("pg_class", "i.oid"),
+
+    /* views: the deparsed query with its line breaks and indentation
+     * folded, so that a line stays a line */
+    "SELECT c.relname, CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END"
+    " || pg_catalog.quote_ident(c.relname) || ': ' || pg_catalog.regexp_replace("
+    "  pg_catalog.rtrim(pg_catalog.btrim(pg_catalog.pg_get_viewdef(c.oid, true), E' \\n\\t'),"
+    "  ';'), E'\\\\s+', ' ', 'g')"
+    " FROM pg_catalog.pg_class c" IN_SCHEMA
+    "WHERE c.relkind IN ('v', 'm') AND" NOT_EXTENSION_MEMBER("pg_class", "c.oid"),
+
+    /* sequences, except those of identity columns (part of the column) */
+    "SELECT owner.relname, 'sequence ' || pg_catalog.quote_ident(c.relname) || ' as '"
+    " || pg_catalog.format_type(s.seqtypid, NULL) || ' start ' || s.seqstart"
+    " || ' increment ' || s.seqincrement || ' min ' || s.seqmin || ' max ' || s.seqmax"
+    " || ' cache ' || s.seqcache || CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END"
+    " || COALESCE(' owned by ' || pg_catalog.quote_ident(owner.relname) || '.'"
+    "    || pg_catalog.quote_ident(oa.attname), '')"
+    " FROM pg_catalog.pg_class c" IN_SCHEMA
+    "JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid"
+    " LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+    "  AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+    "  AND d.deptype IN ('a', 'i')"
+    " LEFT JOIN pg_catalog.pg_class owner ON owner.oid = d.refobjid"
+    " LEFT JOIN pg_catalog.pg_attribute oa ON oa.attrelid = d.refobjid"
+    "  AND oa.attnum = d.refobjsubid"
+    " WHERE c.relkind = 'S' AND d.deptype IS DISTINCT FROM 'i' AND"
+    NOT_EXTENSION_MEMBER("pg_class", "c.oid"),
+
+    /* triggers written by the application (not those behind constraints) */
+    "SELECT c.relname, 'trigger ' || pg_catalog.quote_ident(t.tgname) || ' on '"
+    " || pg_catalog.quote_ident(c.relname) || ': ' || pg_catalog.pg_get_triggerdef(t.oid, true)"
+    " FROM pg_catalog.pg_trigger t"
+    " JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid" IN_SCHEMA
+    "WHERE NOT t.tgisinternal",
+
+    /* functions and procedures: signature, properties, and a digest of the
+     * body (which may be long and span lines) */
+    "SELECT NULL, CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate '"
+    " WHEN 'w' THEN 'window function ' ELSE 'function ' END"
+    " || pg_catalog.quote_ident(p.proname) || '('"
+    " || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')'"
+    " || CASE WHEN p.prokind <> 'p' THEN ' returns ' || pg_catalog.pg_get_function_result(p.oid)"
+    "    ELSE '' END"
+    " || ' language ' || pg_catalog.quote_ident(l.lanname)"
+    " || CASE p.provolatile WHEN 'i' THEN ' immutable' WHEN 's' THEN ' stable'"
+    "    ELSE ' volatile' END"
+    " || CASE WHEN p.proisstrict THEN ' strict' ELSE '' END"
+    " || CASE WHEN p.prosecdef THEN ' security definer' ELSE '' END"
+    " || ' body md5 ' || pg_catalog.md5(COALESCE(p.prosrc, ''))"
+    " FROM pg_catalog.pg_proc p"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace AND n.nspname = $1"
+    " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+    " WHERE" NOT_EXTENSION_MEMBER("pg_proc", "p.oid"),
+
+    /* types the application created (not the row types of tables, not
+     * the array and multirange types PostgreSQL adds by itself) */
+    "SELECT NULL, CASE t.typtype"
+    " WHEN 'e' THEN 'type ' || pg_catalog.quote_ident(t.typname) || ' as enum (' ||"
+    "  COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', '"
+    "  ORDER BY e.enumsortorder) FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid), '')"
+    "  || ')'"
+    " WHEN 'd' THEN 'domain ' || pg_catalog.quote_ident(t.typname) || ' as '"
+    "  || pg_catalog.format_type(t.typbasetype, t.typtypmod)"
+    "  || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END"
+    "  || COALESCE(' default ' || t.typdefault, '')"
+    "  || COALESCE((SELECT pg_catalog.string_agg(' ' || pg_catalog.pg_get_constraintdef(k.oid,"
+    "  true) || ' named ' || pg_catalog.quote_ident(k.conname), '' ORDER BY k.conname)"
+    "  FROM pg_catalog.pg_constraint k WHERE k.contypid = t.oid), '')"
+    " WHEN 'c' THEN 'type ' || pg_catalog.quote_ident(t.typname) || ' as (' ||"
+    "  COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' ||"
+    "  pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)"
+    "  FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0"
+    "  AND NOT a.attisdropped), '') || ')'"
+    " WHEN 'r' THEN 'type ' || pg_catalog.quote_ident(t.typname) || ' as range (subtype = '"
+    "  || (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range r"
+    "  WHERE r.rngtypid = t.oid) || ')'"
+    " END"
+    " FROM pg_catalog.pg_type t"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace AND n.nspname = $1"
+    " WHERE t.typtype IN ('e', 'd', 'c', 'r')"
+    " AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c"
+    "  WHERE c.oid = t.typrelid) = 'c') AND" NOT_EXTENSION_MEMBER("pg_type", "t.oid"),
+
+    /* extensions installed into the schema */
+    "SELECT NULL, 'extension ' || pg_catalog.quote_ident(e.extname) || ' version '"
+    " || e.extversion FROM pg_catalog.pg_extension e"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace AND n.nspname = $1",
+    NULL};
+
+typedef struct {
+    const char *const *exclude;
+    retort_line_fn line;
+    void *ctx;
+    int stopped; /* the consumer's nonzero verdict */
+} snap;
+
+static int row_line(void *vctx, int ncols, const char *const *values)
+{
+    snap *s = vctx;
+    if (ncols < 2 || !values[1])
+        return 0;
+    if (values[0])
+        for (const char *const *e = s->exclude; e && *e; e++)
+            if (strcmp(*e, values[0]) == 0)
+                return 0;
+    int rc = s->line(s->ctx, values[1]);
+    if (rc != 0)
+        s->stopped = rc;
+    return rc;
+}
+
+static int copy_value(void *ctx, int ncols, const char *const *values)
+{
+    char **out = ctx;
+    if (*out || ncols < 1)
+        return 0;
+    *out = rt_strdup(values[0] ? values[0] : "");
+    return *out ? 0 : RETORT_ENOMEM;
+}
+
+/* One value of a one-row query, or NULL (*rc says whether that is an
+ * error). */
+static char *query_value(void *db, const char *sql, int nparams, const char *const *params,
+                         int *rc, retort_report *rep)
+{
+    char *value = NULL;
+    *rc = rt_postgres_backend.query(db, sql, nparams, params, copy_value, &value, rep);
+    if (*rc == RETORT_ENOMEM && !value)
+        retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+    if (*rc != RETORT_OK) {
+        rt_free(value);
+        return NULL;
+    }
+    return value;
+}
+
+static int describe(void *db, const char *schema, snap *s, retort_report *rep)
+{
+    int rc;
+    const char *const params[] = {schema};
+    char *exists = query_value(db, "SELECT 'yes' FROM pg_catalog.pg_namespace WHERE nspname = $1",
+                               1, params, &rc, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!exists) {
+        rt_buf msg = RT_BUF_INIT;
+        rt_buf_printf(&msg, "schema \"%s\" does not exist", schema);
+        retort_report_error(rep, RETORT_EDB,
+                            rt_buf_failed(&msg) ? "schema does not exist" : rt_buf_str(&msg));
+        rt_buf_free(&msg);
+        return RETORT_EDB;
+    }
+    rt_free(exists);
+    for (int i = 0; queries[i]; i++) {
+        rc = rt_postgres_backend.query(db, queries[i], 1, params, row_line, s, rep);
+        if (s->stopped) {
+            retort_report_error(rep, s->stopped, "the snapshot's consumer stopped it");
+            return s->stopped;
+        }
+        if (rc != RETORT_OK)
+            return rc;
+    }
+    return RETORT_OK;
+}
+
+int rt_postgres_snapshot(void *db, const char *schema, const char *const *exclude,
+                         retort_line_fn line, void *ctx, retort_report *rep)
+{
+    int rc;
+    char *target = NULL;
+    if (!schema || !*schema) {
+        target = query_value(db, "SELECT pg_catalog.current_schema()", 0, NULL, &rc, rep);
+        if (rc != RETORT_OK)
+            return rc;
+        if (!target) {
+            retort_report_error(rep, RETORT_EDB, "the connection has no current schema: no "
+                                                 "schema in its search_path exists");
+            return RETORT_EDB;
+        }
+        schema = target;
+    }
+    char *saved = query_value(db, "SELECT pg_catalog.current_setting('search_path')", 0, NULL,
+                              &rc, rep);
+    if (rc == RETORT_OK && saved) {
+        const char *const params[] = {schema};
+        char *set = query_value(db,
+                                "SELECT pg_catalog.set_config('search_path', "
+                                "pg_catalog.quote_ident($1), false)",
+                                1, params, &rc, rep);
+        rt_free(set);
+        if (rc == RETORT_OK) {
+            snap s = {exclude, line, ctx, 0};
+            rc = describe(db, schema, &s, rep);
+            /* Restored even after a failure, without overwriting the
+             * failure's report. */
+            struct retort_report *restore_rep = rc == RETORT_OK ? rep : NULL;
+            const char *const old[] = {saved};
+            int rrc = RETORT_OK;
+            char *back = query_value(db, "SELECT pg_catalog.set_config('search_path', $1, false)",
+                                     1, old, &rrc, restore_rep);
+            rt_free(back);
+            if (rc == RETORT_OK)
+                rc = rrc;
+        }
+    }
+    rt_free(saved);
+    rt_free(target);
+    return rc;
+}

@@ -1,0 +1,320 @@
+/*
+ * test_fresh.c — retort_new_fresh(): every context gets an empty target no
+ * other context sees, migrations land in it, retort_free() removes it, and
+ * many processes can do this at once.  End state is read with sqlite3 /
+ * libpq directly (fixture.h), not through retort.
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <retort/backend.h>
+#include <sqlite3.h>
+
+static const char *const create_t = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)";
+
+/* Entries of dir other than . and .., and the last one's name. */
+static int count_entries(const char *dir, char *last, size_t size)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        if (last)
+            snprintf(last, size, "%s", e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Whether the SQLite file at path has a table named name, read directly. */
+static int sqlite_file_has_table(const char *path, const char *name)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                            "AND name = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+
+/* The schema holding a table with this (unique) name, from the catalogue;
+ * malloc'd, NULL if none. */
+static char *postgres_schema_of(const char *table)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT table_schema FROM information_schema.tables WHERE table_name = '%s'", table);
+    return fixture_scalar(sql);
+}
+
+static long postgres_schema_count(const char *schema)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = '%s'",
+             schema);
+    return fixture_count(sql);
+}
+
+static void test_fresh_target_starts_empty_and_at_base(void **state)
+{
+    (void)state;
+    retort *r = fresh();
+    char *text = snapshot(r);
+    assert_string_equal(text, "");
+    free(text);
+    assert_current(r, "");
+}
+
+static void test_fresh_targets_do_not_see_each_other(void **state)
+{
+    (void)state;
+    retort *a = fresh(), *b = fresh();
+    assert_ok(a, retort_add_sql(a, "001", NULL, NULL, create_t, "DROP TABLE t"));
+    assert_ok(b, retort_add_sql(b, "001", NULL, NULL, create_t, "DROP TABLE t"));
+    assert_ok(a, retort_migrate_to_head(a));
+    char *text = snapshot(b);
+    assert_string_equal(text, "");
+    free(text);
+    assert_current(b, "");
+    /* the same table name again, in the other target */
+    assert_ok(b, retort_migrate_to_head(b));
+    assert_current(a, "001");
+    assert_current(b, "001");
+}
+
+static void test_fresh_postgres_schema_holds_the_migrations_and_version_table(void **state)
+{
+    (void)state;
+    char table[64], sql[512];
+    snprintf(table, sizeof table, "fresh_probe_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "CREATE TABLE %s (id INTEGER)", table);
+    retort *r = fresh();
+    assert_ok(r, retort_add_sql(r, "001", NULL, NULL, sql, "SELECT 1"));
+    assert_ok(r, retort_migrate_to_head(r));
+
+    char *schema = postgres_schema_of(table);
+    assert_non_null(schema);
+    assert_true(strncmp(schema, "retort_test_", 12) == 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM information_schema.tables WHERE table_schema = '%s' AND "
+             "table_name IN ('retort_version', 'retort_version_log')",
+             schema);
+    assert_int_equal(fixture_count(sql), 2);
+    free(schema);
+}
+
+static void test_free_drops_the_fresh_postgres_schema_with_its_tables(void **state)
+{
+    (void)state;
+    char table[64], sql[512];
+    snprintf(table, sizeof table, "fresh_drop_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "CREATE TABLE %s (id INTEGER)", table);
+    retort *r = fresh();
+    assert_ok(r, retort_add_sql(r, "001", NULL, NULL, sql, "SELECT 1"));
+    assert_ok(r, retort_migrate_to_head(r));
+    char *schema = postgres_schema_of(table);
+    assert_non_null(schema);
+    assert_int_equal(postgres_schema_count(schema), 1);
+
+    fixture_free(r);
+    assert_int_equal(postgres_schema_count(schema), 0);
+    char *gone = postgres_schema_of(table);
+    assert_null(gone);
+    free(schema);
+}
+
+static void test_fresh_sqlite_directory_target_is_a_new_file_that_free_removes(void **state)
+{
+    (void)state;
+    char url[4200];
+    snprintf(url, sizeof url, "sqlite:%s/", fixture_dir());
+    retort *r = NULL;
+    assert_int_equal(retort_new_fresh(&r, url), RETORT_OK);
+    fixture_adopt(r);
+    assert_ok(r, retort_add_sql(r, "001", NULL, NULL, create_t, "DROP TABLE t"));
+    assert_ok(r, retort_migrate_to_head(r));
+
+    char name[256];
+    assert_int_equal(count_entries(fixture_dir(), name, sizeof name), 1);
+    assert_true(strncmp(name, "retort-fresh-", 13) == 0);
+    char *path = fixture_path(name);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0077, 0); /* owner-only */
+    assert_true(sqlite_file_has_table(path, "t"));
+    assert_true(sqlite_file_has_table(path, "retort_version"));
+
+    fixture_free(r);
+    assert_int_equal(count_entries(fixture_dir(), NULL, 0), 0);
+    free(path);
+}
+
+static void test_fresh_sqlite_file_url_gives_a_private_memory_database_instead(void **state)
+{
+    (void)state;
+    char *path = fixture_path("app.db");
+    char url[4200];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    retort *r = NULL;
+    assert_int_equal(retort_new_fresh(&r, url), RETORT_OK);
+    fixture_adopt(r);
+    assert_ok(r, retort_add_sql(r, "001", NULL, NULL, create_t, "DROP TABLE t"));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(count_entries(fixture_dir(), NULL, 0), 0);
+    free(path);
+}
+
+static void test_fresh_with_null_url_is_a_private_memory_sqlite_database(void **state)
+{
+    (void)state;
+    struct stat st;
+    int had_default = stat("retort.db", &st) == 0;
+    retort *r = NULL;
+    assert_int_equal(retort_new_fresh(&r, NULL), RETORT_OK);
+    fixture_adopt(r);
+    assert_ok(r, retort_add_sql(r, "001", NULL, NULL, create_t, "DROP TABLE t"));
+    assert_ok(r, retort_migrate_to_head(r));
+    char *text = snapshot(r);
+    assert_line(text, "table t");
+    free(text);
+    assert_int_equal(stat("retort.db", &st) == 0, had_default);
+}
+
+static void test_fresh_in_a_missing_directory_fails_with_eio_naming_it(void **state)
+{
+    (void)state;
+    char url[4200];
+    snprintf(url, sizeof url, "sqlite:%s/missing/", fixture_dir());
+    retort *r = NULL;
+    assert_int_equal(retort_new_fresh(&r, url), RETORT_EIO);
+    fixture_adopt(r);
+    assert_non_null(r);
+    assert_contains(retort_errmsg(r), "/missing/");
+    assert_contains(retort_errmsg(r), "No such file or directory");
+    assert_int_equal(count_entries(fixture_dir(), NULL, 0), 0);
+}
+
+static void test_fresh_with_an_unknown_scheme_fails_with_eurl(void **state)
+{
+    (void)state;
+    retort *r = NULL;
+    assert_int_equal(retort_new_fresh(&r, "nosuch:whatever"), RETORT_EURL);
+    fixture_adopt(r);
+    assert_non_null(r);
+    assert_contains(retort_errmsg(r), "nosuch");
+    assert_int_equal(retort_new_fresh(NULL, NULL), RETORT_EINVAL);
+}
+
+/* A third-party driver: the SQLite driver's vtable under a scheme of the
+ * same length, so its URL parser (which skips "sqlite:") still works. */
+static retort_backend other_backend;
+static const char *const other_schemes[] = {"other1", NULL};
+
+static void test_fresh_on_a_backend_without_fresh_targets_is_einval_naming_it(void **state)
+{
+    (void)state;
+    const retort_backend *sqlite = retort_backend_find("sqlite");
+    if (!retort_backend_find("other1")) {
+        other_backend = *sqlite;
+        other_backend.name = "other1";
+        other_backend.schemes = other_schemes;
+        assert_int_equal(retort_register_backend(&other_backend), RETORT_OK);
+    }
+    retort *r = NULL;
+    assert_int_equal(retort_new_fresh(&r, "other1::memory:"), RETORT_EINVAL);
+    fixture_adopt(r);
+    assert_contains(retort_errmsg(r), "other1 backend has no fresh test targets");
+}
+
+/* What each child process does: its own fresh target, migrated and
+ * checked.  Exit status 0 when everything succeeded. */
+static int child_run(void)
+{
+    retort *r = NULL;
+    int rc = retort_new_fresh(&r, fresh_url());
+    if (rc == RETORT_OK)
+        rc = retort_add_sql(r, "001", NULL, NULL, create_t, "DROP TABLE t");
+    if (rc == RETORT_OK)
+        rc = retort_add_sql(r, "002", "001", NULL, "CREATE INDEX t_name ON t (name)",
+                            "DROP INDEX t_name");
+    if (rc == RETORT_OK)
+        rc = retort_test_stairway(r);
+    if (rc == RETORT_OK)
+        rc = retort_migrate_to_head(r);
+    const char *cur = NULL;
+    if (rc == RETORT_OK)
+        rc = retort_current(r, &cur);
+    if (rc == RETORT_OK && strcmp(cur, "002") != 0)
+        rc = RETORT_ERROR;
+    if (rc != RETORT_OK)
+        fprintf(stderr, "child %ld: %s\n", (long)getpid(), retort_errmsg(r));
+    retort_free(r);
+    return rc == RETORT_OK ? 0 : 1;
+}
+
+static void test_fresh_targets_in_parallel_processes_do_not_collide(void **state)
+{
+    (void)state;
+    enum { CHILDREN = 8 };
+    pid_t pids[CHILDREN];
+    fflush(NULL);
+    for (int i = 0; i < CHILDREN; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0)
+            _exit(child_run());
+    }
+    for (int i = 0; i < CHILDREN; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        if (fixture_is_postgres()) {
+            /* every child's schema is gone */
+            char sql[160];
+            snprintf(sql, sizeof sql,
+                     "SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname LIKE "
+                     "'retort\\_test\\_%ld\\_%%'",
+                     (long)pids[i]);
+            assert_int_equal(fixture_count(sql), 0);
+        }
+    }
+}
+
+int main(void)
+{
+    if (fixture_skip_if_unavailable())
+        return 0;
+    static const backend_test tests[] = {
+        BACKEND_TEST(test_fresh_target_starts_empty_and_at_base, ON_BOTH),
+        BACKEND_TEST(test_fresh_targets_do_not_see_each_other, ON_BOTH),
+        BACKEND_TEST(test_fresh_postgres_schema_holds_the_migrations_and_version_table,
+                     ON_POSTGRES),
+        BACKEND_TEST(test_free_drops_the_fresh_postgres_schema_with_its_tables, ON_POSTGRES),
+        BACKEND_TEST(test_fresh_sqlite_directory_target_is_a_new_file_that_free_removes, ON_SQLITE),
+        BACKEND_TEST(test_fresh_sqlite_file_url_gives_a_private_memory_database_instead, ON_SQLITE),
+        BACKEND_TEST(test_fresh_with_null_url_is_a_private_memory_sqlite_database,
+                     ON_BOTH_WITH_SQLITE_DRIVER),
+        BACKEND_TEST(test_fresh_in_a_missing_directory_fails_with_eio_naming_it, ON_SQLITE),
+        BACKEND_TEST(test_fresh_with_an_unknown_scheme_fails_with_eurl, ON_BOTH),
+        BACKEND_TEST(test_fresh_on_a_backend_without_fresh_targets_is_einval_naming_it,
+                     ON_BOTH_WITH_SQLITE_DRIVER),
+        BACKEND_TEST(test_fresh_targets_in_parallel_processes_do_not_collide, ON_BOTH),
+    };
+    return run_backend_tests(tests, sizeof tests / sizeof tests[0]);
+}
