@@ -83,6 +83,9 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
+/* The same, on a fresh, empty test target derived from the URL when fresh
+ * is nonzero (retort_new_fresh: connects at once). */
+int cli_open_target(cli *c, retort **out, int load, int fresh);
 
 /* Commands (commands_db.c, commands_graph.c, scaffold.c). */
 int cmd_init(cli *c);
@@ -98,5 +101,7 @@ int cmd_mark_reverted(cli *c);
 int cmd_heads(cli *c);
 int cmd_history(cli *c);
 int cmd_show(cli *c);
+int cmd_schema(cli *c);
+int cmd_test(cli *c);
 
 #endif

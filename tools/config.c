@@ -293,10 +293,12 @@ int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_
     return rc;
 }
 
-int cli_config_apply(const cli_config *cfg, retort *r, char *err, size_t errlen)
+int cli_config_apply(const cli_config *cfg, retort *r, int fresh, char *err, size_t errlen)
 {
     for (int i = 0; i < cfg->nsettings; i++) {
         const cli_setting *s = &cfg->settings[i];
+        if (fresh && strcmp(s->key, "schema") == 0)
+            continue;
         int rc = retort_set(r, s->key, s->value);
         if (rc != RETORT_OK) {
             snprintf(err, errlen, "%s:%d: %s", cfg->config_path, s->line, retort_errmsg(r));

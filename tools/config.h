@@ -62,8 +62,10 @@ typedef struct cli_config {
 int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_t errlen);
 
 /* Applies the settings and the log level to a context; on failure returns
- * the library's status with the message (prefixed by file:line) in err. */
-int cli_config_apply(const cli_config *cfg, retort *r, char *err, size_t errlen);
+ * the library's status with the message (prefixed by file:line) in err.
+ * fresh: the context is a fresh test target, which owns its schema, so a
+ * configured schema is not applied to it. */
+int cli_config_apply(const cli_config *cfg, retort *r, int fresh, char *err, size_t errlen);
 
 void cli_config_free(cli_config *cfg);
 

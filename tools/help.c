@@ -95,6 +95,26 @@ const cli_command cli_commands[] = {
      "revisions remain to be applied; 4 when the text of an applied SQL\n"
      "migration changed since it was applied; 1 for any other failure (a dirty\n"
      "database, a revision the directory does not know, no connection).\n"},
+    {"schema", cmd_schema, 0, 0, 0, "schema",
+     "print the database's schema as canonical, sorted lines",
+     "Prints one line per table, column, key, constraint, index and view of the\n"
+     "database, sorted, without the version table and its audit log: two\n"
+     "databases with the same schema print the same text, so the output can be\n"
+     "diffed or kept as a golden file.  Does not read the migrations directory.\n"},
+    {"test", cmd_test, 0, 0, 4, "test [CHECK...]",
+     "check the migrations: single-head, upgrade, stairway, downgrade",
+     "Runs the ready-made checks on the migrations directory, each on a fresh,\n"
+     "empty target derived from the URL (SQLite: a private in-memory database;\n"
+     "PostgreSQL: a temporary schema, dropped afterwards), never on the\n"
+     "database itself.  CHECK is any of:\n"
+     "  single-head  the revision graph has exactly one head\n"
+     "  upgrade      upgrading from empty to head succeeds\n"
+     "  stairway     each revision's downgrade reverses its upgrade, one step\n"
+     "               at a time (schema snapshots compared)\n"
+     "  downgrade    downgrading from head to base leaves an empty schema\n"
+     "Without CHECK, all four run.  Prints 'ok CHECK' or 'FAIL CHECK: reason'\n"
+     "(naming the revision at fault).  Exit status: 0 when all pass, 1 if any\n"
+     "fails.\n"},
     {"mark-applied", cmd_mark_applied, 0, 1, 1, "mark-applied ID",
      "record ID as applied without running it (dirty database)",
      "After a non-transactional revision failed midway and you finished its\n"

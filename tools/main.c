@@ -88,16 +88,21 @@ void cli_say(const cli *c, const char *fmt, ...)
 
 int cli_open(cli *c, retort **out, int load)
 {
+    return cli_open_target(c, out, load, 0);
+}
+
+int cli_open_target(cli *c, retort **out, int load, int fresh)
+{
     *out = NULL;
     retort *r = NULL;
     char err[1024];
-    if (retort_new(&r, c->cfg.url) != RETORT_OK) {
+    if ((fresh ? retort_new_fresh(&r, c->cfg.url) : retort_new(&r, c->cfg.url)) != RETORT_OK) {
         /* The library's message is redacted; the URL itself is never echoed. */
         cli_fail(c, "%s (database URL from %s)", retort_errmsg(r), c->cfg.url_source);
         retort_free(r);
         return CLI_EXIT_FAILURE;
     }
-    if (cli_config_apply(&c->cfg, r, err, sizeof err) != RETORT_OK) {
+    if (cli_config_apply(&c->cfg, r, fresh, err, sizeof err) != RETORT_OK) {
         cli_fail(c, "%s", err);
         retort_free(r);
         return CLI_EXIT_FAILURE;

@@ -1,0 +1,81 @@
+#!/bin/sh
+# `retort schema` and `retort test`: the snapshot printed for a migrated
+# database, and the ready-made checks catching real mistakes (a downgrade
+# that forgets an index, a second head) without touching the database.
+. "$SRCDIR/lib.sh"
+
+DB=app.db
+export RETORT_DATABASE_URL="sqlite:$DB"
+run init
+mkdir -p migrations
+cat >migrations/001_users.sql <<'SQL'
+-- retort:message users
+-- retort:up
+CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);
+-- retort:down
+DROP TABLE users;
+SQL
+cat >migrations/002_users_email_idx.sql <<'SQL'
+-- retort:message index users by email
+-- retort:up
+CREATE INDEX users_email_idx ON users (email);
+-- retort:down
+DROP INDEX users_email_idx;
+SQL
+
+# --- test: a sound history passes every check, and the database is untouched
+run test
+expect_status 0 "test passes on sound migrations"
+expect_eq "$(cat "$TMP/out")" "ok single-head
+ok upgrade
+ok stairway
+ok downgrade" "test reports each check"
+[ ! -f "$DB" ] && ok "test never touches the configured database" ||
+    not_ok "test never touches the configured database" "$DB exists"
+
+# --- schema: the canonical description of the migrated database
+run upgrade
+expect_status 0 "upgrade succeeds"
+run schema
+expect_status 0 "schema succeeds"
+expect_eq "$(cat "$TMP/out")" "column users.email text not null
+column users.id integer
+index users_email_idx on users (email)
+primary key users (id)
+table users
+unique users (email)" "schema prints sorted canonical lines without the version table"
+
+# --- a downgrade that forgets its index is named by stairway and downgrade
+sed -i 's/^DROP INDEX users_email_idx;$/SELECT 1;/' migrations/002_users_email_idx.sql
+run test stairway
+expect_status 1 "stairway fails when a downgrade does not reverse its upgrade"
+expect_out "FAIL stairway" "stairway reports the failure"
+expect_out "002_users_email_idx" "stairway names the revision at fault"
+expect_out "users_email_idx" "stairway names what the downgrade left behind"
+run test downgrade
+expect_status 1 "downgrade fails when a downgrade leaves something behind"
+expect_out "002_users_email_idx" "downgrade names the revision at fault"
+restore_index_drop() {
+    sed -i 's/^SELECT 1;$/DROP INDEX users_email_idx;/' migrations/002_users_email_idx.sql
+}
+restore_index_drop
+
+# --- a second head fails single-head, naming both
+cat >migrations/003_branch.sql <<'SQL'
+-- retort:parents 001_users
+-- retort:up
+CREATE TABLE audit (id INTEGER);
+-- retort:down
+DROP TABLE audit;
+SQL
+run test single-head
+expect_status 1 "single-head fails with two heads"
+expect_out "002_users_email_idx" "single-head names the first head"
+expect_out "003_branch" "single-head names the second head"
+
+# --- bad check names are usage errors
+run test nosuch
+expect_status 2 "an unknown check is a usage error"
+expect_err "unknown check 'nosuch'" "the usage error names the check"
+
+done_testing
