@@ -181,6 +181,11 @@ RETORT_API const char *retort_conn_backend(retort_conn *conn)
 
 RETORT_API int retort_conn_is_offline(retort_conn *conn) { return conn && conn->script; }
 
+RETORT_API const char *retort_conn_errmsg(retort_conn *conn)
+{
+    return conn && conn->failed ? rt_buf_str(&conn->error) : "";
+}
+
 RETORT_API int retort_conn_set_error(retort_conn *conn, const char *message)
 {
     if (!conn)

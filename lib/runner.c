@@ -312,6 +312,15 @@ static int still_needed(retort *r, const rt_rev *rev, int up, int *needed)
     return RETORT_OK;
 }
 
+/* Keeps the applied marks (seen through retort_revision_info) in step with
+ * what was just committed, without reading the table again. */
+static void set_mark(retort *r, const rt_rev *rev, int mark)
+{
+    int i = (int)(rev - r->reg.revs);
+    if (r->state.mark && i < r->state.nmark)
+        r->state.mark[i] = (unsigned char)mark;
+}
+
 static void log_done(retort *r, const rt_rev *rev, int up, long ms)
 {
     rt_log(r, RETORT_LOG_INFO, "%s %s%s%s%s in %ld ms", up ? "applied" : "reverted", rev->id,
@@ -358,6 +367,7 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
         rollback_quietly(r);
         return rc;
     }
+    set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
     log_done(r, rev, m.up, ms);
     return RETORT_OK;
 }
@@ -385,6 +395,7 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
         rollback_quietly(r);
         return rc;
     }
+    set_mark(r, rev, RT_DIRTY);
     char started[ISO_LEN];
     iso_now(started);
     long t0 = monotonic_ms();
@@ -410,8 +421,10 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
     char finished[ISO_LEN];
     iso_now(finished);
     rc = m.up ? rt_vt_update(r, rev->id, "applied", ms) : rt_vt_delete(r, rev->id);
-    if (rc == RETORT_OK)
+    if (rc == RETORT_OK) {
+        set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
         rc = rt_vt_log(r, rev->id, m.up ? "up" : "down", started, finished, "ok", NULL, done);
+    }
     if (rc == RETORT_OK)
         log_done(r, rev, m.up, ms);
     return rc;
@@ -489,10 +502,15 @@ static int execute_plan(retort *r, int up, const char *target, rt_plan *plan, in
             continue;
         }
         m.in_run_tx = 1;
-        if ((rc = run_transactional(r, rev, m)) != RETORT_OK)
-            return rc; /* already rolled back */
+        if ((rc = run_transactional(r, rev, m)) != RETORT_OK) {
+            r->state.loaded = 0; /* the marks of the rolled-back steps are wrong */
+            return rc;           /* already rolled back */
+        }
     }
-    return commit_tx(r, first);
+    rc = commit_tx(r, first);
+    if (rc != RETORT_OK)
+        r->state.loaded = 0;
+    return rc;
 }
 
 static int migrate(retort *r, int up, const char *target)
@@ -524,8 +542,10 @@ static int migrate(retort *r, int up, const char *target)
         rt_plan_free(&plan);
         return rc;
     }
-    /* Another migrator may have moved on while we waited for the lock. */
-    rc = read_and_plan(r, up, target, &plan);
+    /* Another migrator may have moved on while we waited for the lock.
+     * Without a lock there was no wait: each transaction re-checks instead. */
+    if (r->backend->lock)
+        rc = read_and_plan(r, up, target, &plan);
     /* Creating the tables needs CREATE rights even when they exist (on
      * PostgreSQL), so only a database without them pays for it. */
     if (rc == RETORT_OK && plan.n && up && r->state.table_missing)
@@ -534,7 +554,6 @@ static int migrate(retort *r, int up, const char *target)
         rc = execute_plan(r, up, target, &plan, exclusive);
     rt_plan_free(&plan);
     unlock_run(r);
-    rt_state_forget(&r->state);
     return rc;
 }
 

@@ -63,7 +63,10 @@ static int report_db(retort_report *rep, sqlite_conn *c, int rc, const char *wha
 /* Maps the brief's URL forms to what sqlite3_open_v2 takes. */
 static int parse_url(const char *url, char **path, retort_report *rep)
 {
-    const char *rest = url + strlen("sqlite:");
+    /* After the scheme, whichever it was ("sqlite:", "sqlite3:"); the core
+     * only hands over URLs whose scheme is one of ours. */
+    const char *colon = strchr(url, ':');
+    const char *rest = colon ? colon + 1 : url + strlen(url);
     if (strncmp(rest, "//", 2) == 0) {
         /* SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db */
         if (rest[2] != '/') {

@@ -153,9 +153,10 @@ struct retort_backend {
  * Registers a driver for its schemes, for every context created afterwards.
  * backend is borrowed and must stay valid for the life of the process (a
  * static struct).  Thread-safe.  Errors (nothing registered): RETORT_EINVAL
- * (NULL, missing name/schemes/connect/exec/query/sql, abi_version newer than
- * this library or struct_size too small for it), RETORT_EBACKEND (a scheme
- * already served by another driver).
+ * (NULL; a missing name, schemes, connect, disconnect, exec, exec_params,
+ * query, begin, commit, rollback, sql or table_exists; abi_version newer than
+ * this library or struct_size too small for it), RETORT_EBACKEND (a scheme or
+ * name already served by another driver, or the registry is full).
  */
 RETORT_API int retort_register_backend(const retort_backend *backend);
 

@@ -323,6 +323,7 @@ enum {
 
 /* Log levels, most severe first. */
 enum {
+    RETORT_LOG_NONE = 0, /* as a log level: deliver nothing */
     RETORT_LOG_ERROR = 1,
     RETORT_LOG_WARN = 2,
     RETORT_LOG_INFO = 3,
@@ -437,6 +438,11 @@ RETORT_API const char *retort_conn_backend(retort_conn *conn);
 
 /* Nonzero when the callback runs offline (rendering a script). */
 RETORT_API int retort_conn_is_offline(retort_conn *conn);
+
+/* The database's message for the last retort_exec / retort_exec_params on
+ * conn that failed, or "" if none did.  Owned by conn, valid until the next
+ * call on conn; lets a callback (or a binding) inspect or wrap the failure. */
+RETORT_API const char *retort_conn_errmsg(retort_conn *conn);
 
 /* Sets the message a failing callback reports (copied); the revision's error
  * then reads "revision ID: MESSAGE".  For bindings that turn exceptions into

@@ -258,6 +258,19 @@ static void test_unreachable_sqlite_path_is_econnect_naming_it(void **state)
     free(path);
 }
 
+static void test_sqlite3_scheme_names_the_same_path_as_sqlite(void **state)
+{
+    (void)state;
+    step s[1];
+    char *path = fixture_path("three.db");
+    char url[4200];
+    snprintf(url, sizeof url, "sqlite3:%s", path);
+    retort *r = context_with_one_revision(url, s);
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_true(file_has_table(path, "t_only"));
+    free(path);
+}
+
 static void test_read_only_operations_do_not_create_a_missing_database_file(void **state)
 {
     (void)state;
@@ -350,6 +363,7 @@ int main(void)
         URL_TEST(test_operations_on_a_context_with_a_bad_url_fail_cleanly),
         URL_TEST(test_unreachable_sqlite_path_is_econnect_naming_it),
         URL_TEST(test_read_only_operations_do_not_create_a_missing_database_file),
+        URL_TEST(test_sqlite3_scheme_names_the_same_path_as_sqlite),
         URL_TEST(test_password_in_a_uri_never_appears_in_messages_or_logs),
         URL_TEST(test_password_in_a_key_value_string_never_appears_in_messages_or_logs),
         URL_TEST(test_sqlite_accepts_only_the_main_schema),
