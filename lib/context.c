@@ -85,6 +85,7 @@ RETORT_API void retort_free(retort *r)
     rt_state_free(&r->state);
     rt_buf_free(&r->errmsg);
     rt_buf_free(&r->out);
+    rt_buf_free(&r->out2);
     rt_free(r);
     rt_context_freed();
 }

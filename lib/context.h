@@ -53,7 +53,8 @@ struct retort {
     int in_callback; /* a migration callback is running: reentry is misuse */
     int errcode;
     rt_buf errmsg;
-    rt_buf out; /* the string most recently returned to the caller */
+    rt_buf out;  /* the string most recently returned to the caller */
+    rt_buf out2; /* a second returned string, for calls that return two */
 };
 
 /* Opens the connection if needed and computes the quoted table names. */

@@ -35,6 +35,7 @@ static const char *const status_text[] = {
     [RETORT_EPENDING] = "revisions pending",
     [RETORT_EBACKEND] = "backend registration rejected",
     [RETORT_ECHECKFAIL] = "migration check failed",
+    [RETORT_EDRIFT] = "database schema differs from the declared schema",
 };
 
 RETORT_API const char *retort_strerror(int code)

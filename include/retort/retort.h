@@ -84,7 +84,8 @@ enum {
     RETORT_ENOTFOUND = 20,     /* no such revision or object */
     RETORT_EPENDING = 21,      /* retort_check(): revisions remain to be applied */
     RETORT_EBACKEND = 22,      /* backend registration rejected */
-    RETORT_ECHECKFAIL = 23     /* a retort_test_* check found a defect in the migrations */
+    RETORT_ECHECKFAIL = 23,    /* a retort_test_* check found a defect in the migrations */
+    RETORT_EDRIFT = 24         /* the database's schema differs from the declared one */
 };
 
 /* A static, never-NULL description of a status code ("unknown status" for
@@ -513,6 +514,41 @@ RETORT_API int retort_test_single_head(retort *r);
 RETORT_API int retort_test_upgrade(retort *r);
 RETORT_API int retort_test_stairway(retort *r);
 RETORT_API int retort_test_downgrade(retort *r);
+
+/* ------------------------------------------------------------ autogenerate */
+
+/*
+ * Writes the migration that takes the database from its schema at the
+ * current revision to the schema the application declares.
+ *
+ * declared_sql: DDL creating every table, index, view and constraint the
+ * application wants (what a fresh database would run).  It is applied to a
+ * scratch target of the same backend (an in-memory SQLite database, a
+ * temporary PostgreSQL schema), both it and the database are snapshotted,
+ * and the difference is rendered for the backend's dialect: *up_sql takes
+ * the database to the declared schema, *down_sql takes it back.  On SQLite,
+ * changes ALTER TABLE cannot express use SQLite's documented rebuild (create,
+ * copy, drop, rename, recreate indexes), keeping the data.  What cannot be
+ * inferred safely (a rename looks like a drop and an add) is written as a
+ * "-- retort:review" comment for the author; destructive steps are marked
+ * "-- retort:destructive".  Both strings are "" when nothing differs.
+ * Owned by r until its next call.
+ *
+ * Errors: RETORT_EPARSE (declared_sql fails on the scratch target: the
+ * message carries the database's text), and those of connecting and
+ * snapshotting.  Changes nothing in the database.
+ */
+RETORT_API int retort_autogenerate(retort *r, const char *declared_sql, const char **up_sql,
+                                   const char **down_sql);
+
+/*
+ * Compares the database's schema with declared_sql as retort_autogenerate
+ * does, for CI: RETORT_OK when they are the same, RETORT_EDRIFT when they
+ * differ, with *diff (owned by r until its next call; may be NULL) listing
+ * the differing snapshot lines, "-" for the database's and "+" for the
+ * declared schema's.  Changes nothing.
+ */
+RETORT_API int retort_schema_diff(retort *r, const char *declared_sql, const char **diff);
 
 #ifdef __cplusplus
 }
