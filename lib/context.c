@@ -136,8 +136,23 @@ int rt_set_names(retort *r)
     return RETORT_OK;
 }
 
+/* Notes a lost session (RETORT_ECONNECT from the driver while connected),
+ * so that the next operation starts on a new connection. */
+void rt_note_status(retort *r, int code)
+{
+    if (code == RETORT_ECONNECT && r->db)
+        r->conn_broken = 1;
+}
+
 int rt_connect(retort *r)
 {
+    if (r->db && r->conn_broken) {
+        rt_log(r, RETORT_LOG_WARN, "the connection to %s was lost; reconnecting",
+               r->url_redacted);
+        r->backend->disconnect(r->db);
+        r->db = NULL;
+        r->conn_broken = 0;
+    }
     if (r->db)
         return RETORT_OK;
     if (!r->backend)

@@ -22,6 +22,7 @@ struct retort {
     int url_is_default;           /* neither argument nor environment gave one */
     const retort_backend *backend;
     void *db;                     /* driver connection, NULL until connected */
+    int conn_broken;              /* the driver reported the session lost: reconnect */
     char qtable[3 * RT_NAME_MAX * 2]; /* quoted, qualified version table */
     char qlog[3 * RT_NAME_MAX * 2];   /* quoted, qualified audit log table */
     char qschema[2 * RT_NAME_MAX + 3];
@@ -59,6 +60,9 @@ struct retort {
 
 /* Opens the connection if needed and computes the quoted table names. */
 int rt_connect(retort *r);
+/* Records that a driver call failed with code; a lost session
+ * (RETORT_ECONNECT) makes the next operation reconnect. */
+void rt_note_status(retort *r, int code);
 /* Computes the quoted, qualified table names from schema_in_use. */
 int rt_set_names(retort *r);
 

@@ -100,7 +100,9 @@ int rt_fail(retort *r, int code, const char *fmt, ...)
 
 int rt_fail_report(retort *r, struct retort_report *rep, int fallback, const char *what)
 {
-    return rt_fail(r, rt_report_code(rep, fallback), "%s: %s", what, rt_report_message(rep));
+    int code = rt_report_code(rep, fallback);
+    rt_note_status(r, code);
+    return rt_fail(r, code, "%s: %s", what, rt_report_message(rep));
 }
 
 RETORT_API const char *retort_errmsg(const retort *r)

@@ -21,11 +21,20 @@ static int append_template(retort *r, rt_buf *script, int op, int nparams,
 {
     rt_buf sql = RT_BUF_INIT, text = RT_BUF_INIT;
     int rc = RETORT_OK;
-    if (rt_vt_template(r, op, &sql)) {
+    int t = rt_vt_template(r, op, &sql);
+    if (t < 0) {
+        rc = RETORT_ENOMEM;
+    } else if (t > 0) {
         rc = rt_render_params(rt_buf_str(&sql), nparams, params, &text);
         if (rc == RETORT_OK)
             rt_script_append_statement(script, rt_buf_str(&text));
     }
+    if (rc == RETORT_OK && rt_buf_failed(script))
+        rc = RETORT_ENOMEM;
+    /* Poison the script so that the final check catches any failure, also
+     * of the calls whose status is not looked at. */
+    if (rc != RETORT_OK)
+        script->failed = 1;
     rt_buf_free(&sql);
     rt_buf_free(&text);
     return rc;
@@ -153,7 +162,7 @@ static int render(retort *r, int up, const char *target, const char **out)
     }
     if (rc == RETORT_OK && in_tx)
         append_template(r, s, RETORT_SQL_COMMIT, 0, NULL);
-    if (rc == RETORT_OK && rt_buf_failed(s))
+    if ((rc == RETORT_OK && rt_buf_failed(s)) || (rc == RETORT_ENOMEM && r->errcode == RETORT_OK))
         rc = rt_fail(r, RETORT_ENOMEM, "out of memory rendering the script");
     if (rc == RETORT_OK)
         *out = rt_buf_str(s);

@@ -76,6 +76,7 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
         int rc = r->backend->exec(r->db, sql, &done, &rep);
         conn->done = done;
         if (rc != RETORT_OK) {
+            rt_note_status(r, rt_report_code(&rep, rc));
             rt_buf_reset(&conn->error);
             rt_buf_append(&conn->error, rt_report_message(&rep));
             rc = RETORT_EMIGRATION;
@@ -209,6 +210,26 @@ static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
     return rc;
 }
 
+/* The first read of an operation, outside any lock or transaction: if the
+ * session died while the context was idle (a server restart, a terminated
+ * backend), reconnect once and read again.  Only here is that safe: later
+ * reads run under a session lock that a new session would not hold. */
+static int first_read(retort *r)
+{
+    int rc = rt_vt_read(r);
+    if (rc == RETORT_ECONNECT && r->conn_broken && (rc = rt_connect(r)) == RETORT_OK)
+        rc = rt_vt_read(r);
+    return rc;
+}
+
+static int first_read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
+{
+    int rc = read_and_plan(r, up, target, plan);
+    if (rc == RETORT_ECONNECT && r->conn_broken && (rc = rt_connect(r)) == RETORT_OK)
+        rc = read_and_plan(r, up, target, plan);
+    return rc;
+}
+
 /* ------------------------------------------------------ transactions */
 
 static int tx(retort *r, int which, const char *what_fmt, const char *id)
@@ -241,8 +262,11 @@ static void rollback_quietly(retort *r)
 {
     struct retort_report rep;
     rt_report_init(&rep);
-    if (r->backend->rollback(r->db, &rep) != RETORT_OK)
+    int rc = r->backend->rollback(r->db, &rep);
+    if (rc != RETORT_OK) {
+        rt_note_status(r, rt_report_code(&rep, rc));
         rt_log(r, RETORT_LOG_WARN, "rollback failed: %s", rt_report_message(&rep));
+    }
     rt_report_free(&rep);
 }
 
@@ -528,7 +552,7 @@ static int migrate(retort *r, int up, const char *target)
      * cost of a run.  A dirty row seen now may belong to a non-transactional
      * revision another process is running under the lock: where the driver
      * has an exclusive lock, judge dirtiness only under it. */
-    rc = read_and_plan(r, up, target, &plan);
+    rc = first_read_and_plan(r, up, target, &plan);
     int judge_under_lock = rc == RETORT_EDIRTY && r->backend->lock;
     if (!judge_under_lock && (rc != RETORT_OK || plan.n == 0)) {
         if (rc == RETORT_OK)
@@ -572,7 +596,7 @@ RETORT_API int retort_current(retort *r, const char **heads)
         return rc;
     if (!heads)
         return rt_fail(r, RETORT_EINVAL, "retort_current: heads is NULL");
-    if ((rc = rt_vt_read(r)) != RETORT_OK)
+    if ((rc = first_read(r)) != RETORT_OK)
         return rc;
     rt_buf_reset(&r->out);
     if (rt_state_heads(&r->state, &r->out) != RETORT_OK)
@@ -588,7 +612,7 @@ RETORT_API int retort_applied(retort *r, const char **ids)
         return rc;
     if (!ids)
         return rt_fail(r, RETORT_EINVAL, "retort_applied: ids is NULL");
-    if ((rc = rt_vt_read(r)) != RETORT_OK)
+    if ((rc = first_read(r)) != RETORT_OK)
         return rc;
     rt_buf_reset(&r->out);
     for (int i = 0; i < r->state.n; i++) {
@@ -613,7 +637,7 @@ RETORT_API int retort_plan(retort *r, int direction, const char *target, const c
     if ((rc = rt_connect(r)) != RETORT_OK)
         return rc;
     rt_plan plan = {NULL, 0};
-    rc = read_and_plan(r, direction > 0, target, &plan);
+    rc = first_read_and_plan(r, direction > 0, target, &plan);
     if (rc == RETORT_OK) {
         rt_buf_reset(&r->out);
         rt_plan_append_ids(&r->reg, &plan, &r->out);
@@ -631,7 +655,7 @@ RETORT_API int retort_check(retort *r)
     int rc = rt_prepare(r, "retort_check", 1);
     if (rc != RETORT_OK)
         return rc;
-    if ((rc = rt_vt_read(r)) != RETORT_OK || (rc = check_state(r, 1)) != RETORT_OK)
+    if ((rc = first_read(r)) != RETORT_OK || (rc = check_state(r, 1)) != RETORT_OK)
         return rc;
     rt_plan plan = {NULL, 0};
     rt_buf err = RT_BUF_INIT;

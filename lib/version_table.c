@@ -39,20 +39,19 @@ int rt_vt_template(retort *r, int op, rt_buf *out)
         }
         rt_buf_append_char(out, *t++);
     }
-    return 1;
+    return rt_buf_failed(out) ? -1 : 1;
 }
 
 int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const char *what)
 {
     rt_buf sql = RT_BUF_INIT;
-    if (!rt_vt_template(r, op, &sql)) {
+    int t = rt_vt_template(r, op, &sql);
+    if (t <= 0) {
         rt_buf_free(&sql);
+        if (t < 0)
+            return rt_fail(r, RETORT_ENOMEM, "%s: out of memory", what);
         return rt_fail(r, RETORT_EDB, "%s: the %s backend has no statement for it", what,
                        r->backend->name);
-    }
-    if (rt_buf_failed(&sql)) {
-        rt_buf_free(&sql);
-        return rt_fail(r, RETORT_ENOMEM, "%s: out of memory", what);
     }
     struct retort_report rep;
     rt_report_init(&rep);
@@ -77,7 +76,10 @@ static int read_once(retort *r, int *missing)
     *missing = 0;
     rt_state_forget(&r->state);
     rt_buf sql = RT_BUF_INIT;
-    rt_vt_template(r, RETORT_SQL_SELECT_VERSIONS, &sql);
+    if (rt_vt_template(r, RETORT_SQL_SELECT_VERSIONS, &sql) <= 0) {
+        rt_buf_free(&sql);
+        return rt_fail(r, RETORT_ENOMEM, "out of memory reading the version table");
+    }
     struct retort_report rep;
     rt_report_init(&rep);
     int rc = r->backend->query(r->db, rt_buf_str(&sql), 0, NULL, collect_row, &r->state, &rep);
@@ -119,8 +121,11 @@ int rt_vt_read(retort *r)
 {
     int missing = 0;
     int rc = read_once(r, &missing);
-    if (rc != RETORT_OK && missing < 0)
+    if (rc != RETORT_OK && missing < 0) {
         rc = read_once(r, &missing);
+        if (rc == RETORT_OK)
+            rt_clear_error(r); /* the first attempt's failure no longer stands */
+    }
     if (rc != RETORT_OK)
         return rc;
     r->state.loaded = 1;
@@ -146,7 +151,13 @@ int rt_vt_ensure(retort *r)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0] && rc == RETORT_OK; i++) {
         if (ops[i] == RETORT_SQL_CREATE_SCHEMA && !*r->schema_in_use)
             continue;
-        if (!rt_vt_template(r, ops[i], &sql))
+        int t = rt_vt_template(r, ops[i], &sql);
+        if (t < 0) {
+            retort_report_error(&rep, RETORT_ENOMEM, "out of memory");
+            rc = RETORT_ENOMEM;
+            break;
+        }
+        if (t == 0)
             continue;
         int done = 0;
         rc = r->backend->exec(r->db, rt_buf_str(&sql), &done, &rep);
@@ -183,8 +194,11 @@ int rt_vt_lookup(retort *r, const char *id, char *state, size_t size)
 {
     rt_buf sql = RT_BUF_INIT;
     state[0] = '\0';
-    if (!rt_vt_template(r, RETORT_SQL_SELECT_VERSION, &sql)) {
+    int t = rt_vt_template(r, RETORT_SQL_SELECT_VERSION, &sql);
+    if (t <= 0) {
         rt_buf_free(&sql);
+        if (t < 0)
+            return rt_fail(r, RETORT_ENOMEM, "out of memory looking up a version row");
         return rt_fail(r, RETORT_EDB, "the %s backend cannot look up one version row",
                        r->backend->name);
     }

@@ -12,7 +12,8 @@ typedef struct retort retort;
 typedef struct rt_rev rt_rev;
 
 /* Expands the driver's template for op into out ({table}, {log}, {schema}).
- * Returns 0 when the dialect has no such statement. */
+ * Returns 1, 0 when the dialect has no such statement, or -1 when out ran
+ * out of memory (never execute a cut-short statement). */
 int rt_vt_template(retort *r, int op, rt_buf *out);
 
 /* Reads every row into r->state and maps it onto the registry.  A missing

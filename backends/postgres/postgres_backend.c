@@ -145,7 +145,11 @@ static int report_pg(pg_db *db, const PGresult *res, const char *text, long line
         const char *msg = res ? PQresultErrorMessage(res) : "";
         append_one_line(&b, *msg ? msg : PQerrorMessage(db->conn));
     }
-    return report_buf(rep, RETORT_EDB, &b);
+    /* A session the server ended (or a lost link) is not a statement's
+     * fault: RETORT_ECONNECT tells the core to reconnect for the next
+     * operation instead of failing every call from now on. */
+    return report_buf(rep, PQstatus(db->conn) == CONNECTION_BAD ? RETORT_ECONNECT : RETORT_EDB,
+                      &b);
 }
 
 /* Reports an unexpected status of a statement the driver wrote itself. */

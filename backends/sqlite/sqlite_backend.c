@@ -119,10 +119,22 @@ static int open_db(sqlite_conn *c, int create, retort_report *rep)
         return RETORT_OK;
     if (create)
         precreate_private(c->path);
-    int sqlrc = sqlite3_open_v2(c->path, &c->db,
-                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
-                                    SQLITE_OPEN_NOMUTEX,
-                                NULL);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+    /* A file: URI names its file only once SQLite has parsed it: try it
+     * without creating first, so that a file created now is known to be
+     * new and made owner-only like any other. */
+    int created_by_uri = 0;
+    int sqlrc = SQLITE_CANTOPEN;
+    if (strncmp(c->path, "file:", 5) == 0) {
+        sqlrc = sqlite3_open_v2(c->path, &c->db, flags, NULL);
+        if (sqlrc != SQLITE_OK) {
+            sqlite3_close_v2(c->db);
+            c->db = NULL;
+            created_by_uri = 1;
+        }
+    }
+    if (sqlrc != SQLITE_OK)
+        sqlrc = sqlite3_open_v2(c->path, &c->db, flags | SQLITE_OPEN_CREATE, NULL);
     if (sqlrc != SQLITE_OK) {
         char msg[1024];
         const char *why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(sqlrc);
@@ -142,6 +154,11 @@ static int open_db(sqlite_conn *c, int create, retort_report *rep)
     }
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, c->timeout_ms);
+    if (created_by_uri) {
+        const char *file = sqlite3_db_filename(c->db, "main");
+        if (file && *file)
+            chmod(file, 0600);
+    }
     return RETORT_OK;
 }
 
@@ -272,9 +289,13 @@ static int run_query(sqlite_conn *c, const char *sql, int nparams, const char *c
 {
     int rc;
     sqlite3_stmt *stmt = prepare_cached(c, sql, &rc);
-    if (!stmt) {
-        return report_db(rep, c, rc, "statement failed");
+    if (!stmt && rc == SQLITE_OK) {
+        retort_report_error(rep, RETORT_EINVAL, "the statement is empty (only white space or "
+                                                "comments)");
+        return RETORT_EINVAL;
     }
+    if (!stmt)
+        return report_db(rep, c, rc, "statement failed");
     int result = bind_params(c, stmt, nparams, params, rep);
     if (result == RETORT_OK) {
         const char *small[16];
