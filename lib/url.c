@@ -66,7 +66,9 @@ char *rt_url_redact(const char *url)
     if (sep) {
         size_t auth = (size_t)(sep - url) + 3;
         size_t end = auth;
-        while (end < len && url[end] != '/' && url[end] != '?' && url[end] != '#')
+        /* libpq reads user:password up to the first '@' before a '/',
+         * raw '?' and '#' included: so must we. */
+        while (end < len && url[end] != '/')
             end++;
         size_t at = 0;
         int found = 0;

@@ -301,6 +301,12 @@ static int pg_connect(const char *url, int timeout_ms, void **out, retort_report
         return report_buf(rep, RETORT_ECONNECT, &b);
     }
     PQsetNoticeProcessor(conn, ignore_notice, NULL);
+    /* A migrator killed mid-statement leaves its session running that
+     * statement, holding the migration lock and its transaction, until the
+     * server next talks to the client; have it check every second
+     * (PostgreSQL 14+) so that the next run does not wait for it. */
+    if (PQserverVersion(conn) >= 140000)
+        PQclear(PQexec(conn, "SET client_connection_check_interval = 1000"));
 
     pg_db *db = rt_calloc(1, sizeof *db);
     if (!db) {
@@ -818,7 +824,9 @@ static const char *pg_sql(int op)
          * exists, which would fail every run of a least-privileged role
          * migrating an existing schema. */
         return "DO $retort$ BEGIN IF pg_catalog.to_regnamespace('{schema}') IS NULL THEN "
-               "CREATE SCHEMA IF NOT EXISTS {schema}; END IF; END $retort$";
+               "BEGIN CREATE SCHEMA IF NOT EXISTS {schema}; "
+               "EXCEPTION WHEN unique_violation OR duplicate_schema THEN NULL; END; "
+               "END IF; END $retort$";
     case RETORT_SQL_CREATE_VERSION_TABLE:
         return "CREATE TABLE IF NOT EXISTS {table} ("
                "seq BIGSERIAL NOT NULL, "

@@ -173,6 +173,14 @@ static void test_ssl_key_password_is_hidden_too(void **state)
     expect_hidden("postgresql:host=h sslpassword=secretpw", "secretpw");
 }
 
+static void test_password_with_raw_question_mark_or_hash_is_hidden_whole(void **state)
+{
+    (void)state;
+    /* libpq reads user:password up to the '@', raw '?' and '#' included. */
+    expect_hidden("postgresql://u:pa?ss-secretpw@h/db", "secretpw");
+    expect_hidden("postgresql://u:pa#ss-secretpw@h/db", "secretpw");
+}
+
 static void test_redacting_null_gives_an_empty_string(void **state)
 {
     (void)state;
@@ -253,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_libpq_quoted_password_is_hidden_up_to_its_closing_quote),
         cmocka_unit_test(test_every_password_in_one_string_is_hidden),
         cmocka_unit_test(test_ssl_key_password_is_hidden_too),
+        cmocka_unit_test(test_password_with_raw_question_mark_or_hash_is_hidden_whole),
         cmocka_unit_test(test_redacting_null_gives_an_empty_string),
         cmocka_unit_test(test_unknown_scheme_is_eurl_listing_the_available_backends),
         cmocka_unit_test(test_text_without_a_scheme_is_eurl),
