@@ -252,6 +252,9 @@ static void parse_directive(const char *s, const char *e, ld_directive *d)
         d->kind = D_MESSAGE;
     else if (nl == 14 && memcmp(name, "no-transaction", 14) == 0)
         d->kind = D_NO_TX;
+    else if ((nl == 6 && memcmp(name, "review", 6) == 0) ||
+             (nl == 11 && memcmp(name, "destructive", 11) == 0))
+        d->kind = D_NONE; /* autogenerate's notes to the author: comments */
     else
         d->kind = D_UNKNOWN;
 }

@@ -17,7 +17,8 @@ enum {
     CLI_EXIT_FAILURE = 1,
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_PENDING = 3,  /* check: revisions remain to be applied */
-    CLI_EXIT_CHECKSUM = 4  /* check: an applied migration's file changed */
+    CLI_EXIT_CHECKSUM = 4, /* check: an applied migration's file changed */
+    CLI_EXIT_DRIFT = 5     /* check --schema: the database differs from the declared schema */
 };
 
 /* Command options, as bits of cli_command.opts. */
@@ -28,7 +29,9 @@ enum {
     OPT_REV_ID = 1u << 3,
     OPT_TEMPLATE = 1u << 4,
     OPT_SQL = 1u << 5,
-    OPT_NO_CURRENT = 1u << 6
+    OPT_NO_CURRENT = 1u << 6,
+    OPT_AUTOGENERATE = 1u << 7,
+    OPT_SCHEMA = 1u << 8
 };
 
 typedef struct cli {
@@ -44,6 +47,8 @@ typedef struct cli {
     const char *template_path;
     int sql;
     int no_current;
+    int autogenerate;
+    const char *schema_path; /* --schema FILE: the declared schema's DDL */
 
     /* positional arguments after the command */
     char **args;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "template.h"
 
 /* Prints each space-separated id of list as "PREFIX ID". */
 static void say_each(const cli *c, const char *prefix, const char *list)
@@ -177,13 +178,45 @@ int cmd_current(cli *c)
     return status;
 }
 
+/* check --schema: the schema at head against the declared one.  The
+ * differing lines go to stdout (they are the output), the verdict to
+ * stderr like every failure. */
+static int check_schema(cli *c, retort *r)
+{
+    char err[1024];
+    char *declared = NULL;
+    if (tpl_read_file(c->schema_path, &declared, err, sizeof err) != 0)
+        return cli_fail(c, "--schema: %s", err);
+    const char *diff = NULL;
+    int rc = retort_schema_diff(r, declared, &diff), status = CLI_EXIT_OK;
+    free(declared);
+    if (rc == RETORT_OK) {
+        const char *cur;
+        if (retort_current(r, &cur) != RETORT_OK)
+            status = cli_lib_fail(c, r);
+        else
+            cli_say(c, "OK: at head %s, with the schema %s declares\n", *cur ? cur : "base",
+                    c->schema_path);
+    } else if (rc == RETORT_EDRIFT) {
+        fputs(diff, stdout);
+        fputc('\n', stdout);
+        cli_fail(c, "%s (declared in %s)", retort_errmsg(r), c->schema_path);
+        status = CLI_EXIT_DRIFT;
+    } else {
+        status = cli_fail(c, "%s: %s", c->schema_path, retort_errmsg(r));
+    }
+    return status;
+}
+
 int cmd_check(cli *c)
 {
     retort *r;
     if (cli_open(c, &r, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     int rc = retort_check(r), status;
-    if (rc == RETORT_OK) {
+    if (rc == RETORT_OK && c->schema_path) {
+        status = check_schema(c, r);
+    } else if (rc == RETORT_OK) {
         status = say_now(c, r, "OK: at head");
     } else {
         cli_lib_fail(c, r);

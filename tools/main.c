@@ -40,6 +40,8 @@ static const opt_spec options[] = {
     {"template", 0, 1, C_OPTION, OPT_TEMPLATE},
     {"sql", 0, 0, C_OPTION, OPT_SQL},
     {"no-current", 0, 0, C_OPTION, OPT_NO_CURRENT},
+    {"autogenerate", 0, 0, C_OPTION, OPT_AUTOGENERATE},
+    {"schema", 0, 1, C_OPTION, OPT_SCHEMA},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -202,6 +204,11 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     case OPT_NO_CURRENT:
         c->no_current = 1;
         return 0;
+    case OPT_AUTOGENERATE:
+        c->autogenerate = 1;
+        return 0;
+    case OPT_SCHEMA:
+        return set_once(ps, &c->schema_path, value, as_written);
     default:
         return 0;
     }

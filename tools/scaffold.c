@@ -340,8 +340,85 @@ static int validate_sql_dir(cli *c)
     return rc == RETORT_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
+/* The start of the line after the first line of text that is exactly
+ * marker (blanks around it allowed), or NULL. */
+static char *after_marker_line(char *text, const char *marker)
+{
+    size_t ml = strlen(marker);
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        char *s = line, *e = end ? end : line + strlen(line);
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            e--;
+        if ((size_t)(e - s) == ml && memcmp(s, marker, ml) == 0)
+            return end ? end + 1 : line + strlen(line);
+        if (!end)
+            break;
+        line = end + 1;
+    }
+    return NULL;
+}
+
+/* Puts up and down into the filled template, after its "-- retort:up" and
+ * "-- retort:down" lines; a template without both cannot hold them. */
+static int insert_sections(cli *c, const char *tpl_name, char **filled, const char *up,
+                           const char *down)
+{
+    char *u = after_marker_line(*filled, "-- retort:up");
+    char *d = u ? after_marker_line(u, "-- retort:down") : NULL;
+    if (!u || !d)
+        return cli_fail(c, "--autogenerate: the template %s has no '-- retort:up' line followed "
+                           "by a '-- retort:down' line to put the statements after",
+                        tpl_name);
+    strbuf b = STRBUF_INIT;
+    sb_add_n(&b, *filled, (size_t)(u - *filled));
+    sb_add(&b, up);
+    sb_add_n(&b, u, (size_t)(d - u));
+    sb_add(&b, down);
+    sb_add(&b, d);
+    char *text = sb_take(&b);
+    if (!text)
+        return cli_fail(c, "out of memory");
+    free(*filled);
+    *filled = text;
+    return CLI_EXIT_OK;
+}
+
+/* The database must be at head: the migration autogenerate writes goes on
+ * top of it.  Fills *up and *down (malloc'd); both "" when nothing differs. */
+static int autogenerate(cli *c, retort *r, char **up, char **down)
+{
+    char err[1024];
+    char *declared = NULL;
+    if (tpl_read_file(c->schema_path, &declared, err, sizeof err) != 0)
+        return cli_fail(c, "--schema: %s", err);
+    int rc = retort_check(r), status = CLI_EXIT_OK;
+    if (rc == RETORT_EPENDING) {
+        status = cli_fail(c, "--autogenerate compares the declared schema with the database at "
+                             "head, but %s; run 'retort upgrade' first", retort_errmsg(r));
+    } else if (rc != RETORT_OK && rc != RETORT_ECHECKSUM) {
+        status = cli_lib_fail(c, r);
+    } else {
+        const char *u, *d;
+        if (retort_autogenerate(r, declared, &u, &d) != RETORT_OK)
+            status = cli_fail(c, "%s: %s", c->schema_path, retort_errmsg(r));
+        else if (!(*up = strdup(u)) || !(*down = strdup(d)))
+            status = cli_fail(c, "out of memory");
+    }
+    free(declared);
+    return status;
+}
+
 int cmd_revision(cli *c)
 {
+    if (c->autogenerate && !c->schema_path)
+        return cli_usage(c, "--autogenerate needs --schema FILE (the declared schema's DDL)");
+    if (c->schema_path && !c->autogenerate)
+        return cli_usage(c, "--schema FILE is only used with --autogenerate");
+    if (c->autogenerate && c->lang && strcmp(c->lang, "c") == 0)
+        return cli_usage(c, "--autogenerate writes SQL migrations, not --lang c");
     if (!c->message)
         return cli_usage(c, "-m MESSAGE is required (what the revision does)");
     int lang_c = 0;
@@ -374,7 +451,7 @@ int cmd_revision(cli *c)
     int ncm = 0, graph_loaded = 0;
     hist_graph g;
     char *parents = NULL, *slug = NULL, *id = NULL, *tpl_text = NULL, *tpl_name = NULL,
-         *filled = NULL, *path = NULL, *ident = NULL;
+         *filled = NULL, *path = NULL, *ident = NULL, *auto_up = NULL, *auto_down = NULL;
     const char *heads;
 
     if (cli_open(c, &r, 1) != CLI_EXIT_OK) {
@@ -405,8 +482,19 @@ int cmd_revision(cli *c)
         }
     }
 
+    int nothing_to_do = 0;
+    if (status == CLI_EXIT_OK && c->autogenerate) {
+        status = autogenerate(c, r, &auto_up, &auto_down);
+        nothing_to_do = status == CLI_EXIT_OK && !*auto_up && !*auto_down;
+        if (nothing_to_do)
+            cli_say(c, "No changes: the database at head already has the schema %s declares; "
+                       "nothing written\n", c->schema_path);
+    }
+
     time_t now = 0;
     char stamp[15], date[21];
+    if (nothing_to_do)
+        goto done;
     if (status == CLI_EXIT_OK && tpl_now(&now, err, sizeof err) != 0)
         status = cli_fail(c, "%s", err);
     if (status == CLI_EXIT_OK) {
@@ -433,6 +521,8 @@ int cmd_revision(cli *c)
         if (tpl_fill(tpl_text, tpl_name, &v, &filled, err, sizeof err) != 0)
             status = cli_fail(c, "%s", err);
     }
+    if (status == CLI_EXIT_OK && c->autogenerate)
+        status = insert_sections(c, tpl_name, &filled, auto_up, auto_down);
     if (status == CLI_EXIT_OK) {
         strbuf b = STRBUF_INIT;
         sb_add(&b, id);
@@ -464,7 +554,14 @@ int cmd_revision(cli *c)
         if (lang_c)
             cli_say(c, "Updated %s/%s, %s and %s\n", c->cfg.dir, TPL_INDEX_C, TPL_INDEX_H,
                     TPL_INDEX_LIST);
+        if (c->autogenerate && (strstr(auto_up, "-- retort:review") ||
+                                strstr(auto_down, "-- retort:review") ||
+                                strstr(auto_up, "-- retort:destructive") ||
+                                strstr(auto_down, "-- retort:destructive")))
+            cli_say(c, "Review it: it has '-- retort:review' or '-- retort:destructive' "
+                       "comments\n");
     }
+done:
     if (graph_loaded)
         hist_free(&g);
     tpl_cmig_free(cm, ncm);
@@ -478,5 +575,7 @@ int cmd_revision(cli *c)
     free(tpl_name);
     free(filled);
     free(path);
+    free(auto_up);
+    free(auto_down);
     return status;
 }

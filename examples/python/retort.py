@@ -74,6 +74,7 @@ ENOTFOUND = 20
 EPENDING = 21
 EBACKEND = 22
 ECHECKFAIL = 23
+EDRIFT = 24
 
 REV_IRREVERSIBLE = 1
 REV_NO_TRANSACTION = 2
@@ -104,7 +105,7 @@ _CODE_NAMES = {
     EOFFLINE: "RETORT_EOFFLINE", EIO: "RETORT_EIO", EPARSE: "RETORT_EPARSE",
     EMISUSE: "RETORT_EMISUSE", ENOTFOUND: "RETORT_ENOTFOUND",
     EPENDING: "RETORT_EPENDING", EBACKEND: "RETORT_EBACKEND",
-    ECHECKFAIL: "RETORT_ECHECKFAIL",
+    ECHECKFAIL: "RETORT_ECHECKFAIL", EDRIFT: "RETORT_EDRIFT",
 }
 
 # ---------------------------------------------------------------- errors
@@ -329,6 +330,10 @@ _PROTOTYPES = {
     "retort_test_upgrade": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_stairway": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_downgrade": (ctypes.c_int, [ctypes.c_void_p]),
+    # autogenerate
+    "retort_autogenerate": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp,
+                                           _c_char_pp]),
+    "retort_schema_diff": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
     # backend.h.  The vtable itself is a C struct (the one layout of the
     # API); writing a backend in Python is out of this binding's scope, but
     # the lookups are useful to callers and declared like everything else.
@@ -1018,6 +1023,30 @@ class Retort:
 
     def test_downgrade(self):
         self._run(self._lib.retort_test_downgrade)
+
+    # -- autogenerate
+
+    def autogenerate(self, declared_sql):
+        """The migration from the database's schema to the one declared_sql
+        (DDL) declares: a tuple (up, down) of SQL scripts, both "" when
+        nothing differs.  Read their "-- retort:destructive" and
+        "-- retort:review" comments before applying them."""
+        up, down = ctypes.c_char_p(), ctypes.c_char_p()
+        self._run(self._lib.retort_autogenerate, _enc(declared_sql, "declared_sql"),
+                  ctypes.byref(up), ctypes.byref(down))
+        return _dec(up.value), _dec(down.value)
+
+    def schema_diff(self, declared_sql):
+        """None when the database has the schema declared_sql declares,
+        else the differing snapshot lines ("-" the database's, "+" the
+        declared schema's) as one string."""
+        out = ctypes.c_char_p()
+        rc = self._lib.retort_schema_diff(self._handle(), _enc(declared_sql, "declared_sql"),
+                                          ctypes.byref(out))
+        if rc == EDRIFT:
+            return _dec(out.value)
+        self._check(rc)
+        return None
 
 
 def _words_s(text):
