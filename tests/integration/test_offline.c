@@ -85,6 +85,52 @@ static void test_offline_script_run_by_the_database_reaches_head(void **state)
     assert_ok(online, retort_check(online));
 }
 
+static char *snapshot_of(retort *r)
+{
+    const char *text = NULL;
+    assert_ok(r, retort_schema_snapshot(r, &text));
+    return copy_script(text);
+}
+
+static char *applied_of(retort *r)
+{
+    const char *ids = NULL;
+    assert_ok(r, retort_applied(r, &ids));
+    return copy_script(ids);
+}
+
+static void test_offline_script_yields_the_schema_and_rows_of_an_online_run(void **state)
+{
+    (void)state;
+    step s[1], t[1];
+    const char *script = NULL;
+    retort *offline = fixture_new();
+    register_three(offline, s);
+    assert_ok(offline, retort_upgrade_sql(offline, "head", &script));
+    char *sql = copy_script(script);
+    fixture_exec(sql);
+    free(sql);
+
+    /* the same range online, on a separate fresh target of the same backend */
+    retort *online = NULL;
+    int rc = retort_new_fresh(&online, fixture_url());
+    if (rc != RETORT_OK)
+        fail_msg("retort_new_fresh: %s", retort_errmsg(online));
+    register_three(online, t);
+    assert_ok(online, retort_migrate_to_head(online));
+
+    char *want = snapshot_of(online), *got = snapshot_of(offline);
+    assert_true(strlen(want) > 0);
+    assert_string_equal(got, want);
+    char *want_ids = applied_of(online), *got_ids = applied_of(offline);
+    assert_string_equal(got_ids, want_ids);
+    free(want);
+    free(got);
+    free(want_ids);
+    free(got_ids);
+    retort_free(online);
+}
+
 static void test_offline_script_from_a_revision_renders_only_what_follows(void **state)
 {
     (void)state;
@@ -233,6 +279,7 @@ int main(void)
         return 0;
     const struct CMUnitTest tests[] = {
         IT_TEST(test_offline_script_run_by_the_database_reaches_head),
+        IT_TEST(test_offline_script_yields_the_schema_and_rows_of_an_online_run),
         IT_TEST(test_offline_script_from_a_revision_renders_only_what_follows),
         IT_TEST(test_offline_downgrade_script_reverts_the_range),
         IT_TEST(test_offline_downgrade_needs_a_starting_revision),
