@@ -85,8 +85,10 @@ static int alloc_plan(rt_plan *plan, int n)
     return plan->steps ? RETORT_OK : RETORT_ENOMEM;
 }
 
-static int upgrade_relative(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
-                            int steps, const char *target, rt_plan *plan, rt_buf *err)
+/* Where relative targets start: the single applied head (-1 at base), with
+ * room for the plan.  Several applied heads make "+N"/"-N" ambiguous. */
+static int start_relative(const rt_graph *g, const unsigned char *mark, int steps,
+                          const char *target, int *cur, rt_plan *plan, rt_buf *err)
 {
     int heads[2];
     int nheads = applied_heads(g, mark, heads, 2);
@@ -95,10 +97,17 @@ static int upgrade_relative(const rt_registry *reg, const rt_graph *g, const uns
                            "name a revision instead", target);
         return RETORT_ETARGET;
     }
-    int rc = alloc_plan(plan, steps < g->n ? steps : g->n);
+    *cur = nheads ? heads[0] : -1;
+    return alloc_plan(plan, steps < g->n ? steps : g->n);
+}
+
+static int upgrade_relative(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                            int steps, const char *target, rt_plan *plan, rt_buf *err)
+{
+    int cur;
+    int rc = start_relative(g, mark, steps, target, &cur, plan, err);
     if (rc != RETORT_OK)
         return rc;
-    int cur = nheads ? heads[0] : -1;
     for (int s = 0; s < steps; s++) {
         int next = -1, choices = 0;
         if (cur < 0) {
@@ -260,17 +269,10 @@ int rt_plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned 
     if (parse_relative(target, '-', &steps, err, &bad)) {
         if (bad)
             return RETORT_ETARGET;
-        int heads[2];
-        int nheads = applied_heads(g, mark, heads, 2);
-        if (nheads > 1) {
-            rt_buf_printf(err, "target '%s' is ambiguous: the database has several current "
-                               "heads; name a revision instead", target);
-            return RETORT_ETARGET;
-        }
-        int rc = alloc_plan(plan, steps < g->n ? steps : g->n);
+        int cur;
+        int rc = start_relative(g, mark, steps, target, &cur, plan, err);
         if (rc != RETORT_OK)
             return rc;
-        int cur = nheads ? heads[0] : -1;
         for (int s = 0; s < steps; s++) {
             if (cur < 0) {
                 rt_buf_printf(err, "target '%s' goes below base: only %d step%s can be "
