@@ -71,7 +71,11 @@ static int migrate(cli *c, int direction, const char *target)
         retort_free(r);
         return cli_fail(c, "out of memory");
     }
-    int rc = direction > 0 ? retort_upgrade(r, target) : retort_downgrade(r, target);
+    /* Nothing planned: the plan's read already validated the state, so
+     * running the operation would only read the version table again. */
+    int rc = !*plan                 ? RETORT_OK
+             : direction > 0        ? retort_upgrade(r, target)
+                                    : retort_downgrade(r, target);
     if (rc != RETORT_OK) {
         status = cli_lib_fail(c, r);
     } else if (!*plan) {
