@@ -42,6 +42,8 @@
 
 #include <retort/retort.h>
 
+#include "assertions.h"
+
 /* Prints a TAP "1..0 # SKIP reason" plan and returns 1 when the selected
  * backend cannot be tested here (PostgreSQL without PGHOST or without a
  * reachable server, or a library built without that backend); 0 otherwise.
@@ -98,34 +100,6 @@ char *fixture_path(const char *name);
 /* The whole content of a file (malloc'd), NULL if it does not exist. */
 char *fixture_read_file(const char *path);
 
-/* Assertions with readable failure messages. */
-#define assert_contains(haystack, needle)                                                      \
-    do {                                                                                       \
-        const char *h_ = (haystack), *n_ = (needle);                                           \
-        if (!h_ || !strstr(h_, n_))                                                            \
-            fail_msg("expected \"%s\" to contain \"%s\"", h_ ? h_ : "(NULL)", n_);             \
-    } while (0)
-
-#define assert_not_contains(haystack, needle)                                                  \
-    do {                                                                                       \
-        const char *h_ = (haystack), *n_ = (needle);                                           \
-        if (!h_)                                                                               \
-            fail_msg("expected a string, got NULL");                                           \
-        if (strstr(h_, n_))                                                                    \
-            fail_msg("expected \"%s\" NOT to contain \"%s\"", h_, n_);                         \
-    } while (0)
-
-/* Asserts the call returned code; on mismatch shows the context's message. */
-#define assert_rc(r, call, code)                                                               \
-    do {                                                                                       \
-        int rc_ = (call);                                                                      \
-        if (rc_ != (code))                                                                     \
-            fail_msg("%s returned %d (%s), expected %d (%s); errmsg: %s", #call, rc_,          \
-                     retort_strerror(rc_), (int)(code), retort_strerror(code),                 \
-                     retort_errmsg(r));                                                        \
-    } while (0)
-
-#define assert_ok(r, call) assert_rc(r, call, RETORT_OK)
 
 #define assert_version_ids(expected)                                                           \
     do {                                                                                       \
