@@ -20,8 +20,15 @@ static const retort_backend *backends[MAX_BACKENDS];
 static int nbackends;
 static int builtins_added;
 
-/* The smallest struct that has every version-1 member. */
+/* The smallest struct that has every member of version 1, and of 2. */
 #define V1_SIZE (offsetof(retort_backend, native) + sizeof(void *))
+#define V2_SIZE (offsetof(retort_backend, data_version) + sizeof(void *))
+
+/* A driver's struct must be as long as the version it claims. */
+static int size_fits_version(const retort_backend *b)
+{
+    return b->struct_size >= (b->abi_version >= 2 ? V2_SIZE : V1_SIZE);
+}
 
 static void add_builtins_locked(void)
 {
@@ -52,7 +59,7 @@ static const retort_backend *find_locked(const char *scheme)
 RETORT_API int retort_register_backend(const retort_backend *b)
 {
     if (!b || b->abi_version < 1 || b->abi_version > RETORT_BACKEND_ABI_VERSION ||
-        b->struct_size < V1_SIZE || !b->name || !*b->name || !b->schemes || !b->schemes[0] ||
+        !size_fits_version(b) || !b->name || !*b->name || !b->schemes || !b->schemes[0] ||
         !b->connect || !b->disconnect || !b->exec || !b->exec_params || !b->query || !b->sql ||
         !b->begin || !b->commit || !b->rollback || !b->table_exists)
         return RETORT_EINVAL;

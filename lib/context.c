@@ -86,6 +86,7 @@ RETORT_API void retort_free(retort *r)
     rt_buf_free(&r->errmsg);
     rt_buf_free(&r->out);
     rt_buf_free(&r->out2);
+    rt_forget_sql(r);
     rt_free(r);
     rt_context_freed();
 }
@@ -125,8 +126,17 @@ static int qualify(const retort_backend *be, const char *schema, const char *tab
     return snprintf(out, size, "%s.%s", qs, qt) < (int)size;
 }
 
+void rt_forget_sql(retort *r)
+{
+    for (int i = 0; i < RT_SQL_CACHE; i++) {
+        rt_free(r->sql_cache[i]);
+        r->sql_cache[i] = NULL;
+    }
+}
+
 int rt_set_names(retort *r)
 {
+    rt_forget_sql(r);
     if (!qualify(r->backend, r->schema_in_use, r->version_table, r->qtable, sizeof r->qtable) ||
         !qualify(r->backend, r->schema_in_use, r->log_table, r->qlog, sizeof r->qlog) ||
         quote_ident(r->backend, r->schema_in_use, r->qschema, sizeof r->qschema) >=

@@ -14,6 +14,7 @@
 #include "state.h"
 
 #define RT_NAME_MAX 64 /* table and schema names: 63 characters and the NUL */
+#define RT_SQL_CACHE 16 /* above the largest RETORT_SQL_* op */
 
 struct retort {
     /* connection */
@@ -27,6 +28,15 @@ struct retort {
     char qlog[3 * RT_NAME_MAX * 2];   /* quoted, qualified audit log table */
     char qschema[2 * RT_NAME_MAX + 3];
     char schema_in_use[RT_NAME_MAX]; /* the schema set, or the default's name */
+    /* The driver's templates expanded with those names, by RETORT_SQL_*
+     * op, built on first use and dropped when the names change: the
+     * statements of every revision's step are not rebuilt per revision. */
+    char *sql_cache[RT_SQL_CACHE];
+    /* The driver's data version (its data_version member) when the core
+     * last knew the version table as it is: after reading it or committing
+     * to it.  A begin that finds the same value may skip the re-check. */
+    int dv_known;
+    unsigned long long dv;
 
     /* registry, graph (derived, rebuilt after registration), last state read */
     rt_registry reg;
@@ -58,11 +68,20 @@ struct retort {
     rt_buf out2; /* a second returned string, for calls that return two */
 };
 
+/* Whether the context's driver has vtable member m (one appended after
+ * version 1): its struct reaches that far, a driver built against an older
+ * backend.h being shorter, and it sets it. */
+#define RT_DRIVER_HAS(r, m)                                                                  \
+    ((r)->backend->struct_size >= offsetof(retort_backend, m) + sizeof((r)->backend->m) &&   \
+     (r)->backend->m != NULL)
+
 /* Opens the connection if needed and computes the quoted table names. */
 int rt_connect(retort *r);
 /* Records that a driver call failed with code; a lost session
  * (RETORT_ECONNECT) makes the next operation reconnect. */
 void rt_note_status(retort *r, int code);
+/* Drops the expanded templates (the names they were built with changed). */
+void rt_forget_sql(retort *r);
 /* Computes the quoted, qualified table names from schema_in_use. */
 int rt_set_names(retort *r);
 

@@ -44,6 +44,7 @@ int rt_prepare(retort *r, const char *op, int connect)
     if (!r)
         return RETORT_EINVAL;
     rt_clear_error(r);
+    r->dv_known = 0; /* only a read by this operation vouches for the table */
     if (r->in_callback)
         return rt_fail(r, RETORT_EMISUSE, "%s called from inside a migration callback", op);
     if (!r->backend)
@@ -253,13 +254,17 @@ static int begin_tx(retort *r, const char *id)
 {
     return tx(r, 0, "revision '%s': cannot begin a transaction", id);
 }
+/* A commit the core has not vouched for (rt_vt_committed) leaves it not
+ * knowing the table as it is. */
 static int commit_tx(retort *r, const char *id)
 {
+    r->dv_known = 0;
     return tx(r, 1, "revision '%s': cannot commit", id);
 }
 /* Rolling back after a failure must not replace the failure's message. */
 static void rollback_quietly(retort *r)
 {
+    r->dv_known = 0;
     struct retort_report rep;
     rt_report_init(&rep);
     int rc = r->backend->rollback(r->db, &rep);
@@ -308,18 +313,6 @@ static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, i
                                     "reverted");
 }
 
-/* Writes the version row change and the audit entry of a finished step. */
-static int record_step(retort *r, const rt_rev *rev, int up, const char *started, long ms,
-                       int done)
-{
-    int rc = up ? rt_vt_insert(r, rev, "applied", ms) : rt_vt_delete(r, rev->id);
-    char finished[ISO_LEN];
-    iso_now(finished);
-    if (rc == RETORT_OK)
-        rc = rt_vt_log(r, rev->id, up ? "up" : "down", started, finished, "ok", NULL, done);
-    return rc;
-}
-
 /* Whether the step is still needed, read under the write lock. */
 static int still_needed(retort *r, const rt_rev *rev, int up, int *needed)
 {
@@ -356,7 +349,10 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
     int rc;
     if (!m.in_run_tx && (rc = begin_tx(r, rev->id)) != RETORT_OK)
         return rc;
-    if (m.recheck && !m.in_run_tx) {
+    /* Under begin's write lock: skip the re-read of the row when nobody
+     * else has committed since the core last knew the table. */
+    int unchanged = 0;
+    if (m.recheck && !m.in_run_tx && !(unchanged = rt_vt_unchanged(r))) {
         int needed = 1;
         if ((rc = still_needed(r, rev, m.up, &needed)) != RETORT_OK) {
             rollback_quietly(r);
@@ -384,13 +380,16 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
         return RETORT_EMIGRATION;
     }
     rt_conn_free(&conn);
-    rc = record_step(r, rev, m.up, started, ms, -1);
-    if (rc == RETORT_OK && !m.in_run_tx)
-        rc = commit_tx(r, rev->id);
+    char finished[ISO_LEN];
+    iso_now(finished);
+    rc = rt_vt_record(r, rev, m.up, ms, started, finished, !m.in_run_tx);
     if (rc != RETORT_OK) {
         rollback_quietly(r);
+        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, retort_errmsg(r), -1);
         return rc;
     }
+    if (!m.in_run_tx)
+        rt_vt_committed(r, unchanged);
     set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
     log_done(r, rev, m.up, ms);
     return RETORT_OK;
@@ -400,6 +399,9 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
  * failure or a crash midway is visible to every later run. */
 static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
 {
+    /* Its body and last writes run without the write lock: whatever the
+     * core knew of the table may change meanwhile. */
+    r->dv_known = 0;
     int rc;
     if ((rc = begin_tx(r, rev->id)) != RETORT_OK)
         return rc;

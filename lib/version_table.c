@@ -13,6 +13,9 @@
 #include "log.h"
 #include "memory.h"
 
+/* Room for "revision '<id>': cannot ..." with the longest id. */
+#define RT_WHAT_MAX 512
+
 int rt_vt_template(retort *r, int op, rt_buf *out)
 {
     const char *t = r->backend->sql(op);
@@ -42,24 +45,49 @@ int rt_vt_template(retort *r, int op, rt_buf *out)
     return rt_buf_failed(out) ? -1 : 1;
 }
 
-int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const char *what)
+const char *rt_vt_sql(retort *r, int op, int *oom)
 {
+    *oom = 0;
+    if (op <= 0 || op >= RT_SQL_CACHE)
+        return NULL;
+    if (r->sql_cache[op])
+        return r->sql_cache[op];
     rt_buf sql = RT_BUF_INIT;
     int t = rt_vt_template(r, op, &sql);
-    if (t <= 0) {
-        rt_buf_free(&sql);
-        if (t < 0)
-            return rt_fail(r, RETORT_ENOMEM, "%s: out of memory", what);
-        return rt_fail(r, RETORT_EDB, "%s: the %s backend has no statement for it", what,
-                       r->backend->name);
+    if (t > 0)
+        r->sql_cache[op] = rt_strdup(rt_buf_str(&sql));
+    rt_buf_free(&sql);
+    *oom = t < 0 || (t > 0 && !r->sql_cache[op]);
+    return r->sql_cache[op];
+}
+
+/* The cached statement for op, or NULL after recording why there is none:
+ * "<what>: out of memory" or "<what>: the backend has no statement". */
+static const char *statement_for(retort *r, int op, const char *what)
+{
+    int oom;
+    const char *sql = rt_vt_sql(r, op, &oom);
+    if (!sql) {
+        if (oom)
+            rt_fail(r, RETORT_ENOMEM, "%s: out of memory", what);
+        else
+            rt_fail(r, RETORT_EDB, "%s: the %s backend has no statement for it", what,
+                    r->backend->name);
     }
+    return sql;
+}
+
+int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const char *what)
+{
+    const char *sql = statement_for(r, op, what);
+    if (!sql)
+        return r->errcode;
     struct retort_report rep;
     rt_report_init(&rep);
-    int rc = r->backend->exec_params(r->db, rt_buf_str(&sql), nparams, params, &rep);
+    int rc = r->backend->exec_params(r->db, sql, nparams, params, &rep);
     if (rc != RETORT_OK)
         rc = rt_fail_report(r, &rep, RETORT_EDB, what);
     rt_report_free(&rep);
-    rt_buf_free(&sql);
     return rc;
 }
 
@@ -75,15 +103,12 @@ static int read_once(retort *r, int *missing)
 {
     *missing = 0;
     rt_state_forget(&r->state);
-    rt_buf sql = RT_BUF_INIT;
-    if (rt_vt_template(r, RETORT_SQL_SELECT_VERSIONS, &sql) <= 0) {
-        rt_buf_free(&sql);
-        return rt_fail(r, RETORT_ENOMEM, "out of memory reading the version table");
-    }
+    const char *sql = statement_for(r, RETORT_SQL_SELECT_VERSIONS, "cannot read the version table");
+    if (!sql)
+        return r->errcode;
     struct retort_report rep;
     rt_report_init(&rep);
-    int rc = r->backend->query(r->db, rt_buf_str(&sql), 0, NULL, collect_row, &r->state, &rep);
-    rt_buf_free(&sql);
+    int rc = r->backend->query(r->db, sql, 0, NULL, collect_row, &r->state, &rep);
     if (rc == RETORT_ENOMEM) {
         rt_report_free(&rep);
         rt_state_forget(&r->state);
@@ -132,6 +157,7 @@ int rt_vt_read(retort *r)
     r->state.table_missing = missing > 0;
     if (rt_state_resolve(&r->state, &r->reg) != RETORT_OK)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    rt_vt_seen(r);
     return RETORT_OK;
 }
 
@@ -140,41 +166,51 @@ int rt_vt_read(retort *r)
  * not yet the audit log it is about to write to. */
 int rt_vt_ensure(retort *r)
 {
-    rt_buf sql = RT_BUF_INIT;
     struct retort_report rep;
     rt_report_init(&rep);
-    rt_buf what = RT_BUF_INIT;
-    rt_buf_printf(&what, "cannot create the version table %s", r->qtable);
     int rc = r->backend->begin(r->db, &rep);
+    int unchanged = rc == RETORT_OK && rt_vt_unchanged(r);
+    /* The core read no table (an empty state).  If it is still missing now,
+     * under the write lock, the table created next is exactly that. */
+    if (rc == RETORT_OK && !unchanged && r->state.loaded && r->state.table_missing &&
+        RT_DRIVER_HAS(r, data_version)) {
+        int exists = 1;
+        rc = r->backend->table_exists(r->db, r->schema_in_use, r->version_table, &exists, &rep);
+        unchanged = rc == RETORT_OK && !exists;
+    }
     static const int ops[] = {RETORT_SQL_CREATE_SCHEMA, RETORT_SQL_CREATE_VERSION_TABLE,
                               RETORT_SQL_CREATE_LOG_TABLE};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0] && rc == RETORT_OK; i++) {
         if (ops[i] == RETORT_SQL_CREATE_SCHEMA && !*r->schema_in_use)
             continue;
-        int t = rt_vt_template(r, ops[i], &sql);
-        if (t < 0) {
+        int oom;
+        const char *sql = rt_vt_sql(r, ops[i], &oom);
+        if (oom) {
             retort_report_error(&rep, RETORT_ENOMEM, "out of memory");
             rc = RETORT_ENOMEM;
             break;
         }
-        if (t == 0)
+        if (!sql)
             continue;
         int done = 0;
-        rc = r->backend->exec(r->db, rt_buf_str(&sql), &done, &rep);
+        rc = r->backend->exec(r->db, sql, &done, &rep);
     }
     if (rc == RETORT_OK)
         rc = r->backend->commit(r->db, &rep);
-    if (rc != RETORT_OK) {
-        rt_fail_report(r, &rep, RETORT_EDB, rt_buf_str(&what));
+    if (rc == RETORT_OK) {
+        rt_vt_committed(r, unchanged);
+    } else {
+        char what[RT_WHAT_MAX];
+        snprintf(what, sizeof what, "cannot create the version table %s", r->qtable);
+        rt_fail_report(r, &rep, RETORT_EDB, what);
         rc = r->errcode;
+        r->dv_known = 0;
         struct retort_report ignored;
         rt_report_init(&ignored);
         r->backend->rollback(r->db, &ignored);
         rt_report_free(&ignored);
     }
-    rt_buf_free(&what);
     rt_report_free(&rep);
-    rt_buf_free(&sql);
     return rc;
 }
 
@@ -192,27 +228,49 @@ static int lookup_row(void *ctx, int ncols, const char *const *values)
 
 int rt_vt_lookup(retort *r, const char *id, char *state, size_t size)
 {
-    rt_buf sql = RT_BUF_INIT;
     state[0] = '\0';
-    int t = rt_vt_template(r, RETORT_SQL_SELECT_VERSION, &sql);
-    if (t <= 0) {
-        rt_buf_free(&sql);
-        if (t < 0)
-            return rt_fail(r, RETORT_ENOMEM, "out of memory looking up a version row");
-        return rt_fail(r, RETORT_EDB, "the %s backend cannot look up one version row",
-                       r->backend->name);
-    }
+    const char *sql = statement_for(r, RETORT_SQL_SELECT_VERSION, "cannot look up a version row");
+    if (!sql)
+        return r->errcode;
     struct retort_report rep;
     rt_report_init(&rep);
     lookup_ctx l = {state, size};
     const char *params[] = {id};
-    int rc = r->backend->query(r->db, rt_buf_str(&sql), 1, params, lookup_row, &l, &rep);
+    int rc = r->backend->query(r->db, sql, 1, params, lookup_row, &l, &rep);
     if (rc != RETORT_OK)
         rc = rt_fail_report(r, &rep, RETORT_EDB, "cannot read the version table");
     rt_report_free(&rep);
-    rt_buf_free(&sql);
     return rc;
 }
+
+/* Runs one statement; formats "<what_fmt with id>" only when it failed. */
+static int exec_op(retort *r, int op, int nparams, const char *const *params,
+                   const char *what_fmt, const char *id)
+{
+    char what[RT_WHAT_MAX];
+    const char *sql = NULL;
+    int rc = RETORT_OK;
+    int oom;
+    if (!(sql = rt_vt_sql(r, op, &oom))) {
+        snprintf(what, sizeof what, what_fmt, id);
+        statement_for(r, op, what);
+        return r->errcode;
+    }
+    struct retort_report rep;
+    rt_report_init(&rep);
+    rc = r->backend->exec_params(r->db, sql, nparams, params, &rep);
+    if (rc != RETORT_OK) {
+        snprintf(what, sizeof what, what_fmt, id);
+        rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
+#define WHAT_INSERT "revision '%s': cannot record it in the version table"
+#define WHAT_DELETE "revision '%s': cannot remove its version row"
+#define WHAT_LOG "revision '%s': cannot append to the audit log"
+#define WHAT_COMMIT "revision '%s': cannot commit"
 
 int rt_vt_insert(retort *r, const rt_rev *rev, const char *state, long duration_ms)
 {
@@ -220,11 +278,7 @@ int rt_vt_insert(retort *r, const rt_rev *rev, const char *state, long duration_
     snprintf(duration, sizeof duration, "%ld", duration_ms);
     const char *params[] = {rev->id, rev->parents, rev->message,
                             rev->checksum[0] ? rev->checksum : NULL, state, duration};
-    rt_buf what = RT_BUF_INIT;
-    rt_buf_printf(&what, "revision '%s': cannot record it in the version table", rev->id);
-    int rc = rt_vt_exec(r, RETORT_SQL_INSERT_VERSION, 6, params, rt_buf_str(&what));
-    rt_buf_free(&what);
-    return rc;
+    return exec_op(r, RETORT_SQL_INSERT_VERSION, 6, params, WHAT_INSERT, rev->id);
 }
 
 int rt_vt_update(retort *r, const char *id, const char *state, long duration_ms)
@@ -232,21 +286,14 @@ int rt_vt_update(retort *r, const char *id, const char *state, long duration_ms)
     char duration[32];
     snprintf(duration, sizeof duration, "%ld", duration_ms);
     const char *params[] = {id, state, duration};
-    rt_buf what = RT_BUF_INIT;
-    rt_buf_printf(&what, "revision '%s': cannot update its version row", id);
-    int rc = rt_vt_exec(r, RETORT_SQL_UPDATE_VERSION, 3, params, rt_buf_str(&what));
-    rt_buf_free(&what);
-    return rc;
+    return exec_op(r, RETORT_SQL_UPDATE_VERSION, 3, params,
+                   "revision '%s': cannot update its version row", id);
 }
 
 int rt_vt_delete(retort *r, const char *id)
 {
     const char *params[] = {id};
-    rt_buf what = RT_BUF_INIT;
-    rt_buf_printf(&what, "revision '%s': cannot remove its version row", id);
-    int rc = rt_vt_exec(r, RETORT_SQL_DELETE_VERSION, 1, params, rt_buf_str(&what));
-    rt_buf_free(&what);
-    return rc;
+    return exec_op(r, RETORT_SQL_DELETE_VERSION, 1, params, WHAT_DELETE, id);
 }
 
 int rt_vt_delete_all(retort *r)
@@ -262,5 +309,92 @@ int rt_vt_log(retort *r, const char *id, const char *direction, const char *star
     snprintf(done, sizeof done, "%d", statements_done);
     const char *params[] = {id, direction, started, finished, outcome, error,
                             statements_done >= 0 ? done : NULL};
-    return rt_vt_exec(r, RETORT_SQL_INSERT_LOG, 7, params, "cannot append to the audit log");
+    return exec_op(r, RETORT_SQL_INSERT_LOG, 7, params, WHAT_LOG, id);
+}
+
+int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const char *started,
+                 const char *finished, int commit)
+{
+    char duration[32];
+    snprintf(duration, sizeof duration, "%ld", duration_ms);
+    const char *version_params[] = {rev->id, rev->parents, rev->message,
+                                    rev->checksum[0] ? rev->checksum : NULL, "applied",
+                                    duration};
+    const char *log_params[] = {rev->id, up ? "up" : "down", started, finished, "ok", NULL,
+                                NULL};
+    const int ops[2] = {up ? RETORT_SQL_INSERT_VERSION : RETORT_SQL_DELETE_VERSION,
+                        RETORT_SQL_INSERT_LOG};
+    const char *const whats[3] = {up ? WHAT_INSERT : WHAT_DELETE, WHAT_LOG, WHAT_COMMIT};
+    const int nparams[2] = {up ? 6 : 1, 7};
+    const char *const *params[2] = {version_params, log_params};
+
+    if (!RT_DRIVER_HAS(r, exec_batch)) {
+        int rc;
+        for (int i = 0; i < 2; i++)
+            if ((rc = exec_op(r, ops[i], nparams[i], params[i], whats[i], rev->id)) != RETORT_OK)
+                return rc;
+        if (!commit)
+            return RETORT_OK;
+        struct retort_report rep;
+        rt_report_init(&rep);
+        rc = r->backend->commit(r->db, &rep);
+        if (rc != RETORT_OK) {
+            char what[RT_WHAT_MAX];
+            snprintf(what, sizeof what, WHAT_COMMIT, rev->id);
+            rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+        }
+        rt_report_free(&rep);
+        return rc;
+    }
+
+    const char *sql[2];
+    for (int i = 0; i < 2; i++) {
+        int oom;
+        if (!(sql[i] = rt_vt_sql(r, ops[i], &oom))) {
+            char what[RT_WHAT_MAX];
+            snprintf(what, sizeof what, whats[i], rev->id);
+            statement_for(r, ops[i], what);
+            return r->errcode;
+        }
+    }
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int failed = -1;
+    int rc = r->backend->exec_batch(r->db, 2, sql, nparams, params, commit, &failed, &rep);
+    if (rc != RETORT_OK) {
+        char what[RT_WHAT_MAX];
+        snprintf(what, sizeof what, whats[failed >= 0 && failed <= 2 ? failed : 2], rev->id);
+        rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
+/* ------------------------------------------------ what the core last saw */
+
+static int data_version(retort *r, unsigned long long *v)
+{
+    return r->db && RT_DRIVER_HAS(r, data_version) && r->backend->data_version(r->db, v);
+}
+
+void rt_vt_seen(retort *r)
+{
+    r->dv_known = data_version(r, &r->dv);
+}
+
+int rt_vt_unchanged(retort *r)
+{
+    unsigned long long v;
+    int same = r->dv_known && data_version(r, &v) && v == r->dv;
+    if (!same)
+        r->dv_known = 0;
+    return same;
+}
+
+void rt_vt_committed(retort *r, int unchanged)
+{
+    if (unchanged)
+        rt_vt_seen(r);
+    else
+        r->dv_known = 0;
 }

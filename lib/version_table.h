@@ -16,6 +16,11 @@ typedef struct rt_rev rt_rev;
  * out of memory (never execute a cut-short statement). */
 int rt_vt_template(retort *r, int op, rt_buf *out);
 
+/* The expanded template for op, kept on the context until the table names
+ * change (statements run for every revision are built once).  NULL when the
+ * dialect has no such statement, or when memory ran out (*oom set). */
+const char *rt_vt_sql(retort *r, int op, int *oom);
+
 /* Reads every row into r->state and maps it onto the registry.  A missing
  * table is an empty state. */
 int rt_vt_read(retort *r);
@@ -30,6 +35,27 @@ int rt_vt_delete_all(retort *r);
 /* Appends to the audit log; statements_done < 0 records NULL. */
 int rt_vt_log(retort *r, const char *id, const char *direction, const char *started,
               const char *finished, const char *outcome, const char *error, int statements_done);
+
+/* Records a finished transactional step inside its transaction: the version
+ * row change (insert "applied" for up, delete for down) and the audit
+ * entry "ok", then commits when commit is nonzero; in one round trip where
+ * the driver batches (exec_batch).  On failure the message names what
+ * failed, and the caller rolls back. */
+int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const char *started,
+                 const char *finished, int commit);
+
+/*
+ * What the core last saw, for drivers whose lock is not exclusive (SQLite):
+ * each step re-reads its own row under begin's write lock, unless the
+ * driver's data version shows that nobody else has committed since the core
+ * last knew the table.  rt_vt_seen notes the version after a read (rt_vt_read
+ * calls it); rt_vt_unchanged, right after begin, says whether it still holds
+ * (forgetting it when not); rt_vt_committed, after committing a transaction
+ * begun with that answer, carries it past the core's own commit.
+ */
+void rt_vt_seen(retort *r);
+int rt_vt_unchanged(retort *r);
+void rt_vt_committed(retort *r, int unchanged);
 
 /* Executes a driver template with parameters; on failure records
  * "<what>: <driver message>" on r. */

@@ -5,7 +5,8 @@
  * statements for the version-table templates, which run once per revision.
  * SQLite has no advisory locks: the driver leaves lock NULL and takes the
  * write lock with BEGIN IMMEDIATE, under the busy timeout, so the core
- * re-checks the state inside each write transaction.
+ * re-checks the state inside each write transaction, unless SQLite's data
+ * version shows that no other connection has committed since it last knew it.
  *
  * A database file that does not exist yet is opened only when something is
  * about to write to it: read-only operations (current, check, plan) against
@@ -456,6 +457,19 @@ static void *sq_native(void *db)
     return c->db;
 }
 
+/* SQLite's own counter: it moves on every commit to the file, ours or
+ * another connection's, and a BEGIN IMMEDIATE refreshes it from the file
+ * header as it takes the lock.  Reading it costs no I/O. */
+static int sq_data_version(void *db, unsigned long long *version)
+{
+    sqlite_conn *c = db;
+    unsigned int v = 0;
+    if (!c->db || sqlite3_file_control(c->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) != SQLITE_OK)
+        return 0;
+    *version = v;
+    return 1;
+}
+
 static const char *const sqlite_schemes[] = {"sqlite", "sqlite3", NULL};
 
 const retort_backend rt_sqlite_backend = {
@@ -479,4 +493,6 @@ const retort_backend rt_sqlite_backend = {
     .default_schema = NULL,
     .snapshot = rt_sqlite_snapshot,
     .native = sq_native,
+    .exec_batch = NULL, /* no round trips to save */
+    .data_version = sq_data_version,
 };

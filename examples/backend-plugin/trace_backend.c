@@ -136,6 +136,24 @@ static int tr_unlock(void *db, const char *schema, const char *table, retort_rep
     return inner->unlock(((trace_db *)db)->db, schema, table, rep);
 }
 
+/* Version 2: each statement of a batch is traced as it would be alone. */
+static int tr_exec_batch(void *db, int n, const char *const *sql, const int *nparams,
+                         const char *const *const *params, int commit, int *failed,
+                         retort_report *rep)
+{
+    for (int i = 0; i < n; i++)
+        trace("exec_params", sql[i]);
+    if (commit)
+        trace("commit", "");
+    return inner->exec_batch(((trace_db *)db)->db, n, sql, nparams, params, commit, failed,
+                             rep);
+}
+
+static int tr_data_version(void *db, unsigned long long *version)
+{
+    return inner->data_version(((trace_db *)db)->db, version);
+}
+
 static size_t tr_quote_ident(const char *ident, char *out, size_t size)
 {
     return inner->quote_ident(ident, out, size);
@@ -200,6 +218,8 @@ int trace_backend_register(const char *scheme, trace_sink fn, void *user)
         .default_schema = INNER_HAS(default_schema) ? tr_default_schema : NULL,
         .snapshot = INNER_HAS(snapshot) ? tr_snapshot : NULL,
         .native = INNER_HAS(native) ? tr_native : NULL,
+        .exec_batch = INNER_HAS(exec_batch) ? tr_exec_batch : NULL,
+        .data_version = INNER_HAS(data_version) ? tr_data_version : NULL,
     };
     int rc = retort_register_backend(&trace_vtable);
     if (rc != RETORT_OK)

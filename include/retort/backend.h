@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define RETORT_BACKEND_ABI_VERSION 1
+#define RETORT_BACKEND_ABI_VERSION 2
 
 /* Where a driver reports a failure; owned by the core, valid during the call
  * it was passed to. */
@@ -147,6 +147,30 @@ struct retort_backend {
 
     /* The native handle (sqlite3 *, PGconn *) for retort_native(). */
     void *(*native)(void *db);
+
+    /* ---- members from version 2 on ---- */
+
+    /* Runs n statements inside the open transaction, statement i being
+     * sql[i] with nparams[i] text parameters params[i] as exec_params takes
+     * them, then commits when commit is nonzero: in one round trip where
+     * the protocol allows (libpq's pipeline mode), which is the point of the
+     * member.  Stops at the first failure, reports it, and sets *failed (never
+     * NULL) to its index, n meaning the commit; the core then rolls back.
+     * On success *failed is -1.  NULL member: the core calls exec_params for
+     * each statement, then commit. */
+    int (*exec_batch)(void *db, int n, const char *const *sql, const int *nparams,
+                      const char *const *const *params, int commit, int *failed,
+                      retort_report *rep);
+
+    /* Reads a counter into *version that changes whenever another
+     * connection commits to the database, and returns 1; returns 0 when it
+     * cannot tell.  Called right after begin, under its write lock, and after
+     * the core's own reads and commits: when the value after begin is the one
+     * the core last saw, nothing changed under it and the per-transaction
+     * re-check of a driver whose lock is not exclusive is skipped.  Must not
+     * fail or touch the database (SQLite: SQLITE_FCNTL_DATA_VERSION).  NULL
+     * member: the core always re-checks. */
+    int (*data_version)(void *db, unsigned long long *version);
 };
 
 /*

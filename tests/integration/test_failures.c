@@ -321,6 +321,58 @@ static void test_set_transactional_of_an_unregistered_revision_is_enotfound(void
     assert_contains(retort_errmsg(r), "ghost");
 }
 
+/* rev_a installs a trigger refusing rev_b's row in table ("retort_version"
+ * or "retort_version_log"): the statements that end rev_b's step, which
+ * PostgreSQL sends in one pipeline with the COMMIT, fail after its body
+ * ran.  The message must name what failed, and nothing of rev_b stay. */
+static void fail_recording_rev_b_in(const char *table, const char *column, const char *what)
+{
+    retort *r = fixture_new();
+    char trigger[1024];
+    if (fixture_is_postgres())
+        snprintf(trigger, sizeof trigger,
+                 "CREATE FUNCTION refuse_rev_b() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                 "BEGIN IF NEW.%s = 'rev_b' THEN RAISE EXCEPTION 'refused by trigger'; END IF; "
+                 "RETURN NEW; END $$; "
+                 "CREATE TRIGGER refuse_rev_b BEFORE INSERT ON \"%s\".%s FOR EACH ROW "
+                 "EXECUTE FUNCTION refuse_rev_b()",
+                 column, fixture_schema(), table);
+    else
+        snprintf(trigger, sizeof trigger,
+                 "CREATE TRIGGER refuse_rev_b BEFORE INSERT ON %s WHEN NEW.%s = 'rev_b' "
+                 "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END",
+                 table, column);
+    assert_ok(r, retort_add_sql(r, "rev_a", NULL, NULL, trigger, "SELECT 1"));
+    assert_ok(r, retort_add_sql(r, "rev_b", "rev_a", NULL, "CREATE TABLE t_rev_b (x INTEGER)",
+                                "DROP TABLE t_rev_b"));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EDB);
+    assert_contains(retort_errmsg(r), what);
+    assert_contains(retort_errmsg(r), "refused by trigger");
+    assert_no_table("t_rev_b"); /* its body was rolled back with the row */
+    assert_version_ids("rev_a");
+    assert_current(r, "rev_a");
+    /* The connection is usable afterwards: the next operation reads. */
+    assert_rc(r, retort_check(r), RETORT_EPENDING);
+}
+
+static void test_failure_recording_the_version_row_rolls_the_revision_back(void **state)
+{
+    (void)state;
+    fail_recording_rev_b_in("retort_version", "id",
+                            "revision 'rev_b': cannot record it in the version table");
+    /* The attempt is in the audit log, outside the rolled-back transaction. */
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'rev_b' AND outcome = 'failed' AND error LIKE '%refused%'"),
+                     1);
+}
+
+static void test_failure_appending_to_the_audit_log_rolls_the_revision_back(void **state)
+{
+    (void)state;
+    fail_recording_rev_b_in("retort_version_log", "revision",
+                            "revision 'rev_b': cannot append to the audit log");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -343,6 +395,8 @@ int main(void)
         IT_TEST(test_successful_non_transactional_revision_is_recorded_applied),
         IT_TEST(test_mark_of_an_unregistered_revision_is_enotfound),
         IT_TEST(test_set_transactional_of_an_unregistered_revision_is_enotfound),
+        IT_TEST(test_failure_recording_the_version_row_rolls_the_revision_back),
+        IT_TEST(test_failure_appending_to_the_audit_log_rolls_the_revision_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
