@@ -6,7 +6,9 @@
  * pg_try_advisory_lock, so that a timeout is ours to enforce and a waiting
  * migrator never holds a transaction open.  Statements go one at a time
  * outside a transaction block (CREATE INDEX CONCURRENTLY refuses to share a
- * query string with others) and in one round trip inside one.  Messages are
+ * query string with others) and in one round trip inside one, with the
+ * BEGIN in front; the version row, the audit entry and the COMMIT that end a
+ * step go in one pipeline (exec_batch).  Messages are
  * built from libpq's fields, never from the connection string, so that a
  * password cannot reach them.
  */
@@ -35,6 +37,10 @@
 typedef struct pg_db {
     PGconn *conn;
     char *default_schema; /* current_schema(), read once */
+    /* begin was called and BEGIN not sent yet: it travels with the next
+     * statement, saving a round trip per transaction.  PostgreSQL's BEGIN
+     * takes no lock, so sending it late changes nothing else. */
+    int begin_pending;
 } pg_db;
 
 /* ------------------------------------------------------------ messages */
@@ -329,7 +335,19 @@ static void pg_disconnect(void *vdb)
     rt_free(db);
 }
 
-static void *pg_native(void *vdb) { return ((pg_db *)vdb)->conn; }
+static int flush_begin(pg_db *db, retort_report *rep);
+
+/* A callback about to use the handle itself must find its transaction
+ * open; a failure to send BEGIN surfaces at its first statement. */
+static void *pg_native(void *vdb)
+{
+    pg_db *db = vdb;
+    if (db->begin_pending) {
+        struct retort_report *none = NULL;
+        flush_begin(db, none);
+    }
+    return db->conn;
+}
 
 /* ----------------------------------------------------------- execution */
 
@@ -421,7 +439,23 @@ static int pg_exec(void *vdb, const char *sql, int *done, retort_report *rep)
     *done = 0;
 
     /* Inside a transaction block the statements stand or fall together
-     * anyway, so one round trip carries them all. */
+     * anyway, so one round trip carries them all, and a BEGIN not sent yet
+     * with them: "BEGIN;" adds no line, so reported lines stay right. */
+    if (db->begin_pending) {
+        rt_buf text = RT_BUF_INIT;
+        rt_buf_append(&text, "BEGIN;");
+        rt_buf_append(&text, sql);
+        if (rt_buf_failed(&text)) {
+            rt_buf_free(&text);
+            return report_oom(rep);
+        }
+        db->begin_pending = 0;
+        int rc = run_simple(db, rt_buf_str(&text), line_base_of(sql), NULL, rep);
+        rt_buf_free(&text);
+        if (rc == RETORT_OK)
+            *done = count_statements(sql);
+        return rc;
+    }
     if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
         int rc = run_simple(db, sql, line_base_of(sql), NULL, rep);
         if (rc == RETORT_OK)
@@ -464,6 +498,9 @@ static int pg_exec(void *vdb, const char *sql, int *done, retort_report *rep)
 static int run_params(pg_db *db, const char *sql, int nparams, const char *const *params,
                       retort_row_fn row, void *ctx, retort_report *rep)
 {
+    int rc = flush_begin(db, rep);
+    if (rc != RETORT_OK)
+        return rc;
     PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (is_copy(st)) {
@@ -472,11 +509,10 @@ static int run_params(pg_db *db, const char *sql, int nparams, const char *const
         return report_copy(rep, NULL);
     }
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        int rc = report_pg(db, res, sql, line_base_of(sql), NULL, rep);
+        rc = report_pg(db, res, sql, line_base_of(sql), NULL, rep);
         PQclear(res);
         return rc;
     }
-    int rc = RETORT_OK;
     int nrows = PQntuples(res);
     int ncols = PQnfields(res);
     if (row && nrows > 0) {
@@ -520,32 +556,55 @@ static int pg_begin(void *vdb, retort_report *rep)
     pg_db *db = vdb;
     /* PostgreSQL only warns about a nested BEGIN, and we silence warnings;
      * the core must not believe it opened a transaction it did not. */
-    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+    if (db->begin_pending || PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
         if (PQstatus(db->conn) == CONNECTION_BAD)
             return report_pg(db, NULL, NULL, NO_LINE, "BEGIN: ", rep);
         retort_report_error(rep, RETORT_EDB,
                             "BEGIN: a transaction block is already open on this connection");
         return RETORT_EDB;
     }
+    if (PQstatus(db->conn) == CONNECTION_BAD)
+        return report_pg(db, NULL, NULL, NO_LINE, "BEGIN: ", rep);
+    db->begin_pending = 1;
+    return RETORT_OK;
+}
+
+/* Sends a BEGIN that begin left for later, before a statement that cannot
+ * carry it.  rep may be NULL (pg_native). */
+static int flush_begin(pg_db *db, retort_report *rep)
+{
+    if (!db->begin_pending)
+        return RETORT_OK;
+    db->begin_pending = 0;
     PGresult *res = PQexec(db->conn, "BEGIN");
-    int rc = check_command(db, res, "BEGIN", rep);
+    int rc = RETORT_OK;
+    if (rep)
+        rc = check_command(db, res, "BEGIN", rep);
     PQclear(res);
     return rc;
+}
+
+/* The transaction the core committed is not open: a migration ended it
+ * itself (COMMIT or ROLLBACK in its SQL), so what the core meant to be
+ * atomic was not. */
+static int report_no_transaction(retort_report *rep)
+{
+    retort_report_error(rep, RETORT_EDB,
+                        "COMMIT: no transaction is open; the migration must not end the "
+                        "transaction itself (COMMIT/ROLLBACK in its SQL), or be marked "
+                        "non-transactional");
+    return RETORT_EDB;
 }
 
 static int pg_commit(void *vdb, retort_report *rep)
 {
     pg_db *db = vdb;
-    PGTransactionStatusType before = PQtransactionStatus(db->conn);
-    if (before == PQTRANS_IDLE) {
-        /* A migration ended the transaction itself (COMMIT or ROLLBACK in
-         * its SQL): what the core meant to be atomic was not. */
-        retort_report_error(rep, RETORT_EDB,
-                            "COMMIT: no transaction is open; the migration must not end the "
-                            "transaction itself (COMMIT/ROLLBACK in its SQL), or be marked "
-                            "non-transactional");
-        return RETORT_EDB;
+    if (db->begin_pending) { /* nothing was sent: nothing to commit */
+        db->begin_pending = 0;
+        return RETORT_OK;
     }
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+        return report_no_transaction(rep);
     PGresult *res = PQexec(db->conn, "COMMIT");
     int rc = check_command(db, res, "COMMIT", rep);
     /* COMMIT of a failed transaction succeeds as a command but rolls back. */
@@ -561,6 +620,7 @@ static int pg_commit(void *vdb, retort_report *rep)
 static int pg_rollback(void *vdb, retort_report *rep)
 {
     pg_db *db = vdb;
+    db->begin_pending = 0;
     /* Nothing to undo is not a failure: rollback runs on error paths that
      * may follow a lost or already-ended transaction. */
     if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
@@ -570,6 +630,94 @@ static int pg_rollback(void *vdb, retort_report *rep)
     PQclear(res);
     return rc;
 }
+
+#ifdef LIBPQ_HAS_PIPELINING
+/*
+ * The end of a step in one round trip: [BEGIN,] the statements, [COMMIT,]
+ * then a Sync, in libpq's pipeline mode.  After a failure the server skips
+ * the rest up to the Sync and the transaction is left aborted, for the
+ * core's rollback.  Every result is read, so that the connection leaves
+ * pipeline mode in step with the server.
+ */
+static int pg_exec_batch(void *vdb, int n, const char *const *sql, const int *nparams,
+                         const char *const *const *params, int commit, int *failed,
+                         retort_report *rep)
+{
+    pg_db *db = vdb;
+    *failed = -1;
+    if (commit && !db->begin_pending && PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+        *failed = n;
+        return report_no_transaction(rep);
+    }
+    int with_begin = db->begin_pending;
+    db->begin_pending = 0;
+    if (!PQenterPipelineMode(db->conn)) {
+        *failed = 0;
+        return report_pg(db, NULL, NULL, NO_LINE, NULL, rep);
+    }
+    /* Queries by index: -1 is the BEGIN, 0..n-1 the statements, n the
+     * COMMIT. */
+    const int first = with_begin ? -1 : 0, last = commit ? n : n - 1;
+    int sent = 0;
+    for (int i = first; i <= last; i++, sent++) {
+        int own = i < 0 || i == n;
+        if (!PQsendQueryParams(db->conn, i < 0 ? "BEGIN" : i == n ? "COMMIT" : sql[i],
+                               own ? 0 : nparams[i], NULL, own ? NULL : params[i], NULL, NULL,
+                               0))
+            break;
+    }
+    int rc = RETORT_OK;
+    if (sent < last - first + 1) {
+        rc = report_pg(db, NULL, NULL, NO_LINE, NULL, rep);
+        *failed = first + sent < 0 ? 0 : first + sent;
+    }
+    int synced = PQpipelineSync(db->conn);
+
+    /* One result, then a NULL, per query sent; then the Sync's. */
+    for (int k = 0; synced && k < sent && PQstatus(db->conn) != CONNECTION_BAD; k++) {
+        int i = first + k;
+        PGresult *res = PQgetResult(db->conn);
+        if (!res)
+            break;
+        ExecStatusType st = PQresultStatus(res);
+        if (rc == RETORT_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            const char *text = i < 0 || i == n ? NULL : sql[i];
+            rc = report_pg(db, res, text, text ? line_base_of(text) : NO_LINE,
+                           i < 0 ? "BEGIN: " : i == n ? "COMMIT: " : NULL, rep);
+            *failed = i < 0 ? 0 : i;
+        } else if (rc == RETORT_OK && i == n && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+            retort_report_error(rep, RETORT_EDB, "COMMIT: the transaction was rolled back "
+                                                 "because a statement in it had failed");
+            rc = RETORT_EDB;
+            *failed = n;
+        }
+        PQclear(res);
+        PQclear(PQgetResult(db->conn));
+    }
+    for (PGresult *res; synced && PQstatus(db->conn) != CONNECTION_BAD &&
+                        (res = PQgetResult(db->conn));) {
+        int sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+        PQclear(res);
+        if (sync)
+            break;
+    }
+    if (!PQexitPipelineMode(db->conn) && PQstatus(db->conn) != CONNECTION_BAD) {
+        /* Results still owed: the session is out of step with us.  Lost
+         * to us, it is reported as such, and the core reconnects. */
+        if (rc == RETORT_OK)
+            *failed = n;
+        rt_buf b = RT_BUF_INIT;
+        rt_buf_append(&b, "the connection could not leave pipeline mode: ");
+        append_one_line(&b, PQerrorMessage(db->conn));
+        return report_buf(rep, RETORT_ECONNECT, &b);
+    }
+    if (rc == RETORT_OK && (!synced || PQstatus(db->conn) == CONNECTION_BAD)) {
+        rc = report_pg(db, NULL, NULL, NO_LINE, NULL, rep);
+        *failed = n;
+    }
+    return rc;
+}
+#endif
 
 /* -------------------------------------------------------------- schema */
 
@@ -898,4 +1046,8 @@ const retort_backend rt_postgres_backend = {
     .default_schema = pg_default_schema,
     .snapshot = rt_postgres_snapshot,
     .native = pg_native,
+#ifdef LIBPQ_HAS_PIPELINING
+    .exec_batch = pg_exec_batch,
+#endif
+    .data_version = NULL, /* the advisory lock is exclusive: no re-check to skip */
 };
