@@ -8,6 +8,13 @@
 
 #include "retort/backend.h"
 
+/* What both built-in drivers report when a migration's SQL ended the
+ * transaction the core opened (COMMIT or ROLLBACK in it). */
+#define RT_ENDED_TRANSACTION                                                                   \
+    "the migration ended the transaction retort opened for it (COMMIT or ROLLBACK in its "     \
+    "SQL), so it was not atomic and its version row was not written; remove that statement, " \
+    "or mark the revision non-transactional"
+
 #ifdef RETORT_HAVE_SQLITE
 extern const retort_backend rt_sqlite_backend;
 #endif

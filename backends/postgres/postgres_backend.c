@@ -433,6 +433,22 @@ static int count_statements(const char *sql)
     return n;
 }
 
+/* After statements run inside retort's transaction: they must not have
+ * ended it, or what follows (the version row included) would commit on its
+ * own. */
+static int finish_in_transaction(pg_db *db, const char *sql, int rc, int *done,
+                                 retort_report *rep)
+{
+    if (rc != RETORT_OK)
+        return rc;
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+        retort_report_error(rep, RETORT_EDB, RT_ENDED_TRANSACTION);
+        return RETORT_EDB;
+    }
+    *done = count_statements(sql);
+    return RETORT_OK;
+}
+
 static int pg_exec(void *vdb, const char *sql, int *done, retort_report *rep)
 {
     pg_db *db = vdb;
@@ -452,16 +468,11 @@ static int pg_exec(void *vdb, const char *sql, int *done, retort_report *rep)
         db->begin_pending = 0;
         int rc = run_simple(db, rt_buf_str(&text), line_base_of(sql), NULL, rep);
         rt_buf_free(&text);
-        if (rc == RETORT_OK)
-            *done = count_statements(sql);
-        return rc;
+        return finish_in_transaction(db, sql, rc, done, rep);
     }
-    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
-        int rc = run_simple(db, sql, line_base_of(sql), NULL, rep);
-        if (rc == RETORT_OK)
-            *done = count_statements(sql);
-        return rc;
-    }
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        return finish_in_transaction(db, sql, run_simple(db, sql, line_base_of(sql), NULL, rep),
+                                     done, rep);
 
     /* Outside one, PostgreSQL would wrap a multi-statement string in an
      * implicit transaction, which CREATE INDEX CONCURRENTLY, VACUUM and

@@ -202,8 +202,15 @@ static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
     int orc = open_db(c, 1, rep);
     if (orc != RETORT_OK)
         return orc;
+    /* Statements inside retort's transaction must not end it: what
+     * follows, the version row included, would commit on its own. */
+    int in_tx = !sqlite3_get_autocommit(c->db);
     const char *tail = sql;
     while (tail && *tail) {
+        if (in_tx && sqlite3_get_autocommit(c->db)) {
+            retort_report_error(rep, RETORT_EDB, RT_ENDED_TRANSACTION);
+            return RETORT_EDB;
+        }
         sqlite3_stmt *stmt = NULL;
         int rc = sqlite3_prepare_v2(c->db, tail, -1, &stmt, &tail);
         if (rc != SQLITE_OK) {
@@ -218,6 +225,10 @@ static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
             return report_db(rep, c, rc, "statement failed");
         }
         (*done)++;
+    }
+    if (in_tx && sqlite3_get_autocommit(c->db)) {
+        retort_report_error(rep, RETORT_EDB, RT_ENDED_TRANSACTION);
+        return RETORT_EDB;
     }
     return RETORT_OK;
 }

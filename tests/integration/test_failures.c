@@ -373,6 +373,32 @@ static void test_failure_appending_to_the_audit_log_rolls_the_revision_back(void
                             "revision 'rev_b': cannot append to the audit log");
 }
 
+static void test_a_body_that_ends_the_transaction_itself_is_not_recorded(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "rev_a", NULL, NULL, "CREATE TABLE t_rev_a (x INTEGER)",
+                                "DROP TABLE t_rev_a"));
+    assert_ok(r, retort_add_sql(r, "rev_b", "rev_a", NULL,
+                                "CREATE TABLE t_rev_b (x INTEGER); COMMIT; "
+                                "CREATE TABLE t_rev_b2 (x INTEGER)",
+                                "DROP TABLE t_rev_b"));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "rev_b");
+    assert_contains(retort_errmsg(r), "ended the transaction");
+    /* What ran is committed (nothing can undo that), but rev_b is not
+     * recorded as applied.  SQLite stops at the COMMIT; PostgreSQL runs a
+     * transactional body as one query string, so the server has run the
+     * statements after it before the driver can tell. */
+    assert_table("t_rev_b");
+    if (!fixture_is_postgres())
+        assert_no_table("t_rev_b2");
+    assert_version_ids("rev_a");
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'rev_b' AND outcome = 'failed'"),
+                     1);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -397,6 +423,7 @@ int main(void)
         IT_TEST(test_set_transactional_of_an_unregistered_revision_is_enotfound),
         IT_TEST(test_failure_recording_the_version_row_rolls_the_revision_back),
         IT_TEST(test_failure_appending_to_the_audit_log_rolls_the_revision_back),
+        IT_TEST(test_a_body_that_ends_the_transaction_itself_is_not_recorded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
