@@ -66,7 +66,14 @@ typedef struct ld_ctx {
     const char *dir;
     rt_buf err;
     int code;
+    int dirfd;     /* dir, opened once for openat; -1 until then or if it failed */
+    char *scratch; /* LD_SCRATCH bytes that each file is first read into */
 } ld_ctx;
+
+/* Larger than any migration file in practice: one read() with no fstat()
+ * before it tells the whole size, because a short read of a regular file
+ * means its end. */
+#define LD_SCRATCH 65536
 
 static int fail(ld_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -141,55 +148,62 @@ static void path_of(rt_buf *b, const char *dir, const char *name)
     rt_buf_append(b, name);
 }
 
-/* Reads dir/name whole into *text (NUL-terminated). */
+/* Reads dir/name whole into *text (NUL-terminated).  A startup reads every
+ * migration file, so each costs three system calls: openat (relative to the
+ * directory, opened once), one read into the scratch buffer, close.  The
+ * path is spelled out only for messages. */
 static int read_file(ld_ctx *c, const char *name, char **text)
 {
-    rt_buf path = RT_BUF_INIT;
-    path_of(&path, c->dir, name);
-    if (rt_buf_failed(&path))
+    if (!c->scratch && !(c->scratch = rt_malloc(LD_SCRATCH)))
         return oom(c);
-    /* open, fstat, one read, close: a startup reads every migration file,
-     * so stdio's extra calls per file add up over a thousand of them. */
-    int fd = open(rt_buf_str(&path), O_RDONLY | O_CLOEXEC);
+    if (c->dirfd < 0)
+        c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    rt_buf path = RT_BUF_INIT;
+    int fd;
+    if (c->dirfd >= 0) {
+        fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+    } else {
+        path_of(&path, c->dir, name);
+        if (rt_buf_failed(&path))
+            return oom(c);
+        fd = open(rt_buf_str(&path), O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0) {
-        fail(c, RETORT_EIO, "cannot read '%s': %s", rt_buf_str(&path), strerror(errno));
+        int e = errno;
+        rt_buf_reset(&path);
+        path_of(&path, c->dir, name);
+        fail(c, RETORT_EIO, "cannot read '%s': %s", rt_buf_str(&path), strerror(e));
         rt_buf_free(&path);
         return c->code;
     }
     rt_buf data = RT_BUF_INIT;
-    struct stat st;
-    size_t want = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 8192;
     int rerr = 0;
-    for (;;) {
-        if (data.cap < data.len + want + 1) {
-            rt_buf_append_n(&data, "", 0); /* make the buffer exist */
-            size_t len = data.len;
-            char *grown = rt_buf_failed(&data) ? NULL : rt_realloc(data.data, len + want + 1);
-            if (!grown) {
-                data.failed = 1;
+    ssize_t got;
+    while ((got = read(fd, c->scratch, LD_SCRATCH)) < 0 && errno == EINTR)
+        ;
+    if (got < 0) {
+        rerr = 1;
+    } else {
+        rt_buf_append_n(&data, c->scratch, (size_t)got);
+        /* Past the scratch buffer: read on until a short read. */
+        for (size_t want = LD_SCRATCH; (size_t)got == want && !rt_buf_failed(&data);) {
+            while ((got = read(fd, c->scratch, want)) < 0 && errno == EINTR)
+                ;
+            if (got < 0) {
+                rerr = 1;
                 break;
             }
-            data.data = grown;
-            data.cap = len + want + 1;
+            rt_buf_append_n(&data, c->scratch, (size_t)got);
         }
-        ssize_t got = read(fd, data.data + data.len, want);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rerr = 1;
-            break;
-        }
-        data.len += (size_t)got;
-        data.data[data.len] = '\0';
-        /* A short read of a regular file means its end. */
-        if ((size_t)got < want)
-            break;
-        want = 8192;
     }
     close(fd);
+    if (rerr || rt_buf_failed(&data) || memchr(rt_buf_str(&data), '\0', data.len)) {
+        rt_buf_reset(&path);
+        path_of(&path, c->dir, name);
+    }
     if (rerr) {
         fail(c, RETORT_EIO, "cannot read '%s': read error", rt_buf_str(&path));
-    } else if (rt_buf_failed(&data)) {
+    } else if (rt_buf_failed(&data) || rt_buf_failed(&path)) {
         oom(c);
     } else if (memchr(rt_buf_str(&data), '\0', data.len)) {
         /* The text is handed on as a C string: a NUL would silently cut it. */
@@ -545,16 +559,21 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
         } else {
             continue;
         }
-        rt_buf_reset(&path);
-        path_of(&path, c->dir, name);
-        struct stat st;
-        if (rt_buf_failed(&path)) {
-            oom(c);
-            break;
+        /* The path is spelled out only where it is needed: a stat, or a
+         * message. */
+        int regular = de->d_type == DT_REG;
+        int valid = rt_id_valid(name, stem) && !rt_id_reserved(name, stem);
+        if (!regular || !valid) {
+            rt_buf_reset(&path);
+            path_of(&path, c->dir, name);
+            if (rt_buf_failed(&path)) {
+                oom(c);
+                break;
+            }
         }
+        struct stat st;
         /* Ask the file itself only where the listing cannot tell (some file
          * systems) or names a link, which may point at a regular file. */
-        int regular = de->d_type == DT_REG;
         if (!regular && (de->d_type == DT_UNKNOWN || de->d_type == DT_LNK)) {
             if (stat(rt_buf_str(&path), &st) != 0) {
                 fail(c, RETORT_EIO, "cannot read '%s': %s", rt_buf_str(&path),
@@ -568,7 +587,7 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
                                    "in .sql)", rt_buf_str(&path));
             break;
         }
-        if (!rt_id_valid(name, stem) || rt_id_reserved(name, stem)) {
+        if (!valid) {
             fail(c, RETORT_EPARSE, "'%s': '%.*s' is not a valid revision id (1-128 characters "
                                    "of [A-Za-z0-9_.-], not base, head or heads)",
                  rt_buf_str(&path), (int)(stem > 200 ? 200 : stem), name);
@@ -803,7 +822,7 @@ RETORT_API int retort_load_dir(retort *r, const char *path)
         return rt_fail(r, RETORT_EMISUSE,
                        "retort_load_dir called from inside a migration callback");
 
-    ld_ctx c = {path, RT_BUF_INIT, RETORT_OK};
+    ld_ctx c = {path, RT_BUF_INIT, RETORT_OK, -1, NULL};
     ld_entry *entries = NULL;
     size_t nentries = 0, nrevs = 0;
     ld_rev *revs = NULL;
@@ -816,6 +835,9 @@ RETORT_API int retort_load_dir(retort *r, const char *path)
     }
     revs_free(revs, nrevs);
     entries_free(entries, nentries);
+    if (c.dirfd >= 0)
+        close(c.dirfd);
+    rt_free(c.scratch);
     int code = c.code;
     if (code != RETORT_OK) {
         if (rt_buf_failed(&c.err))
