@@ -28,6 +28,8 @@ static void say_each(const cli *c, const char *prefix, const char *list)
 /* "Now at X" after a change: the database's current heads, or base. */
 static int say_now(cli *c, retort *r, const char *what)
 {
+    if (c->cfg.verbosity < 0) /* --quiet: not worth a query */
+        return CLI_EXIT_OK;
     const char *cur;
     if (retort_current(r, &cur) != RETORT_OK)
         return cli_lib_fail(c, r);

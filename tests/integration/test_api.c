@@ -409,6 +409,20 @@ static void test_audit_log_records_every_attempt(void **state)
     assert_ok(r, retort_downgrade(r, "base"));
     assert_true(fixture_count("SELECT COUNT(*) FROM retort_version_log") >= after_fail + 2);
     assert_version_ids("");
+
+    /* Every entry's times: ISO 8601 UTC to the millisecond, from this
+     * minute, finished no earlier than started. */
+    long total = fixture_count("SELECT COUNT(*) FROM retort_version_log");
+    const char *well_formed =
+        fixture_is_postgres()
+            ? "SELECT COUNT(*) FROM retort_version_log WHERE finished_at >= started_at "
+              "AND started_at > now() - interval '1 minute' AND started_at <= now()"
+            : "SELECT COUNT(*) FROM retort_version_log WHERE finished_at >= started_at "
+              "AND started_at GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:"
+              "[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9]Z' AND finished_at GLOB '[0-9][0-9][0-9]"
+              "[0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9]Z' "
+              "AND started_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minute')";
+    assert_int_equal(fixture_count(well_formed), total);
 }
 
 int main(void)
