@@ -21,6 +21,7 @@
 
 #include <libpq-fe.h>
 
+#include "pq_api.h" /* after libpq-fe.h: calls go through the loaded table */
 #include "buf.h"
 #include "builtin_backends.h"
 #include "memory.h"
@@ -256,6 +257,11 @@ static int pg_connect(const char *url, int timeout_ms, void **out, retort_report
 {
     (void)timeout_ms; /* the lock timeout; lock() receives it again */
     *out = NULL;
+    const char *why = NULL;
+    if (!rt_pq_load(&why)) {
+        retort_report_error(rep, RETORT_ECONNECT, why);
+        return RETORT_ECONNECT;
+    }
     if (!url || (!scheme_is(url, "postgresql") && !scheme_is(url, "postgres"))) {
         retort_report_error(rep, RETORT_EURL, "not a PostgreSQL URL: expected postgresql://..., "
                                               "postgres://... or postgresql:key=value ...");
@@ -643,6 +649,23 @@ static int pg_rollback(void *vdb, retort_report *rep)
 }
 
 #ifdef LIBPQ_HAS_PIPELINING
+/* exec_batch's contract, one round trip per statement. */
+static int batch_one_by_one(pg_db *db, int n, const char *const *sql, const int *nparams,
+                            const char *const *const *params, int commit, int *failed,
+                            retort_report *rep)
+{
+    for (int i = 0; i < n; i++) {
+        int rc = pg_exec_params(db, sql[i], nparams[i], params[i], rep);
+        if (rc != RETORT_OK) {
+            *failed = i;
+            return rc;
+        }
+    }
+    int rc = commit ? pg_commit(db, rep) : RETORT_OK;
+    *failed = rc == RETORT_OK ? -1 : n;
+    return rc;
+}
+
 /*
  * The end of a step in one round trip: [BEGIN,] the statements, [COMMIT,]
  * then a Sync, in libpq's pipeline mode.  After a failure the server skips
@@ -660,6 +683,8 @@ static int pg_exec_batch(void *vdb, int n, const char *const *sql, const int *np
         *failed = n;
         return report_no_transaction(rep);
     }
+    if (!PQenterPipelineMode) /* the libpq loaded predates pipelines */
+        return batch_one_by_one(db, n, sql, nparams, params, commit, failed, rep);
     int with_begin = db->begin_pending;
     db->begin_pending = 0;
     if (!PQenterPipelineMode(db->conn)) {
