@@ -90,8 +90,10 @@ int rt_render_params(const char *sql, int nparams, const char *const *params, rt
 
 static void record_failure(struct retort_conn *conn, struct retort_report *rep)
 {
-    rt_note_status(conn->r, rt_report_code(rep, RETORT_EDB));
+    int code = rt_report_code(rep, RETORT_EDB);
+    rt_note_status(conn->r, code);
     conn->failed = 1;
+    conn->oom |= code == RETORT_ENOMEM;
     rt_buf_reset(&conn->error);
     rt_buf_append(&conn->error, rt_report_message(rep));
 }

@@ -15,6 +15,7 @@ struct retort_conn {
     rt_buf *script; /* offline: the script being rendered; NULL online */
     int done;       /* statements completed, for the audit log */
     int failed;     /* a retort_exec* call failed */
+    int oom;        /* one failed for want of memory: not the migration's fault */
     int needs_live; /* offline: the callback asked for the native handle */
     rt_buf error;   /* the failure to report: set by the callback or the last exec */
 };

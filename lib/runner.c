@@ -106,10 +106,12 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
         int rc = r->backend->exec(r->db, sql, &done, &rep);
         conn->done = done;
         if (rc != RETORT_OK) {
-            rt_note_status(r, rt_report_code(&rep, rc));
+            int code = rt_report_code(&rep, rc);
+            rt_note_status(r, code);
             rt_buf_reset(&conn->error);
             rt_buf_append(&conn->error, rt_report_message(&rep));
-            rc = RETORT_EMIGRATION;
+            /* Running out of memory is not the migration's fault. */
+            rc = code == RETORT_ENOMEM ? RETORT_ENOMEM : RETORT_EMIGRATION;
         }
         rt_report_free(&rep);
         return rc;
@@ -120,6 +122,8 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
     r->in_callback = 0;
     if (ret == 0)
         return RETORT_OK;
+    if (conn->oom)
+        return RETORT_ENOMEM;
     if (!conn->error.len)
         rt_buf_printf(&conn->error, "the %s callback returned %d", up ? "up" : "down", ret);
     return RETORT_EMIGRATION;
@@ -403,10 +407,12 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
     if (rc != RETORT_OK) {
         rollback_quietly(r);
         fail_step(r, rev, m.up, rt_buf_str(&conn.error), m.in_run_tx);
+        if (rc == RETORT_ENOMEM)
+            r->errcode = RETORT_ENOMEM; /* the message says "out of memory" */
         log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&conn.error),
                             -1);
         rt_conn_free(&conn);
-        return RETORT_EMIGRATION;
+        return rc;
     }
     rt_conn_free(&conn);
     char finished[ISO_LEN];
@@ -459,7 +465,7 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
     rc = rt_run_body(r, rev, m.up, &conn);
     long ms = monotonic_ms() - t0;
     if (rc != RETORT_OK) {
-        rt_fail(r, RETORT_EMIGRATION,
+        rt_fail(r, rc == RETORT_ENOMEM ? RETORT_ENOMEM : RETORT_EMIGRATION,
                 "%s of non-transactional revision '%s' failed after %d statement%s completed: "
                 "%s; the database is now marked dirty: inspect it, then resolve with "
                 "retort_mark_applied or retort_mark_reverted (command: retort "
@@ -469,7 +475,7 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
         log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&conn.error),
                             conn.done);
         rt_conn_free(&conn);
-        return RETORT_EMIGRATION;
+        return r->errcode;
     }
     int done = conn.done;
     rt_conn_free(&conn);

@@ -62,12 +62,15 @@ const char *rt_vt_sql(retort *r, int op, int *oom)
 }
 
 /* The cached statement for op, or NULL after recording why there is none:
- * "<what>: out of memory" or "<what>: the backend has no statement". */
-static const char *statement_for(retort *r, int op, const char *what)
+ * "<what>: out of memory" or "<what>: the backend has no statement".  what
+ * is a format with one %s, for id. */
+static const char *statement_for(retort *r, int op, const char *what_fmt, const char *id)
 {
     int oom;
     const char *sql = rt_vt_sql(r, op, &oom);
     if (!sql) {
+        char what[RT_WHAT_MAX];
+        snprintf(what, sizeof what, what_fmt, id);
         if (oom)
             rt_fail(r, RETORT_ENOMEM, "%s: out of memory", what);
         else
@@ -79,7 +82,7 @@ static const char *statement_for(retort *r, int op, const char *what)
 
 int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const char *what)
 {
-    const char *sql = statement_for(r, op, what);
+    const char *sql = statement_for(r, op, "%s", what);
     if (!sql)
         return r->errcode;
     struct retort_report rep;
@@ -103,7 +106,8 @@ static int read_once(retort *r, int *missing)
 {
     *missing = 0;
     rt_state_forget(&r->state);
-    const char *sql = statement_for(r, RETORT_SQL_SELECT_VERSIONS, "cannot read the version table");
+    const char *sql =
+        statement_for(r, RETORT_SQL_SELECT_VERSIONS, "%s", "cannot read the version table");
     if (!sql)
         return r->errcode;
     struct retort_report rep;
@@ -229,7 +233,8 @@ static int lookup_row(void *ctx, int ncols, const char *const *values)
 int rt_vt_lookup(retort *r, const char *id, char *state, size_t size)
 {
     state[0] = '\0';
-    const char *sql = statement_for(r, RETORT_SQL_SELECT_VERSION, "cannot look up a version row");
+    const char *sql =
+        statement_for(r, RETORT_SQL_SELECT_VERSION, "%s", "cannot look up a version row");
     if (!sql)
         return r->errcode;
     struct retort_report rep;
@@ -247,19 +252,14 @@ int rt_vt_lookup(retort *r, const char *id, char *state, size_t size)
 static int exec_op(retort *r, int op, int nparams, const char *const *params,
                    const char *what_fmt, const char *id)
 {
-    char what[RT_WHAT_MAX];
-    const char *sql = NULL;
-    int rc = RETORT_OK;
-    int oom;
-    if (!(sql = rt_vt_sql(r, op, &oom))) {
-        snprintf(what, sizeof what, what_fmt, id);
-        statement_for(r, op, what);
+    const char *sql = statement_for(r, op, what_fmt, id);
+    if (!sql)
         return r->errcode;
-    }
     struct retort_report rep;
     rt_report_init(&rep);
-    rc = r->backend->exec_params(r->db, sql, nparams, params, &rep);
+    int rc = r->backend->exec_params(r->db, sql, nparams, params, &rep);
     if (rc != RETORT_OK) {
+        char what[RT_WHAT_MAX];
         snprintf(what, sizeof what, what_fmt, id);
         rc = rt_fail_report(r, &rep, RETORT_EDB, what);
     }
@@ -348,15 +348,9 @@ int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const c
     }
 
     const char *sql[2];
-    for (int i = 0; i < 2; i++) {
-        int oom;
-        if (!(sql[i] = rt_vt_sql(r, ops[i], &oom))) {
-            char what[RT_WHAT_MAX];
-            snprintf(what, sizeof what, whats[i], rev->id);
-            statement_for(r, ops[i], what);
+    for (int i = 0; i < 2; i++)
+        if (!(sql[i] = statement_for(r, ops[i], whats[i], rev->id)))
             return r->errcode;
-        }
-    }
     struct retort_report rep;
     rt_report_init(&rep);
     int failed = -1;
