@@ -7,6 +7,7 @@
 #define RT_REGISTRY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "retort/retort.h"
 
@@ -20,7 +21,7 @@
 typedef struct rt_rev {
     char *id;           /* owns the block holding every string below */
     char *parents;      /* normalised: ids separated by one space, "" for a root */
-    char **parent_ids;  /* nparents ids (the array is a separate allocation) */
+    char **parent_ids;  /* nparents ids, NULL-terminated (in the same block) */
     int nparents;
     char *message;
     retort_fn up, down; /* callbacks, or NULL for SQL revisions */
@@ -30,10 +31,17 @@ typedef struct rt_rev {
     int flags;          /* RETORT_REV_IRREVERSIBLE | _NO_TRANSACTION | _SQL */
 } rt_rev;
 
+/* One slot of the id index: the revision's index + 1 (0: empty) and a
+ * 32-bit hash of its id, compared before the revision is looked at. */
+typedef struct rt_slot {
+    uint32_t hash;
+    int index;
+} rt_slot;
+
 typedef struct rt_registry {
     rt_rev *revs;
     int n, cap;
-    int *slots;      /* open-addressing id index: revision index + 1, 0 empty */
+    rt_slot *slots;  /* open-addressing id index */
     size_t nslots;   /* a power of two */
 } rt_registry;
 
