@@ -158,7 +158,8 @@ RETORT_API int retort_set_log_level(retort *r, int level)
 static int parse_int(const char *s, long min, long max, long *out)
 {
     char *end = NULL;
-    if (!*s)
+    /* Digits only: strtol would also take leading blanks and a sign. */
+    if (*s < '0' || *s > '9')
         return 0;
     long v = strtol(s, &end, 10);
     if (*end || v < min || v > max)

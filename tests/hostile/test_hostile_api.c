@@ -162,7 +162,8 @@ static void test_hostile_setting_values_are_refused_naming_the_setting(void **st
         }
     }
     static const char *const timeouts[] = {"-1", "1e3", "99999999999999999999", "5 ",
-                                           "0x10", "", "86400001", "5;", NULL};
+                                           "0x10", "", "86400001", "5;", " 5", "+5",
+                                           "\t5", NULL};
     for (int i = 0; timeouts[i]; i++) {
         if (retort_set(r, "lock_timeout", timeouts[i]) != RETORT_EINVAL)
             fail_msg("lock_timeout '%s' was accepted", timeouts[i]);
