@@ -99,6 +99,10 @@ static inline int chain_assert_whole_or_absent(int n, const char *where)
 /* SQLite: PRAGMA integrity_check on the fixture's file says "ok". */
 static inline void sqlite_assert_integrity(const char *where)
 {
+    /* A migrator killed before its first write never created the file
+     * (retort creates it only then): nothing to check, nothing broken. */
+    if (access(fixture_sqlite_path(), F_OK) != 0)
+        return;
     char *ok = fixture_scalar("PRAGMA integrity_check");
     if (!ok || strcmp(ok, "ok") != 0) {
         char copy[256];
