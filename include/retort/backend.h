@@ -163,13 +163,14 @@ struct retort_backend {
                       retort_report *rep);
 
     /* Reads a counter into *version that changes whenever another
-     * connection commits to the database, and returns 1; returns 0 when it
-     * cannot tell.  Called right after begin, under its write lock, and after
-     * the core's own reads and commits: when the value after begin is the one
-     * the core last saw, nothing changed under it and the per-transaction
-     * re-check of a driver whose lock is not exclusive is skipped.  Must not
-     * fail or touch the database (SQLite: SQLITE_FCNTL_DATA_VERSION).  NULL
-     * member: the core always re-checks. */
+     * connection commits to the database (it may move on this connection's
+     * own commits too: the core reads it again after each), and returns 1;
+     * returns 0 when it cannot tell.  Called right after begin, under its
+     * write lock, and after the core's own reads and commits: when the value
+     * after begin is the one the core last saw, nothing changed under it and
+     * the per-transaction re-check of a driver whose lock is not exclusive is
+     * skipped.  Must not fail or touch the database (SQLite:
+     * SQLITE_FCNTL_DATA_VERSION).  NULL member: the core always re-checks. */
     int (*data_version)(void *db, unsigned long long *version);
 };
 
