@@ -1,8 +1,8 @@
 /*
  * assertions.h — cmocka assertions with readable failure messages for tests
  * of the public API: substrings of messages, and status codes shown with the
- * context's own message.  Shared by the fixture and the PostgreSQL-only
- * tests, which manage their databases differently but assert alike.
+ * context's own message.  Shared by the fixture, the PostgreSQL-only tests
+ * and the unit tests, which set up differently but assert alike.
  * Include after <cmocka.h> and <retort/retort.h>.
  */
 #ifndef RETORT_TEST_ASSERTIONS_H

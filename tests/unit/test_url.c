@@ -18,21 +18,7 @@
 #include "retort/retort.h"
 #include "url.h"
 
-#define assert_contains(haystack, needle)                                                      \
-    do {                                                                                       \
-        const char *h_ = (haystack), *n_ = (needle);                                           \
-        if (!h_ || !strstr(h_, n_))                                                            \
-            fail_msg("expected \"%s\" to contain \"%s\"", h_ ? h_ : "(NULL)", n_);             \
-    } while (0)
-
-#define assert_not_contains(haystack, needle)                                                  \
-    do {                                                                                       \
-        const char *h_ = (haystack), *n_ = (needle);                                           \
-        if (!h_)                                                                               \
-            fail_msg("expected a string, got NULL");                                           \
-        if (strstr(h_, n_))                                                                    \
-            fail_msg("expected \"%s\" NOT to contain \"%s\"", h_, n_);                         \
-    } while (0)
+#include "assertions.h"
 
 static void expect_scheme(const char *url, const char *scheme)
 {

@@ -21,6 +21,8 @@
 #include "registry.h"
 #include "retort/retort.h"
 
+#include "assertions.h"
+
 typedef struct world {
     rt_registry reg;
     rt_graph g;
@@ -130,22 +132,6 @@ static inline const char *head_ids(world *w)
     }
     return rt_buf_str(&w->out);
 }
-
-#define assert_contains(haystack, needle)                                                      \
-    do {                                                                                       \
-        const char *h_ = (haystack), *n_ = (needle);                                           \
-        if (!h_ || !strstr(h_, n_))                                                            \
-            fail_msg("expected \"%s\" to contain \"%s\"", h_ ? h_ : "(NULL)", n_);             \
-    } while (0)
-
-#define assert_not_contains(haystack, needle)                                                  \
-    do {                                                                                       \
-        const char *h_ = (haystack), *n_ = (needle);                                           \
-        if (!h_)                                                                               \
-            fail_msg("expected a string, got NULL");                                           \
-        if (strstr(h_, n_))                                                                    \
-            fail_msg("expected \"%s\" NOT to contain \"%s\"", h_, n_);                         \
-    } while (0)
 
 #define WORLD_TEST(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
 
