@@ -14,125 +14,11 @@
 #include <stdlib.h>
 
 #include "fault_util.h"
+#include "replicas.h"
 
 enum { NPROC = 16, NREPEAT = 20, NREV = 10, KILL_REVS = 50, KILL_TRIALS = 20 };
 
 /* ------------------------------------------------ sixteen processes */
-
-typedef struct crev {
-    char id[16];
-    char parent[16];
-    const char *runs_path;
-} crev;
-
-static int counted_up(retort_conn *conn, void *user)
-{
-    const crev *c = user;
-    int fd = open(c->runs_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
-    if (fd < 0)
-        return 1;
-    char line[64];
-    int n = snprintf(line, sizeof line, "%s %ld\n", c->id, (long)getpid());
-    ssize_t w = write(fd, line, (size_t)n);
-    close(fd);
-    if (w != n)
-        return 1;
-    if (!c->parent[0]) {
-        int rc = retort_exec(conn, "CREATE TABLE counter (rev VARCHAR(16))");
-        if (rc)
-            return rc;
-    }
-    const char *params[] = {c->id};
-    return retort_exec_params(conn, "INSERT INTO counter (rev) VALUES ($1)", 1, params);
-}
-
-static int counted_down(retort_conn *conn, void *user)
-{
-    (void)conn;
-    (void)user;
-    return 0;
-}
-
-static void replica(int gate, const char *runs_path)
-{
-    char go;
-    ssize_t got;
-    do
-        got = read(gate, &go, 1); /* 0 when the parent closes the pipe: go */
-    while (got < 0 && errno == EINTR);
-    close(gate);
-    crev revs[NREV];
-    retort *r = child_context();
-    int rc = r ? RETORT_OK : RETORT_ERROR;
-    for (int i = 0; rc == RETORT_OK && i < NREV; i++) {
-        snprintf(revs[i].id, sizeof revs[i].id, "c%02d", i);
-        if (i)
-            snprintf(revs[i].parent, sizeof revs[i].parent, "c%02d", i - 1);
-        else
-            revs[i].parent[0] = '\0';
-        revs[i].runs_path = runs_path;
-        rc = retort_add(r, revs[i].id, revs[i].parent, NULL, counted_up, counted_down,
-                        &revs[i]);
-    }
-    if (rc == RETORT_OK)
-        rc = retort_migrate_to_head(r);
-    if (rc != RETORT_OK)
-        fprintf(stderr, "replica %ld: status %d: %s\n", (long)getpid(), rc, retort_errmsg(r));
-    retort_free(r);
-    _exit(rc == RETORT_OK ? 0 : rc > 0 && rc < 125 ? rc : 125);
-}
-
-/* Starts NPROC replicas at once; returns how many exited with status 0. */
-static int run_replicas(const char *runs_path)
-{
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pids[NPROC];
-    for (int i = 0; i < NPROC; i++) {
-        pids[i] = fork();
-        assert_true(pids[i] >= 0);
-        if (pids[i] == 0) {
-            close(fds[1]);
-            replica(fds[0], runs_path);
-        }
-    }
-    close(fds[0]);
-    close(fds[1]);
-    int ok = 0;
-    for (int i = 0; i < NPROC; i++) {
-        int status = wait_child(pids[i]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            ok++;
-        else
-            print_error("replica %d ended with wait status %d\n", i, status);
-    }
-    return ok;
-}
-
-static void assert_each_ran_once(const char *runs_path, int repetition)
-{
-    int counts[NREV] = {0}, other = 0;
-    char *text = fixture_read_file(runs_path);
-    assert_non_null(text);
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        int k = -1;
-        if (sscanf(line, "c%d ", &k) == 1 && k >= 0 && k < NREV)
-            counts[k]++;
-        else
-            other++;
-    }
-    free(text);
-    assert_int_equal(other, 0);
-    for (int k = 0; k < NREV; k++)
-        if (counts[k] != 1)
-            fail_msg("repetition %d: revision c%02d's body ran %d times", repetition, k,
-                     counts[k]);
-    assert_int_equal(fixture_count("SELECT COUNT(*) FROM counter"), NREV);
-    assert_int_equal(fixture_count("SELECT COUNT(DISTINCT rev) FROM counter"), NREV);
-    assert_version_ids("c00 c01 c02 c03 c04 c05 c06 c07 c08 c09");
-}
 
 static void test_sixteen_processes_twenty_times_run_every_body_exactly_once(void **state)
 {
@@ -141,13 +27,15 @@ static void test_sixteen_processes_twenty_times_run_every_body_exactly_once(void
         if (rep)
             fresh_database();
         char *runs = fixture_path("runs.log");
-        int ok = run_replicas(runs);
+        int ok = run_replicas(runs, NPROC, NREV);
         if (ok != NPROC) {
             free(runs);
             fail_msg("repetition %d: %d of %d replicas failed (messages above)", rep, NPROC - ok,
                      NPROC);
         }
-        assert_each_ran_once(runs, rep);
+        char where[32];
+        snprintf(where, sizeof where, "repetition %d", rep);
+        assert_each_ran_once(runs, NREV, where);
         free(runs);
     }
 }

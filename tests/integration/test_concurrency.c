@@ -3,10 +3,9 @@
  * replicas of an application starting together: every revision body runs
  * exactly once and every process returns success.
  *
- * Each revision's body is counted twice, independently: an INSERT into a
- * counter table inside the migration (what the database kept) and a line
- * appended, with O_APPEND, to a file by the callback before it touches the
- * database (what actually ran, even if rolled back afterwards).
+ * Each revision's body is counted twice, independently (replicas.h): a line
+ * appended to a file before the body touches the database, and an INSERT
+ * into a counter table.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,155 +15,20 @@
 #include <unistd.h>
 
 #include "steps.h"
+#include "replicas.h"
 
 enum { NPROC = 16, NREV = 8 };
-
-typedef struct crev {
-    char id[16];
-    char parent[16];
-    const char *runs_path;
-} crev;
-
-static int counted_up(retort_conn *conn, void *user)
-{
-    const crev *c = user;
-    int fd = open(c->runs_path, O_WRONLY | O_APPEND | O_CREAT, 0644);
-    if (fd < 0)
-        return 1;
-    char line[64];
-    int n = snprintf(line, sizeof line, "%s %ld\n", c->id, (long)getpid());
-    ssize_t w = write(fd, line, (size_t)n);
-    close(fd);
-    if (w != n)
-        return 1;
-    char sql[256];
-    if (!c->parent[0]) {
-        int rc = retort_exec(conn, "CREATE TABLE counter (rev VARCHAR(16))");
-        if (rc)
-            return rc;
-    }
-    snprintf(sql, sizeof sql, "INSERT INTO counter (rev) VALUES ('%s')", c->id);
-    return retort_exec(conn, sql);
-}
-
-static int counted_down(retort_conn *conn, void *user)
-{
-    (void)conn;
-    (void)user;
-    return 0;
-}
-
-/* One replica: waits for the start signal, builds its own context and
- * migrates.  Exits with the status code; never returns. */
-static void replica(int gate, const char *runs_path)
-{
-    char go;
-    ssize_t got;
-    do
-        got = read(gate, &go, 1); /* returns 0 when the parent closes the pipe */
-    while (got < 0 && errno == EINTR);
-    close(gate);
-
-    crev revs[NREV];
-    retort *r = NULL;
-    int rc = retort_new(&r, fixture_url());
-    if (rc == RETORT_OK && fixture_schema())
-        rc = retort_set_schema(r, fixture_schema());
-    for (int i = 0; rc == RETORT_OK && i < NREV; i++) {
-        snprintf(revs[i].id, sizeof revs[i].id, "c%02d", i);
-        if (i)
-            snprintf(revs[i].parent, sizeof revs[i].parent, "c%02d", i - 1);
-        else
-            revs[i].parent[0] = '\0';
-        revs[i].runs_path = runs_path;
-        rc = retort_add(r, revs[i].id, revs[i].parent, NULL, counted_up, counted_down,
-                        &revs[i]);
-    }
-    if (rc == RETORT_OK)
-        rc = retort_migrate_to_head(r);
-    if (rc != RETORT_OK)
-        fprintf(stderr, "replica %ld: status %d: %s\n", (long)getpid(), rc, retort_errmsg(r));
-    retort_free(r);
-    _exit(rc == RETORT_OK ? 0 : rc > 0 && rc < 125 ? rc : 125);
-}
-
-/* Starts NPROC replicas at once; returns how many exited with status 0. */
-static int run_replicas(const char *runs_path)
-{
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fflush(NULL); /* no buffered output duplicated into the children */
-    pid_t pids[NPROC];
-    for (int i = 0; i < NPROC; i++) {
-        pids[i] = fork();
-        assert_true(pids[i] >= 0);
-        if (pids[i] == 0) {
-            close(fds[1]);
-            replica(fds[0], runs_path);
-        }
-    }
-    close(fds[0]);
-    close(fds[1]); /* go */
-    int ok = 0;
-    for (int i = 0; i < NPROC; i++) {
-        int status = 0;
-        pid_t w;
-        do
-            w = waitpid(pids[i], &status, 0);
-        while (w < 0 && errno == EINTR);
-        assert_int_equal(w, pids[i]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            ok++;
-        else if (WIFEXITED(status))
-            print_error("replica %d exited with status %d\n", i, WEXITSTATUS(status));
-        else
-            print_error("replica %d died (wait status %d)\n", i, status);
-    }
-    return ok;
-}
-
-/* Counts lines of the runs file per revision id. */
-static void count_runs(const char *path, int counts[NREV], int *other)
-{
-    memset(counts, 0, NREV * sizeof counts[0]);
-    *other = 0;
-    char *text = fixture_read_file(path);
-    if (!text)
-        return;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        int k = -1;
-        if (sscanf(line, "c%d ", &k) == 1 && k >= 0 && k < NREV)
-            counts[k]++;
-        else
-            (*other)++;
-    }
-    free(text);
-}
-
-static void assert_each_revision_ran_once(const char *runs_path)
-{
-    int counts[NREV], other;
-    count_runs(runs_path, counts, &other);
-    assert_int_equal(other, 0);
-    for (int k = 0; k < NREV; k++)
-        if (counts[k] != 1)
-            fail_msg("revision c%02d's callback ran %d times", k, counts[k]);
-    assert_int_equal(fixture_count("SELECT COUNT(*) FROM counter"), NREV);
-    assert_int_equal(fixture_count("SELECT COUNT(DISTINCT rev) FROM counter"), NREV);
-    assert_version_ids("c00 c01 c02 c03 c04 c05 c06 c07");
-}
 
 static void test_sixteen_processes_apply_each_revision_exactly_once(void **state)
 {
     (void)state;
     char *runs = fixture_path("runs.log");
-    int ok = run_replicas(runs);
+    int ok = run_replicas(runs, NPROC, NREV);
     if (ok != NPROC) {
         free(runs);
         fail_msg("%d of %d replicas failed (their messages are above)", NPROC - ok, NPROC);
     }
-    assert_each_revision_ran_once(runs);
+    assert_each_ran_once(runs, NREV, "one run");
     free(runs);
 }
 
@@ -172,14 +36,14 @@ static void test_sixteen_processes_at_head_all_succeed_without_running_anything(
 {
     (void)state;
     char *runs = fixture_path("runs.log");
-    int ok = run_replicas(runs);
+    int ok = run_replicas(runs, NPROC, NREV);
     assert_int_equal(ok, NPROC);
-    ok = run_replicas(runs); /* everyone restarts: already at head */
+    ok = run_replicas(runs, NPROC, NREV); /* everyone restarts: already at head */
     if (ok != NPROC) {
         free(runs);
         fail_msg("%d of %d replicas failed at head", NPROC - ok, NPROC);
     }
-    assert_each_revision_ran_once(runs);
+    assert_each_ran_once(runs, NREV, "one run");
     free(runs);
 }
 
