@@ -48,10 +48,11 @@ fn main() {
         }
         Ok(out) => {
             println!(
-                "cargo:warning=`{} --libs retort` failed ({}); linking -lretort from the default \
+                "cargo:warning=`{} --libs retort` failed ({}: {}); linking -lretort from the default \
                  directories (set PKG_CONFIG_PATH to the directory of retort.pc, or RETORT_LIB_DIR \
                  to the directory of libretort.so)",
                 program,
+                out.status,
                 String::from_utf8_lossy(&out.stderr).trim()
             );
             println!("cargo:rustc-link-lib=dylib=retort");
