@@ -1077,6 +1077,11 @@ impl fmt::Debug for Retort {
     }
 }
 
+/// The README's examples, compiled by `cargo test` so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 #[cfg(unix)]
 fn path_cstring(path: &Path) -> Result<CString> {
     use std::os::unix::ffi::OsStrExt;
