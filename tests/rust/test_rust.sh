@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the Rust crate's cargo tests for one backend (tests/rust/meson.build):
-#   sqlite    the crate's unit tests, doc tests and sqlite::* integration tests
+#   sqlite    the crate's unit tests, header check (tests/header.rs), doc tests
+#             (the README's code) and sqlite::* integration tests
 #   postgres  the postgres::* integration tests, on the server of the libpq
 #             environment (PGHOST, ...; scripts/with-postgres)
 #   example   the README's route: build.rs finds the library through

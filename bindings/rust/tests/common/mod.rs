@@ -105,8 +105,7 @@ impl Db {
         let mut names: Vec<String> = snapshot
             .lines()
             .filter_map(|line| line.strip_prefix("table "))
-            .map(|rest| rest.split(|c: char| c == ' ' || c == '(' || c == '.')
-                 .next().unwrap_or("").to_string())
+            .map(|rest| rest.split([' ', '(', '.']).next().unwrap_or("").to_string())
             .collect();
         names.sort();
         names.dedup();
