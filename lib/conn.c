@@ -94,6 +94,7 @@ static void record_failure(struct retort_conn *conn, struct retort_report *rep)
     rt_note_status(conn->r, code);
     conn->failed = 1;
     conn->oom |= code == RETORT_ENOMEM;
+    conn->partial |= code == RETORT_EDIRTY;
     rt_buf_reset(&conn->error);
     rt_buf_append(&conn->error, rt_report_message(rep));
 }

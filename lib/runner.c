@@ -110,6 +110,7 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
             rt_note_status(r, code);
             rt_buf_reset(&conn->error);
             rt_buf_append(&conn->error, rt_report_message(&rep));
+            conn->partial |= code == RETORT_EDIRTY;
             /* Running out of memory is not the migration's fault. */
             rc = code == RETORT_ENOMEM ? RETORT_ENOMEM : RETORT_EMIGRATION;
         }
@@ -377,6 +378,45 @@ static void log_done(retort *r, const rt_rev *rev, int up, long ms)
            *rev->message ? " (" : "", rev->message, *rev->message ? ")" : "", ms);
 }
 
+/*
+ * A transactional step whose body ended the transaction the core opened
+ * (COMMIT or ROLLBACK in it; the driver reports RETORT_EDIRTY): what ran
+ * before that statement may be committed, with no version row.  Already
+ * rolled back; marks the revision dirty in a transaction of its own, so
+ * that every later run refuses until an operator resolves it, and appends
+ * the failure to the audit log.
+ */
+static int fail_partly_committed(retort *r, const rt_rev *rev, step_mode m, const char *detail,
+                                 const char *started)
+{
+    rt_buf msg = RT_BUF_INIT;
+    rt_buf_printf(&msg,
+                  "%s of revision '%s'%s%s%s failed: %s; part of it%s may have been committed by "
+                  "that statement, so the database is now marked dirty: inspect it, then "
+                  "resolve with retort_mark_applied or retort_mark_reverted (command: retort "
+                  "mark-applied|mark-reverted %s)",
+                  m.up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
+                  rev->message, *rev->message ? ")" : "", detail,
+                  m.in_run_tx ? " (and the revisions before it in this whole-run transaction)"
+                              : "",
+                  rev->id);
+    int rc = begin_tx(r, rev->id);
+    if (rc == RETORT_OK)
+        rc = m.up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
+    if (rc == RETORT_OK)
+        rc = commit_tx(r, rev->id);
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        rt_buf_printf(&msg, " (marking it dirty failed too: %s)", retort_errmsg(r));
+    } else {
+        set_mark(r, rev, RT_DIRTY);
+    }
+    rt_fail(r, RETORT_EMIGRATION, "%s", rt_buf_str(&msg));
+    rt_buf_free(&msg);
+    log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, detail, -1);
+    return RETORT_EMIGRATION;
+}
+
 static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
 {
     int rc;
@@ -404,6 +444,12 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
     rt_conn_init(&conn, r, NULL);
     rc = rt_run_body(r, rev, m.up, &conn);
     long ms = monotonic_ms() - t0;
+    if (conn.partial) { /* even if a callback went on after the failed exec */
+        rollback_quietly(r);
+        rc = fail_partly_committed(r, rev, m, rt_buf_str(&conn.error), started);
+        rt_conn_free(&conn);
+        return rc;
+    }
     if (rc != RETORT_OK) {
         rollback_quietly(r);
         fail_step(r, rev, m.up, rt_buf_str(&conn.error), m.in_run_tx);
@@ -465,6 +511,9 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
     rc = rt_run_body(r, rev, m.up, &conn);
     long ms = monotonic_ms() - t0;
     if (rc != RETORT_OK) {
+        /* A transaction the body opened (and maybe broke) would swallow the
+         * audit entry: end it first. */
+        rollback_quietly(r);
         rt_fail(r, rc == RETORT_ENOMEM ? RETORT_ENOMEM : RETORT_EMIGRATION,
                 "%s of non-transactional revision '%s' failed after %d statement%s completed: "
                 "%s; the database is now marked dirty: inspect it, then resolve with "
@@ -481,14 +530,48 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
     rt_conn_free(&conn);
     char finished[ISO_LEN];
     iso_now(finished);
-    rc = m.up ? rt_vt_update(r, rev->id, "applied", ms) : rt_vt_delete(r, rev->id);
-    if (rc == RETORT_OK) {
-        set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
-        rc = rt_vt_log(r, rev->id, m.up ? "up" : "down", started, finished, "ok", NULL, done);
+    /* The row and the audit entry change together, in a transaction whose
+     * begin also tells whether the body left one of its own open (a BEGIN
+     * without COMMIT): writing into that one would be lost at disconnect. */
+    struct retort_report rep;
+    rt_report_init(&rep);
+    rc = r->backend->begin(r->db, &rep);
+    if (rc != RETORT_OK) {
+        int code = rt_report_code(&rep, RETORT_EDB);
+        rt_note_status(r, code);
+        rt_buf detail = RT_BUF_INIT;
+        rt_buf_printf(&detail, "%s", rt_report_message(&rep));
+        rt_report_free(&rep);
+        rollback_quietly(r);
+        if (code == RETORT_EDB)
+            rt_fail(r, RETORT_EMIGRATION,
+                    "%s of non-transactional revision '%s' left a transaction open (a BEGIN "
+                    "without COMMIT or ROLLBACK in it; %s): the statements after that BEGIN "
+                    "were rolled back, and the database is now marked dirty: inspect it, then "
+                    "resolve with retort_mark_applied or retort_mark_reverted (command: retort "
+                    "mark-applied|mark-reverted %s)",
+                    m.up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
+        else
+            rt_fail(r, code,
+                    "%s of non-transactional revision '%s' ran, but recording it failed: "
+                    "cannot begin a transaction: %s; the database stays marked dirty: inspect "
+                    "it, then resolve with retort_mark_applied or retort_mark_reverted "
+                    "(command: retort mark-applied|mark-reverted %s)",
+                    m.up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
+        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&detail),
+                            done);
+        rt_buf_free(&detail);
+        return r->errcode;
     }
-    if (rc == RETORT_OK)
-        log_done(r, rev, m.up, ms);
-    return rc;
+    rt_report_free(&rep);
+    rc = rt_vt_record_finished(r, rev, m.up, ms, started, finished, done);
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        return rc;
+    }
+    set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
+    log_done(r, rev, m.up, ms);
+    return RETORT_OK;
 }
 
 /* ---------------------------------------------------------- a whole run */

@@ -312,6 +312,47 @@ int rt_vt_log(retort *r, const char *id, const char *direction, const char *star
     return exec_op(r, RETORT_SQL_INSERT_LOG, 7, params, WHAT_LOG, id);
 }
 
+/* Two statements (a version-table write, then the audit entry), then the
+ * commit when commit is nonzero: in one round trip where the driver can. */
+static int write_two(retort *r, const char *id, const int ops[2], const int nparams[2],
+                     const char *const *params[2], const char *const whats[3], int commit)
+{
+    if (!RT_DRIVER_HAS(r, exec_batch)) {
+        int rc;
+        for (int i = 0; i < 2; i++)
+            if ((rc = exec_op(r, ops[i], nparams[i], params[i], whats[i], id)) != RETORT_OK)
+                return rc;
+        if (!commit)
+            return RETORT_OK;
+        struct retort_report rep;
+        rt_report_init(&rep);
+        rc = r->backend->commit(r->db, &rep);
+        if (rc != RETORT_OK) {
+            char what[RT_WHAT_MAX];
+            snprintf(what, sizeof what, WHAT_COMMIT, id);
+            rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+        }
+        rt_report_free(&rep);
+        return rc;
+    }
+
+    const char *sql[2];
+    for (int i = 0; i < 2; i++)
+        if (!(sql[i] = statement_for(r, ops[i], whats[i], id)))
+            return r->errcode;
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int failed = -1;
+    int rc = r->backend->exec_batch(r->db, 2, sql, nparams, params, commit, &failed, &rep);
+    if (rc != RETORT_OK) {
+        char what[RT_WHAT_MAX];
+        snprintf(what, sizeof what, whats[failed >= 0 && failed <= 2 ? failed : 2], id);
+        rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
 int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const char *started,
                  const char *finished, int commit)
 {
@@ -327,41 +368,26 @@ int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const c
     const char *const whats[3] = {up ? WHAT_INSERT : WHAT_DELETE, WHAT_LOG, WHAT_COMMIT};
     const int nparams[2] = {up ? 6 : 1, 7};
     const char *const *params[2] = {version_params, log_params};
+    return write_two(r, rev->id, ops, nparams, params, whats, commit);
+}
 
-    if (!RT_DRIVER_HAS(r, exec_batch)) {
-        int rc;
-        for (int i = 0; i < 2; i++)
-            if ((rc = exec_op(r, ops[i], nparams[i], params[i], whats[i], rev->id)) != RETORT_OK)
-                return rc;
-        if (!commit)
-            return RETORT_OK;
-        struct retort_report rep;
-        rt_report_init(&rep);
-        rc = r->backend->commit(r->db, &rep);
-        if (rc != RETORT_OK) {
-            char what[RT_WHAT_MAX];
-            snprintf(what, sizeof what, WHAT_COMMIT, rev->id);
-            rc = rt_fail_report(r, &rep, RETORT_EDB, what);
-        }
-        rt_report_free(&rep);
-        return rc;
-    }
-
-    const char *sql[2];
-    for (int i = 0; i < 2; i++)
-        if (!(sql[i] = statement_for(r, ops[i], whats[i], rev->id)))
-            return r->errcode;
-    struct retort_report rep;
-    rt_report_init(&rep);
-    int failed = -1;
-    int rc = r->backend->exec_batch(r->db, 2, sql, nparams, params, commit, &failed, &rep);
-    if (rc != RETORT_OK) {
-        char what[RT_WHAT_MAX];
-        snprintf(what, sizeof what, whats[failed >= 0 && failed <= 2 ? failed : 2], rev->id);
-        rc = rt_fail_report(r, &rep, RETORT_EDB, what);
-    }
-    rt_report_free(&rep);
-    return rc;
+int rt_vt_record_finished(retort *r, const rt_rev *rev, int up, long duration_ms,
+                          const char *started, const char *finished, int statements_done)
+{
+    char duration[32], done[32];
+    snprintf(duration, sizeof duration, "%ld", duration_ms);
+    snprintf(done, sizeof done, "%d", statements_done);
+    const char *update_params[] = {rev->id, "applied", duration};
+    const char *delete_params[] = {rev->id};
+    const char *log_params[] = {rev->id, up ? "up" : "down", started, finished, "ok", NULL, done};
+    const int ops[2] = {up ? RETORT_SQL_UPDATE_VERSION : RETORT_SQL_DELETE_VERSION,
+                        RETORT_SQL_INSERT_LOG};
+    const char *const whats[3] = {up ? "revision '%s': cannot update its version row"
+                                     : WHAT_DELETE,
+                                  WHAT_LOG, WHAT_COMMIT};
+    const int nparams[2] = {up ? 3 : 1, 7};
+    const char *const *params[2] = {up ? update_params : delete_params, log_params};
+    return write_two(r, rev->id, ops, nparams, params, whats, 1);
 }
 
 /* ------------------------------------------------ what the core last saw */
