@@ -92,8 +92,20 @@ int rt_prepare(retort *r, const char *op, int connect)
     return connect ? rt_connect(r) : RETORT_OK;
 }
 
+/* retort_free was called from a callback (a migration's, the log
+ * function): no step runs after that; the guarded call frees on return. */
+static int stop_freed(struct retort_conn *conn)
+{
+    rt_buf_reset(&conn->error);
+    rt_buf_append(&conn->error, "retort_free() was called from inside a callback: the "
+                                "operation stops and the context is freed when it returns");
+    return RETORT_EMIGRATION;
+}
+
 int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
 {
+    if (r->free_pending)
+        return stop_freed(conn);
     if (rev->flags & RETORT_REV_SQL) {
         const char *sql = up ? rev->up_sql : rev->down_sql;
         if (conn->script) {
@@ -121,6 +133,8 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
     r->in_callback = 1;
     int ret = fn(conn, rev->user);
     r->in_callback = 0;
+    if (r->free_pending)
+        return stop_freed(conn);
     if (ret == 0)
         return RETORT_OK;
     if (conn->oom)
@@ -701,16 +715,29 @@ static int migrate(retort *r, int up, const char *target)
     return rc;
 }
 
-RETORT_API int retort_upgrade(retort *r, const char *target) { return migrate(r, 1, target); }
+RETORT_API int retort_upgrade(retort *r, const char *target)
+{
+    RT_GUARD(r);
+    return migrate(r, 1, target);
+}
 
-RETORT_API int retort_downgrade(retort *r, const char *target) { return migrate(r, 0, target); }
+RETORT_API int retort_downgrade(retort *r, const char *target)
+{
+    RT_GUARD(r);
+    return migrate(r, 0, target);
+}
 
-RETORT_API int retort_migrate_to_head(retort *r) { return migrate(r, 1, "head"); }
+RETORT_API int retort_migrate_to_head(retort *r)
+{
+    RT_GUARD(r);
+    return migrate(r, 1, "head");
+}
 
 /* ------------------------------------------------------- state views */
 
 RETORT_API int retort_current(retort *r, const char **heads)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_current", 1);
     if (rc != RETORT_OK)
         return rc;
@@ -727,6 +754,7 @@ RETORT_API int retort_current(retort *r, const char **heads)
 
 RETORT_API int retort_applied(retort *r, const char **ids)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_applied", 1);
     if (rc != RETORT_OK)
         return rc;
@@ -748,6 +776,7 @@ RETORT_API int retort_applied(retort *r, const char **ids)
 
 RETORT_API int retort_plan(retort *r, int direction, const char *target, const char **ids)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_plan", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -772,6 +801,7 @@ RETORT_API int retort_plan(retort *r, int direction, const char *target, const c
 
 RETORT_API int retort_check(retort *r)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_check", 1);
     if (rc != RETORT_OK)
         return rc;
@@ -796,6 +826,7 @@ RETORT_API int retort_check(retort *r)
 
 RETORT_API int retort_heads(retort *r, const char **heads)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_heads", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -811,6 +842,7 @@ RETORT_API int retort_heads(retort *r, const char **heads)
 
 RETORT_API int retort_revision_count(retort *r, int *count)
 {
+    RT_GUARD(r);
     if (!r)
         return RETORT_EINVAL;
     rt_clear_error(r);
@@ -823,6 +855,7 @@ RETORT_API int retort_revision_count(retort *r, int *count)
 RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
                                     const char **message, int *flags)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_revision_info", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -910,6 +943,7 @@ static int stamp_change(retort *r, const void *arg)
 
 RETORT_API int retort_stamp(retort *r, const char *target)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_stamp", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -980,6 +1014,14 @@ static int mark(retort *r, const char *id, int applied)
     return rc;
 }
 
-RETORT_API int retort_mark_applied(retort *r, const char *id) { return mark(r, id, 1); }
+RETORT_API int retort_mark_applied(retort *r, const char *id)
+{
+    RT_GUARD(r);
+    return mark(r, id, 1);
+}
 
-RETORT_API int retort_mark_reverted(retort *r, const char *id) { return mark(r, id, 0); }
+RETORT_API int retort_mark_reverted(retort *r, const char *id)
+{
+    RT_GUARD(r);
+    return mark(r, id, 0);
+}
