@@ -51,6 +51,7 @@ struct retort {
     int tx_mode;
     int checksum_policy;
     int tolerate_unknown;
+    int allow_out_of_order; /* apply revisions that are ancestors of applied ones */
     int log_level;
     retort_log_fn log_fn;
     void *log_user;

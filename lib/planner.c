@@ -387,3 +387,64 @@ int rt_plan_stamp_set(const rt_registry *reg, const rt_graph *g, const char *tar
         close_ancestors(g, out);
     return rc;
 }
+
+int rt_plan_out_of_order(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                         const rt_plan *plan, rt_buf *out)
+{
+    /* below[v]: v has an applied descendant; children come later in topo
+     * order, so one backward pass settles it. */
+    unsigned char *below = rt_calloc((size_t)g->n + 1, 1);
+    unsigned char *seen = rt_calloc((size_t)g->n + 1, 1);
+    int *stack = rt_calloc((size_t)g->n + 1, sizeof *stack);
+    if (!below || !seen || !stack) {
+        rt_free(below);
+        rt_free(seen);
+        rt_free(stack);
+        return -1;
+    }
+    for (int k = g->n - 1; k >= 0; k--) {
+        int v = g->topo[k];
+        for (int j = g->child_start[v]; j < g->child_start[v + 1] && !below[v]; j++) {
+            int c = g->child[j];
+            below[v] = mark[c] != 0 || below[c];
+        }
+    }
+    int found = 0;
+    for (int i = 0; i < plan->n; i++) {
+        int v = plan->steps[i];
+        if (!below[v])
+            continue;
+        if (found++ < 5) {
+            /* Name the applied revisions it would run after (up to 3). */
+            rt_buf_printf(out, "%s'%s' (before applied ", found > 1 ? "; " : "", reg->revs[v].id);
+            memset(seen, 0, (size_t)g->n);
+            int sp = 0, named = 0, more = 0;
+            stack[sp++] = v;
+            seen[v] = 1;
+            while (sp) {
+                int u = stack[--sp];
+                for (int j = g->child_start[u]; j < g->child_start[u + 1]; j++) {
+                    int c = g->child[j];
+                    if (seen[c])
+                        continue;
+                    seen[c] = 1;
+                    if (mark[c]) {
+                        if (named < 3)
+                            rt_buf_printf(out, "%s'%s'", named ? ", " : "", reg->revs[c].id);
+                        else
+                            more = 1;
+                        named++;
+                    }
+                    stack[sp++] = c;
+                }
+            }
+            rt_buf_append(out, more ? ", ...)" : ")");
+        }
+    }
+    if (found > 5)
+        rt_buf_printf(out, " and %d more", found - 5);
+    rt_free(below);
+    rt_free(seen);
+    rt_free(stack);
+    return rt_buf_failed(out) ? -1 : found;
+}

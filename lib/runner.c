@@ -221,6 +221,34 @@ static int check_state(retort *r, int checksum_strict)
     return RETORT_OK;
 }
 
+/* An upgrade plan holding revisions that are ancestors of applied ones:
+ * refused unless allow_out_of_order, then logged. */
+static int check_out_of_order(retort *r, const rt_plan *plan)
+{
+    rt_buf ids = RT_BUF_INIT;
+    int n = rt_plan_out_of_order(&r->reg, &r->graph, r->state.mark, plan, &ids);
+    int rc = RETORT_OK;
+    if (n < 0)
+        rc = rt_fail(r, RETORT_ENOMEM, "out of memory");
+    else if (n > 0 && !r->allow_out_of_order)
+        rc = rt_fail(r, RETORT_EGRAPH,
+                     "revision%s %s %s out of order: not applied, but %s of revisions already "
+                     "applied (a migration added after later ones were applied, such as a "
+                     "file that sorts before them); refusing to apply %s after them. Set "
+                     "allow_out_of_order to apply %s anyway (command: --allow-out-of-order, "
+                     "environment RETORT_ALLOW_OUT_OF_ORDER=1, retort.ini "
+                     "allow_out_of_order = true)",
+                     n > 1 ? "s" : "", rt_buf_str(&ids), n > 1 ? "are" : "is",
+                     n > 1 ? "ancestors" : "an ancestor", n > 1 ? "them" : "it",
+                     n > 1 ? "them" : "it");
+    else if (n > 0)
+        rt_log(r, RETORT_LOG_WARN,
+               "applying out of order, as allow_out_of_order permits: revision%s %s",
+               n > 1 ? "s" : "", rt_buf_str(&ids));
+    rt_buf_free(&ids);
+    return rc;
+}
+
 /* Reads and checks the state, then plans; plan empty at target. */
 static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
 {
@@ -238,6 +266,9 @@ static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
     if (rc != RETORT_OK) {
         rt_plan_free(plan);
         rt_fail(r, rc, "%s", rt_buf_str(&err));
+    } else if (up && plan->n && !r->state.nunknown &&
+               (rc = check_out_of_order(r, plan)) != RETORT_OK) {
+        rt_plan_free(plan);
     } else if (up && plan->n && r->state.nunknown) {
         /* Tolerating newer revisions means running nothing into a database
          * that is ahead of us; a known revision missing there is an error. */
@@ -746,7 +777,7 @@ RETORT_API int retort_current(retort *r, const char **heads)
     if ((rc = first_read(r)) != RETORT_OK)
         return rc;
     rt_buf_reset(&r->out);
-    if (rt_state_heads(&r->state, &r->out) != RETORT_OK)
+    if (rt_state_heads(&r->state, &r->graph, &r->out) != RETORT_OK)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
     *heads = rt_buf_str(&r->out);
     return RETORT_OK;
@@ -812,6 +843,8 @@ RETORT_API int retort_check(retort *r)
     rc = rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, "heads", &plan, &err);
     if (rc != RETORT_OK) {
         rt_fail(r, rc, "%s", rt_buf_str(&err));
+    } else if (plan.n && !r->allow_out_of_order && (rc = check_out_of_order(r, &plan))) {
+        /* refused, as an upgrade would be */
     } else if (plan.n) {
         rt_buf ids = RT_BUF_INIT;
         rt_plan_append_ids(&r->reg, &plan, &ids);
