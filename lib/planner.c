@@ -42,10 +42,10 @@ static int parse_relative(const char *target, char sign, int *n, rt_buf *err, in
     }
     long v = 0;
     for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > INT_MAX / 10) {
+        if (*p < '0' || *p > '9' || v > (INT_MAX - (*p - '0')) / 10) {
             *bad = 1;
             rt_buf_printf(err, "relative target '%.64s' must be %c followed by a number of "
-                               "steps (1 to %d)", target, sign, INT_MAX / 10);
+                               "steps (1 to %d)", target, sign, INT_MAX);
             return 1;
         }
         v = v * 10 + (*p - '0');
@@ -219,11 +219,56 @@ static void close_ancestors(const rt_graph *g, unsigned char *want)
     }
 }
 
+/* One rule for every target: white space around it is not part of it (a
+ * pasted " head", "-1\n").  Returns target itself or, when it had some, a
+ * trimmed copy in *copy (rt_free it); NULL when out of memory. */
+static const char *trim_target(const char *target, char **copy)
+{
+    *copy = NULL;
+    size_t start = 0, end = strlen(target);
+    while (start < end && strchr(" \t\r\n", target[start]))
+        start++;
+    while (end > start && strchr(" \t\r\n", target[end - 1]))
+        end--;
+    if (start == 0 && target[end] == '\0')
+        return target;
+    return *copy = rt_strndup(target + start, end - start);
+}
+
+static int plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                        const char *target, rt_plan *plan, rt_buf *err);
+static int plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                          const char *target, rt_plan *plan, rt_buf *err);
+
 int rt_plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
                     const char *target, rt_plan *plan, rt_buf *err)
 {
     plan->steps = NULL;
     plan->n = 0;
+    char *copy = NULL;
+    if (target && !(target = trim_target(target, &copy)))
+        return RETORT_ENOMEM;
+    int rc = plan_upgrade(reg, g, mark, target, plan, err);
+    rt_free(copy);
+    return rc;
+}
+
+int rt_plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                      const char *target, rt_plan *plan, rt_buf *err)
+{
+    plan->steps = NULL;
+    plan->n = 0;
+    char *copy = NULL;
+    if (target && !(target = trim_target(target, &copy)))
+        return RETORT_ENOMEM;
+    int rc = plan_downgrade(reg, g, mark, target, plan, err);
+    rt_free(copy);
+    return rc;
+}
+
+static int plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                        const char *target, rt_plan *plan, rt_buf *err)
+{
     if (!target || !*target) {
         rt_buf_append(err, "upgrade target is empty (use 'head', 'heads', an id or '+N')");
         return RETORT_ETARGET;
@@ -256,11 +301,9 @@ int rt_plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned ch
     return rc;
 }
 
-int rt_plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
-                      const char *target, rt_plan *plan, rt_buf *err)
+static int plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                          const char *target, rt_plan *plan, rt_buf *err)
 {
-    plan->steps = NULL;
-    plan->n = 0;
     if (!target || !*target) {
         rt_buf_append(err, "downgrade target is empty (use 'base', an id or '-N')");
         return RETORT_ETARGET;
