@@ -88,7 +88,9 @@ const cli_command cli_commands[] = {
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"
      "applied child), one per line; nothing at base.  With -v each line also says\n"
-     "whether it is a head of the directory, and its message.\n"},
+     "whether it is a head of the directory, whether it is dirty, and its message.\n"
+     "A dirty revision (failed midway) is also reported on stderr, with the way\n"
+     "to resolve it.\n"},
     {"heads", cmd_heads, 0, 0, 0, "heads",
      "print the heads of the migrations directory",
      "Prints the revisions of the directory that have no child, one per line.\n"
