@@ -94,9 +94,21 @@ int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const 
     return rc;
 }
 
-static int collect_row(void *ctx, int ncols, const char *const *values)
+typedef struct {
+    rt_state *state;
+    int bad_row; /* 1-based row that cannot be a version row, 0 if none */
+    int ncols;
+} collect_ctx;
+
+static int collect_row(void *vctx, int ncols, const char *const *values)
 {
-    return rt_state_add_row(ctx, ncols, values);
+    collect_ctx *ctx = vctx;
+    int rc = rt_state_add_row(ctx->state, ncols, values);
+    if (rc == RETORT_EDB) {
+        ctx->bad_row = ctx->state->n + 1;
+        ctx->ncols = ncols;
+    }
+    return rc;
 }
 
 /* One SELECT of every row.  *missing is set when it failed because the
@@ -112,7 +124,22 @@ static int read_once(retort *r, int *missing)
         return r->errcode;
     struct retort_report rep;
     rt_report_init(&rep);
-    int rc = r->backend->query(r->db, sql, 0, NULL, collect_row, &r->state, &rep);
+    collect_ctx ctx = {&r->state, 0, 0};
+    int rc = r->backend->query(r->db, sql, 0, NULL, collect_row, &ctx, &rep);
+    if (rc != RETORT_OK && ctx.bad_row) {
+        rt_report_free(&rep);
+        rt_state_forget(&r->state);
+        if (ctx.ncols < 7)
+            return rt_fail(r, RETORT_EDB,
+                           "cannot read the version table %s: its rows have %d columns, not "
+                           "the 7 retort reads (not a table retort created?)",
+                           r->qtable, ctx.ncols);
+        return rt_fail(r, RETORT_EDB,
+                       "cannot read the version table %s: row %d (in the order applied) has a "
+                       "NULL id, which retort never writes: the table was not created by "
+                       "retort or was edited by hand; delete or fix that row",
+                       r->qtable, ctx.bad_row);
+    }
     if (rc == RETORT_ENOMEM) {
         rt_report_free(&rep);
         rt_state_forget(&r->state);
