@@ -497,6 +497,26 @@ static void test_free_from_the_log_callback_is_deferred_until_the_call_returns(v
     free(ids);
 }
 
+static void test_message_that_is_not_utf8_is_refused_at_registration_naming_it(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_rc(r, retort_add_sql(r, "u1", NULL, "caf\xe9 au lait", "CREATE TABLE t_u1 (x INTEGER)",
+                                NULL),
+              RETORT_EINVAL);
+    assert_contains(retort_errmsg(r), "'u1'");
+    assert_contains(retort_errmsg(r), "UTF-8");
+    assert_contains(retort_errmsg(r), "caf");
+    assert_null(strstr(retort_errmsg(r), "parameter $"));
+    assert_rc(r, retort_add(r, "u2", NULL, "\xc3\x28", step_up, NULL, NULL), RETORT_EINVAL);
+    /* Valid UTF-8 is stored as given. */
+    assert_ok(r, retort_add_sql(r, "u3", NULL, "caf\xc3\xa9 \xe2\x9c\x93",
+                                "CREATE TABLE t_u3 (x INTEGER)", NULL));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_version_ids("u3");
+    assert_no_table("t_u1");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -521,6 +541,7 @@ int main(void)
         IT_TEST(test_invalid_settings_are_rejected_naming_them),
         IT_TEST(test_audit_log_records_every_attempt),
         IT_TEST(test_free_from_a_migration_callback_stops_the_run_and_frees_on_return),
+        IT_TEST(test_message_that_is_not_utf8_is_refused_at_registration_naming_it),
         IT_TEST(test_free_from_the_log_callback_is_deferred_until_the_call_returns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
