@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The library settings retort.ini may carry, passed to retort_set(). */
 static const char *const setting_keys[] = {
@@ -91,9 +93,20 @@ static int set_once(char **slot, int *slot_line, const char *value, int line, co
 static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *err,
                      size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    /* A regular file only: a FIFO would block the open, /dev/zero would
+     * be one endless line. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, errlen, "configuration file '%s' is not a regular file", path);
+        return 1;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
         snprintf(err, errlen, "cannot read configuration file '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return 1;
     }
     char *linebuf = NULL;

@@ -137,4 +137,10 @@ RETORT_ALLOW_OUT_OF_ORDER=maybe run --url sqlite:ooo3.db --dir ooo current
 expect_status 1 "a malformed RETORT_ALLOW_OUT_OF_ORDER is refused"
 expect_err "RETORT_ALLOW_OUT_OF_ORDER" "naming it"
 
+# The ini is a regular file: /dev/zero (one endless line) is refused.
+timeout 20 "$RETORT" --config /dev/zero current >"$TMP/out" 2>"$TMP/err"
+status=$?
+expect_status 1 "--config /dev/zero is refused at once"
+expect_err "'/dev/zero' is not a regular file" "naming it"
+
 done_testing
