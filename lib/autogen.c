@@ -359,6 +359,7 @@ static rt_ag_render_fn renderer_for(const char *backend)
 RETORT_API int retort_autogenerate(retort *r, const char *declared_sql, const char **up_sql,
                                    const char **down_sql)
 {
+    RT_GUARD(r);
     const char *op = "retort_autogenerate";
     if (!r)
         return RETORT_EINVAL;
@@ -396,6 +397,7 @@ RETORT_API int retort_autogenerate(retort *r, const char *declared_sql, const ch
 
 RETORT_API int retort_schema_diff(retort *r, const char *declared_sql, const char **diff)
 {
+    RT_GUARD(r);
     rt_ag_side db, decl;
     int rc = load_sides(r, "retort_schema_diff", declared_sql, &db, &decl);
     rt_buf text = RT_BUF_INIT;

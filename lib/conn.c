@@ -11,6 +11,7 @@
 #include "context.h"
 #include "error.h"
 #include "memory.h"
+#include "sql_split.h"
 
 void rt_conn_init(struct retort_conn *conn, retort *r, rt_buf *script)
 {
@@ -29,9 +30,22 @@ void rt_script_append_statement(rt_buf *script, const char *sql)
         len--;
     if (!len)
         return;
-    rt_buf_append_n(script, sql, len);
-    if (sql[len - 1] != ';')
+    /* The ';' that ends an unterminated last statement goes right after
+     * it: appended at the very end it would land inside a comment that
+     * follows the statement. */
+    size_t pos = 0, start, end, last_end = 0;
+    int any = 0;
+    while (rt_sql_next_statement(sql, &pos, &start, &end) && start < len) {
+        any = 1;
+        last_end = end < len ? end : len;
+    }
+    if (any && sql[last_end] != ';') {
+        rt_buf_append_n(script, sql, last_end);
         rt_buf_append_char(script, ';');
+        rt_buf_append_n(script, sql + last_end, len - last_end);
+    } else {
+        rt_buf_append_n(script, sql, len);
+    }
     rt_buf_append_char(script, '\n');
 }
 
@@ -94,6 +108,7 @@ static void record_failure(struct retort_conn *conn, struct retort_report *rep)
     rt_note_status(conn->r, code);
     conn->failed = 1;
     conn->oom |= code == RETORT_ENOMEM;
+    conn->partial |= code == RETORT_EDIRTY;
     rt_buf_reset(&conn->error);
     rt_buf_append(&conn->error, rt_report_message(rep));
 }

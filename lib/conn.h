@@ -17,6 +17,8 @@ struct retort_conn {
     int failed;     /* a retort_exec* call failed */
     int oom;        /* one failed for want of memory: not the migration's fault */
     int needs_live; /* offline: the callback asked for the native handle */
+    int partial;    /* the driver said a statement committed part of a transactional
+                       step on its own (RETORT_EDIRTY): the step is marked dirty */
     rt_buf error;   /* the failure to report: set by the callback or the last exec */
 };
 

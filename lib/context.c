@@ -69,10 +69,31 @@ RETORT_API int retort_new(retort **out, const char *url)
     return RETORT_OK;
 }
 
+retort *rt_guard_enter(retort *r)
+{
+    if (r)
+        r->busy++;
+    return r;
+}
+
+void rt_guard_leave(retort **rp)
+{
+    retort *r = *rp;
+    if (r && --r->busy == 0 && r->free_pending) {
+        r->free_pending = 0;
+        retort_free(r);
+    }
+}
+
 RETORT_API void retort_free(retort *r)
 {
     if (!r)
         return;
+    if (r->busy) { /* from inside a callback: the call that ran it frees */
+        r->free_pending = 1;
+        return;
+    }
+    r->busy = 1; /* the teardown may log: a log function freeing r again is a no-op */
     if (r->teardown)
         r->teardown(r);
     rt_free(r->fresh_name);

@@ -51,6 +51,7 @@ struct retort {
     int tx_mode;
     int checksum_policy;
     int tolerate_unknown;
+    int allow_out_of_order; /* apply revisions that are ancestors of applied ones */
     int log_level;
     retort_log_fn log_fn;
     void *log_user;
@@ -62,6 +63,8 @@ struct retort {
 
     /* calls */
     int in_callback; /* a migration callback is running: reentry is misuse */
+    int busy;         /* public calls in progress on this context (RT_GUARD) */
+    int free_pending; /* retort_free was called during one: the outermost frees */
     int errcode;
     rt_buf errmsg;
     rt_buf out;  /* the string most recently returned to the caller */
@@ -74,6 +77,17 @@ struct retort {
 #define RT_DRIVER_HAS(r, m)                                                                  \
     ((r)->backend->struct_size >= offsetof(retort_backend, m) + sizeof((r)->backend->m) &&   \
      (r)->backend->m != NULL)
+
+/*
+ * A public call that may run the application's code (a migration callback,
+ * the log function) starts with RT_GUARD(r): retort_free called from that
+ * code then only marks the context, and the outermost guarded call frees it
+ * on its way out, after its return value is computed.
+ */
+retort *rt_guard_enter(retort *r);
+void rt_guard_leave(retort **r);
+#define RT_GUARD(r)                                                                          \
+    retort *rt_guard_ __attribute__((cleanup(rt_guard_leave), unused)) = rt_guard_enter(r)
 
 /* Opens the connection if needed and computes the quoted table names. */
 int rt_connect(retort *r);

@@ -572,6 +572,7 @@ static void append_diff(rt_buf *msg, const char *expected, const char *actual,
 
 RETORT_API int retort_test_single_head(retort *r)
 {
+    RT_GUARD(r);
     const char *check = "single-head";
     int rc = begin_check(r, "retort_test_single_head", check, 0);
     if (rc != RETORT_OK)
@@ -650,6 +651,7 @@ static void return_to_base(retort *r, const char *check)
 
 RETORT_API int retort_test_upgrade(retort *r)
 {
+    RT_GUARD(r);
     const char *check = "upgrade";
     int rc = begin_check(r, "retort_test_upgrade", check, 1);
     if (rc != RETORT_OK)
@@ -731,6 +733,7 @@ static const char *step_context(retort *r, int step, int v, const char *what, rt
 
 RETORT_API int retort_test_downgrade(retort *r)
 {
+    RT_GUARD(r);
     const char *check = "downgrade";
     int rc = begin_check(r, "retort_test_downgrade", check, 1);
     if (rc != RETORT_OK || (rc = require_reversible(r, check)) != RETORT_OK)
@@ -820,6 +823,7 @@ done:
 
 RETORT_API int retort_test_stairway(retort *r)
 {
+    RT_GUARD(r);
     const char *check = "stairway";
     int rc = begin_check(r, "retort_test_stairway", check, 1);
     if (rc != RETORT_OK || (rc = require_reversible(r, check)) != RETORT_OK)

@@ -75,6 +75,10 @@ typedef struct ld_ctx {
  * means its end. */
 #define LD_SCRATCH 65536
 
+/* A migration file larger than this is refused, read no further: a
+ * runaway file (a sparse 2 GB one, a device) must not be read whole. */
+#define LD_MAX_FILE (128 << 20)
+
 static int fail(ld_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int fail(ld_ctx *c, int code, const char *fmt, ...)
@@ -177,27 +181,39 @@ static int read_file(ld_ctx *c, const char *name, char **text)
         return c->code;
     }
     rt_buf data = RT_BUF_INIT;
-    int rerr = 0;
+    int rerr = 0, too_big = 0;
+    long nul_line = 0; /* the line of the first NUL byte, 0 if none */
+    long lines = 1;
     ssize_t got;
-    while ((got = read(fd, c->scratch, LD_SCRATCH)) < 0 && errno == EINTR)
-        ;
-    if (got < 0) {
-        rerr = 1;
-    } else {
-        rt_buf_append_n(&data, c->scratch, (size_t)got);
-        /* Past the scratch buffer: read on until a short read. */
-        for (size_t want = LD_SCRATCH; (size_t)got == want && !rt_buf_failed(&data);) {
-            while ((got = read(fd, c->scratch, want)) < 0 && errno == EINTR)
-                ;
-            if (got < 0) {
-                rerr = 1;
-                break;
-            }
-            rt_buf_append_n(&data, c->scratch, (size_t)got);
+    /* Each chunk is checked as it comes: a NUL byte or a size past the
+     * limit stops the read there, not after a huge file was read whole. */
+    for (size_t want = LD_SCRATCH;;) {
+        while ((got = read(fd, c->scratch, want)) < 0 && errno == EINTR)
+            ;
+        if (got < 0) {
+            rerr = 1;
+            break;
         }
+        const char *nul = memchr(c->scratch, '\0', (size_t)got);
+        if (nul) {
+            nul_line = lines;
+            for (const char *p = c->scratch; p < nul; p++)
+                nul_line += *p == '\n';
+            break;
+        }
+        if (data.len + (size_t)got > LD_MAX_FILE) {
+            too_big = 1;
+            break;
+        }
+        for (ssize_t i = 0; i < got; i++)
+            lines += c->scratch[i] == '\n';
+        rt_buf_append_n(&data, c->scratch, (size_t)got);
+        /* A short read of a regular file means its end. */
+        if ((size_t)got < want || rt_buf_failed(&data))
+            break;
     }
     close(fd);
-    if (rerr || rt_buf_failed(&data) || memchr(rt_buf_str(&data), '\0', data.len)) {
+    if (rerr || too_big || nul_line || rt_buf_failed(&data)) {
         rt_buf_reset(&path);
         path_of(&path, c->dir, name);
     }
@@ -205,15 +221,14 @@ static int read_file(ld_ctx *c, const char *name, char **text)
         fail(c, RETORT_EIO, "cannot read '%s': read error", rt_buf_str(&path));
     } else if (rt_buf_failed(&data) || rt_buf_failed(&path)) {
         oom(c);
-    } else if (memchr(rt_buf_str(&data), '\0', data.len)) {
+    } else if (nul_line) {
         /* The text is handed on as a C string: a NUL would silently cut it. */
-        const char *s = rt_buf_str(&data);
-        size_t at = (size_t)((const char *)memchr(s, '\0', data.len) - s);
-        int line = 1;
-        for (size_t i = 0; i < at; i++)
-            line += s[i] == '\n';
-        fail(c, RETORT_EPARSE, "%s:%d: the file contains a NUL byte (not a SQL text file?)",
-             rt_buf_str(&path), line);
+        fail(c, RETORT_EPARSE, "%s:%ld: the file contains a NUL byte (not a SQL text file?)",
+             rt_buf_str(&path), nul_line);
+    } else if (too_big) {
+        fail(c, RETORT_EPARSE, "%s: the file is larger than %d MiB, the limit for a migration "
+                               "file (load data with COPY from a server-side file instead)",
+             rt_buf_str(&path), LD_MAX_FILE >> 20);
     } else {
         rt_buf_append(&data, ""); /* an empty file still gets a buffer */
         *text = rt_buf_take(&data);

@@ -176,10 +176,12 @@ out:
 
 RETORT_API int retort_upgrade_sql(retort *r, const char *target, const char **script)
 {
+    RT_GUARD(r);
     return render(r, 1, target, script);
 }
 
 RETORT_API int retort_downgrade_sql(retort *r, const char *target, const char **script)
 {
+    RT_GUARD(r);
     return render(r, 0, target, script);
 }

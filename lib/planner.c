@@ -42,10 +42,10 @@ static int parse_relative(const char *target, char sign, int *n, rt_buf *err, in
     }
     long v = 0;
     for (; *p; p++) {
-        if (*p < '0' || *p > '9' || v > INT_MAX / 10) {
+        if (*p < '0' || *p > '9' || v > (INT_MAX - (*p - '0')) / 10) {
             *bad = 1;
             rt_buf_printf(err, "relative target '%.64s' must be %c followed by a number of "
-                               "steps (1 to %d)", target, sign, INT_MAX / 10);
+                               "steps (1 to %d)", target, sign, INT_MAX);
             return 1;
         }
         v = v * 10 + (*p - '0');
@@ -219,11 +219,56 @@ static void close_ancestors(const rt_graph *g, unsigned char *want)
     }
 }
 
+/* One rule for every target: white space around it is not part of it (a
+ * pasted " head", "-1\n").  Returns target itself or, when it had some, a
+ * trimmed copy in *copy (rt_free it); NULL when out of memory. */
+static const char *trim_target(const char *target, char **copy)
+{
+    *copy = NULL;
+    size_t start = 0, end = strlen(target);
+    while (start < end && strchr(" \t\r\n", target[start]))
+        start++;
+    while (end > start && strchr(" \t\r\n", target[end - 1]))
+        end--;
+    if (start == 0 && target[end] == '\0')
+        return target;
+    return *copy = rt_strndup(target + start, end - start);
+}
+
+static int plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                        const char *target, rt_plan *plan, rt_buf *err);
+static int plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                          const char *target, rt_plan *plan, rt_buf *err);
+
 int rt_plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
                     const char *target, rt_plan *plan, rt_buf *err)
 {
     plan->steps = NULL;
     plan->n = 0;
+    char *copy = NULL;
+    if (target && !(target = trim_target(target, &copy)))
+        return RETORT_ENOMEM;
+    int rc = plan_upgrade(reg, g, mark, target, plan, err);
+    rt_free(copy);
+    return rc;
+}
+
+int rt_plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                      const char *target, rt_plan *plan, rt_buf *err)
+{
+    plan->steps = NULL;
+    plan->n = 0;
+    char *copy = NULL;
+    if (target && !(target = trim_target(target, &copy)))
+        return RETORT_ENOMEM;
+    int rc = plan_downgrade(reg, g, mark, target, plan, err);
+    rt_free(copy);
+    return rc;
+}
+
+static int plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                        const char *target, rt_plan *plan, rt_buf *err)
+{
     if (!target || !*target) {
         rt_buf_append(err, "upgrade target is empty (use 'head', 'heads', an id or '+N')");
         return RETORT_ETARGET;
@@ -256,11 +301,9 @@ int rt_plan_upgrade(const rt_registry *reg, const rt_graph *g, const unsigned ch
     return rc;
 }
 
-int rt_plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
-                      const char *target, rt_plan *plan, rt_buf *err)
+static int plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                          const char *target, rt_plan *plan, rt_buf *err)
 {
-    plan->steps = NULL;
-    plan->n = 0;
     if (!target || !*target) {
         rt_buf_append(err, "downgrade target is empty (use 'base', an id or '-N')");
         return RETORT_ETARGET;
@@ -386,4 +429,65 @@ int rt_plan_stamp_set(const rt_registry *reg, const rt_graph *g, const char *tar
     if (rc == RETORT_OK)
         close_ancestors(g, out);
     return rc;
+}
+
+int rt_plan_out_of_order(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                         const rt_plan *plan, rt_buf *out)
+{
+    /* below[v]: v has an applied descendant; children come later in topo
+     * order, so one backward pass settles it. */
+    unsigned char *below = rt_calloc((size_t)g->n + 1, 1);
+    unsigned char *seen = rt_calloc((size_t)g->n + 1, 1);
+    int *stack = rt_calloc((size_t)g->n + 1, sizeof *stack);
+    if (!below || !seen || !stack) {
+        rt_free(below);
+        rt_free(seen);
+        rt_free(stack);
+        return -1;
+    }
+    for (int k = g->n - 1; k >= 0; k--) {
+        int v = g->topo[k];
+        for (int j = g->child_start[v]; j < g->child_start[v + 1] && !below[v]; j++) {
+            int c = g->child[j];
+            below[v] = mark[c] != 0 || below[c];
+        }
+    }
+    int found = 0;
+    for (int i = 0; i < plan->n; i++) {
+        int v = plan->steps[i];
+        if (!below[v])
+            continue;
+        if (found++ < 5) {
+            /* Name the applied revisions it would run after (up to 3). */
+            rt_buf_printf(out, "%s'%s' (before applied ", found > 1 ? "; " : "", reg->revs[v].id);
+            memset(seen, 0, (size_t)g->n);
+            int sp = 0, named = 0, more = 0;
+            stack[sp++] = v;
+            seen[v] = 1;
+            while (sp) {
+                int u = stack[--sp];
+                for (int j = g->child_start[u]; j < g->child_start[u + 1]; j++) {
+                    int c = g->child[j];
+                    if (seen[c])
+                        continue;
+                    seen[c] = 1;
+                    if (mark[c]) {
+                        if (named < 3)
+                            rt_buf_printf(out, "%s'%s'", named ? ", " : "", reg->revs[c].id);
+                        else
+                            more = 1;
+                        named++;
+                    }
+                    stack[sp++] = c;
+                }
+            }
+            rt_buf_append(out, more ? ", ...)" : ")");
+        }
+    }
+    if (found > 5)
+        rt_buf_printf(out, " and %d more", found - 5);
+    rt_free(below);
+    rt_free(seen);
+    rt_free(stack);
+    return rt_buf_failed(out) ? -1 : found;
 }

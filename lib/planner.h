@@ -47,6 +47,16 @@ int rt_plan_check_reversible(const rt_registry *reg, const rt_plan *plan, rt_buf
 int rt_plan_stamp_set(const rt_registry *reg, const rt_graph *g, const char *target,
                       unsigned char *out, rt_buf *err);
 
+/*
+ * Out of order: the steps of an upgrade plan that are ancestors of an
+ * applied revision (a migration added after its descendants were applied,
+ * such as a file that sorts before applied ones).  Appends them to out,
+ * each with the applied revisions it would run after; returns how many
+ * there are, or -1 when out of memory.
+ */
+int rt_plan_out_of_order(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                         const rt_plan *plan, rt_buf *out);
+
 /* Appends the ids of plan's steps, space-separated. */
 void rt_plan_append_ids(const rt_registry *reg, const rt_plan *plan, rt_buf *out);
 

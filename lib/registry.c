@@ -251,6 +251,37 @@ static int check_parents(const char *id, size_t idlen, const char *parents, int 
     return RETORT_OK;
 }
 
+/* Length of the longest valid UTF-8 prefix of s (strict: no overlong
+ * forms, surrogates or code points past U+10FFFF); strlen(s) when valid. */
+static size_t utf8_valid_prefix(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (s[i]) {
+        unsigned c = s[i];
+        int n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2
+                              : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+        if (n < 0)
+            return i;
+        unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+        for (int k = 1; k <= n; k++) {
+            unsigned b = s[i + (size_t)k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF))
+                return i;
+        }
+        i += (size_t)n + 1;
+    }
+    return i;
+}
+
 int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const char *message,
                     retort_fn up, retort_fn down, void *user, const char *up_sql,
                     const char *down_sql, rt_buf *err)
@@ -289,6 +320,19 @@ int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const
     if (!message)
         message = "";
     size_t msglen = strlen(message);
+    /* The version table and the audit log store it as text: PostgreSQL
+     * would refuse it later, as a bare "parameter $3", mid-run. */
+    size_t valid = utf8_valid_prefix(message);
+    if (valid < msglen) {
+        size_t shown = valid > 60 ? 60 : valid;
+        while (shown && ((unsigned char)message[shown] & 0xC0) == 0x80)
+            shown--; /* not in the middle of a character */
+        rt_buf_printf(err, "revision '%s': its message \"%.*s...\" is not valid UTF-8 (byte "
+                           "0x%02X at offset %zu); messages are stored as text",
+                      id, (int)shown, message,
+                      (unsigned)(unsigned char)message[valid], valid);
+        return RETORT_EINVAL;
+    }
     size_t uplen = up_sql ? strlen(up_sql) : 0, downlen = down_sql ? strlen(down_sql) : 0;
     /* One block: id, the parents joined by spaces, each parent, message,
      * up, down (all NUL-terminated), then the parent_ids array, aligned. */

@@ -92,8 +92,20 @@ int rt_prepare(retort *r, const char *op, int connect)
     return connect ? rt_connect(r) : RETORT_OK;
 }
 
+/* retort_free was called from a callback (a migration's, the log
+ * function): no step runs after that; the guarded call frees on return. */
+static int stop_freed(struct retort_conn *conn)
+{
+    rt_buf_reset(&conn->error);
+    rt_buf_append(&conn->error, "retort_free() was called from inside a callback: the "
+                                "operation stops and the context is freed when it returns");
+    return RETORT_EMIGRATION;
+}
+
 int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
 {
+    if (r->free_pending)
+        return stop_freed(conn);
     if (rev->flags & RETORT_REV_SQL) {
         const char *sql = up ? rev->up_sql : rev->down_sql;
         if (conn->script) {
@@ -110,6 +122,7 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
             rt_note_status(r, code);
             rt_buf_reset(&conn->error);
             rt_buf_append(&conn->error, rt_report_message(&rep));
+            conn->partial |= code == RETORT_EDIRTY;
             /* Running out of memory is not the migration's fault. */
             rc = code == RETORT_ENOMEM ? RETORT_ENOMEM : RETORT_EMIGRATION;
         }
@@ -120,6 +133,8 @@ int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn)
     r->in_callback = 1;
     int ret = fn(conn, rev->user);
     r->in_callback = 0;
+    if (r->free_pending)
+        return stop_freed(conn);
     if (ret == 0)
         return RETORT_OK;
     if (conn->oom)
@@ -206,6 +221,34 @@ static int check_state(retort *r, int checksum_strict)
     return RETORT_OK;
 }
 
+/* An upgrade plan holding revisions that are ancestors of applied ones:
+ * refused unless allow_out_of_order, then logged. */
+static int check_out_of_order(retort *r, const rt_plan *plan)
+{
+    rt_buf ids = RT_BUF_INIT;
+    int n = rt_plan_out_of_order(&r->reg, &r->graph, r->state.mark, plan, &ids);
+    int rc = RETORT_OK;
+    if (n < 0)
+        rc = rt_fail(r, RETORT_ENOMEM, "out of memory");
+    else if (n > 0 && !r->allow_out_of_order)
+        rc = rt_fail(r, RETORT_EGRAPH,
+                     "revision%s %s %s out of order: not applied, but %s of revisions already "
+                     "applied (a migration added after later ones were applied, such as a "
+                     "file that sorts before them); refusing to apply %s after them. Set "
+                     "allow_out_of_order to apply %s anyway (command: --allow-out-of-order, "
+                     "environment RETORT_ALLOW_OUT_OF_ORDER=1, retort.ini "
+                     "allow_out_of_order = true)",
+                     n > 1 ? "s" : "", rt_buf_str(&ids), n > 1 ? "are" : "is",
+                     n > 1 ? "ancestors" : "an ancestor", n > 1 ? "them" : "it",
+                     n > 1 ? "them" : "it");
+    else if (n > 0)
+        rt_log(r, RETORT_LOG_WARN,
+               "applying out of order, as allow_out_of_order permits: revision%s %s",
+               n > 1 ? "s" : "", rt_buf_str(&ids));
+    rt_buf_free(&ids);
+    return rc;
+}
+
 /* Reads and checks the state, then plans; plan empty at target. */
 static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
 {
@@ -223,6 +266,9 @@ static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
     if (rc != RETORT_OK) {
         rt_plan_free(plan);
         rt_fail(r, rc, "%s", rt_buf_str(&err));
+    } else if (up && plan->n && !r->state.nunknown &&
+               (rc = check_out_of_order(r, plan)) != RETORT_OK) {
+        rt_plan_free(plan);
     } else if (up && plan->n && r->state.nunknown) {
         /* Tolerating newer revisions means running nothing into a database
          * that is ahead of us; a known revision missing there is an error. */
@@ -377,6 +423,45 @@ static void log_done(retort *r, const rt_rev *rev, int up, long ms)
            *rev->message ? " (" : "", rev->message, *rev->message ? ")" : "", ms);
 }
 
+/*
+ * A transactional step whose body ended the transaction the core opened
+ * (COMMIT or ROLLBACK in it; the driver reports RETORT_EDIRTY): what ran
+ * before that statement may be committed, with no version row.  Already
+ * rolled back; marks the revision dirty in a transaction of its own, so
+ * that every later run refuses until an operator resolves it, and appends
+ * the failure to the audit log.
+ */
+static int fail_partly_committed(retort *r, const rt_rev *rev, step_mode m, const char *detail,
+                                 const char *started)
+{
+    rt_buf msg = RT_BUF_INIT;
+    rt_buf_printf(&msg,
+                  "%s of revision '%s'%s%s%s failed: %s; part of it%s may have been committed by "
+                  "that statement, so the database is now marked dirty: inspect it, then "
+                  "resolve with retort_mark_applied or retort_mark_reverted (command: retort "
+                  "mark-applied|mark-reverted %s)",
+                  m.up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
+                  rev->message, *rev->message ? ")" : "", detail,
+                  m.in_run_tx ? " (and the revisions before it in this whole-run transaction)"
+                              : "",
+                  rev->id);
+    int rc = begin_tx(r, rev->id);
+    if (rc == RETORT_OK)
+        rc = m.up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
+    if (rc == RETORT_OK)
+        rc = commit_tx(r, rev->id);
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        rt_buf_printf(&msg, " (marking it dirty failed too: %s)", retort_errmsg(r));
+    } else {
+        set_mark(r, rev, RT_DIRTY);
+    }
+    rt_fail(r, RETORT_EMIGRATION, "%s", rt_buf_str(&msg));
+    rt_buf_free(&msg);
+    log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, detail, -1);
+    return RETORT_EMIGRATION;
+}
+
 static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
 {
     int rc;
@@ -404,6 +489,12 @@ static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
     rt_conn_init(&conn, r, NULL);
     rc = rt_run_body(r, rev, m.up, &conn);
     long ms = monotonic_ms() - t0;
+    if (conn.partial) { /* even if a callback went on after the failed exec */
+        rollback_quietly(r);
+        rc = fail_partly_committed(r, rev, m, rt_buf_str(&conn.error), started);
+        rt_conn_free(&conn);
+        return rc;
+    }
     if (rc != RETORT_OK) {
         rollback_quietly(r);
         fail_step(r, rev, m.up, rt_buf_str(&conn.error), m.in_run_tx);
@@ -465,6 +556,9 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
     rc = rt_run_body(r, rev, m.up, &conn);
     long ms = monotonic_ms() - t0;
     if (rc != RETORT_OK) {
+        /* A transaction the body opened (and maybe broke) would swallow the
+         * audit entry: end it first. */
+        rollback_quietly(r);
         rt_fail(r, rc == RETORT_ENOMEM ? RETORT_ENOMEM : RETORT_EMIGRATION,
                 "%s of non-transactional revision '%s' failed after %d statement%s completed: "
                 "%s; the database is now marked dirty: inspect it, then resolve with "
@@ -481,14 +575,48 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
     rt_conn_free(&conn);
     char finished[ISO_LEN];
     iso_now(finished);
-    rc = m.up ? rt_vt_update(r, rev->id, "applied", ms) : rt_vt_delete(r, rev->id);
-    if (rc == RETORT_OK) {
-        set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
-        rc = rt_vt_log(r, rev->id, m.up ? "up" : "down", started, finished, "ok", NULL, done);
+    /* The row and the audit entry change together, in a transaction whose
+     * begin also tells whether the body left one of its own open (a BEGIN
+     * without COMMIT): writing into that one would be lost at disconnect. */
+    struct retort_report rep;
+    rt_report_init(&rep);
+    rc = r->backend->begin(r->db, &rep);
+    if (rc != RETORT_OK) {
+        int code = rt_report_code(&rep, RETORT_EDB);
+        rt_note_status(r, code);
+        rt_buf detail = RT_BUF_INIT;
+        rt_buf_printf(&detail, "%s", rt_report_message(&rep));
+        rt_report_free(&rep);
+        rollback_quietly(r);
+        if (code == RETORT_EDB)
+            rt_fail(r, RETORT_EMIGRATION,
+                    "%s of non-transactional revision '%s' left a transaction open (a BEGIN "
+                    "without COMMIT or ROLLBACK in it; %s): the statements after that BEGIN "
+                    "were rolled back, and the database is now marked dirty: inspect it, then "
+                    "resolve with retort_mark_applied or retort_mark_reverted (command: retort "
+                    "mark-applied|mark-reverted %s)",
+                    m.up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
+        else
+            rt_fail(r, code,
+                    "%s of non-transactional revision '%s' ran, but recording it failed: "
+                    "cannot begin a transaction: %s; the database stays marked dirty: inspect "
+                    "it, then resolve with retort_mark_applied or retort_mark_reverted "
+                    "(command: retort mark-applied|mark-reverted %s)",
+                    m.up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
+        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&detail),
+                            done);
+        rt_buf_free(&detail);
+        return r->errcode;
     }
-    if (rc == RETORT_OK)
-        log_done(r, rev, m.up, ms);
-    return rc;
+    rt_report_free(&rep);
+    rc = rt_vt_record_finished(r, rev, m.up, ms, started, finished, done);
+    if (rc != RETORT_OK) {
+        rollback_quietly(r);
+        return rc;
+    }
+    set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
+    log_done(r, rev, m.up, ms);
+    return RETORT_OK;
 }
 
 /* ---------------------------------------------------------- a whole run */
@@ -618,16 +746,29 @@ static int migrate(retort *r, int up, const char *target)
     return rc;
 }
 
-RETORT_API int retort_upgrade(retort *r, const char *target) { return migrate(r, 1, target); }
+RETORT_API int retort_upgrade(retort *r, const char *target)
+{
+    RT_GUARD(r);
+    return migrate(r, 1, target);
+}
 
-RETORT_API int retort_downgrade(retort *r, const char *target) { return migrate(r, 0, target); }
+RETORT_API int retort_downgrade(retort *r, const char *target)
+{
+    RT_GUARD(r);
+    return migrate(r, 0, target);
+}
 
-RETORT_API int retort_migrate_to_head(retort *r) { return migrate(r, 1, "head"); }
+RETORT_API int retort_migrate_to_head(retort *r)
+{
+    RT_GUARD(r);
+    return migrate(r, 1, "head");
+}
 
 /* ------------------------------------------------------- state views */
 
 RETORT_API int retort_current(retort *r, const char **heads)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_current", 1);
     if (rc != RETORT_OK)
         return rc;
@@ -636,7 +777,7 @@ RETORT_API int retort_current(retort *r, const char **heads)
     if ((rc = first_read(r)) != RETORT_OK)
         return rc;
     rt_buf_reset(&r->out);
-    if (rt_state_heads(&r->state, &r->out) != RETORT_OK)
+    if (rt_state_heads(&r->state, &r->graph, &r->out) != RETORT_OK)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
     *heads = rt_buf_str(&r->out);
     return RETORT_OK;
@@ -644,6 +785,7 @@ RETORT_API int retort_current(retort *r, const char **heads)
 
 RETORT_API int retort_applied(retort *r, const char **ids)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_applied", 1);
     if (rc != RETORT_OK)
         return rc;
@@ -665,6 +807,7 @@ RETORT_API int retort_applied(retort *r, const char **ids)
 
 RETORT_API int retort_plan(retort *r, int direction, const char *target, const char **ids)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_plan", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -689,6 +832,7 @@ RETORT_API int retort_plan(retort *r, int direction, const char *target, const c
 
 RETORT_API int retort_check(retort *r)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_check", 1);
     if (rc != RETORT_OK)
         return rc;
@@ -699,6 +843,8 @@ RETORT_API int retort_check(retort *r)
     rc = rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, "heads", &plan, &err);
     if (rc != RETORT_OK) {
         rt_fail(r, rc, "%s", rt_buf_str(&err));
+    } else if (plan.n && !r->allow_out_of_order && (rc = check_out_of_order(r, &plan))) {
+        /* refused, as an upgrade would be */
     } else if (plan.n) {
         rt_buf ids = RT_BUF_INIT;
         rt_plan_append_ids(&r->reg, &plan, &ids);
@@ -713,6 +859,7 @@ RETORT_API int retort_check(retort *r)
 
 RETORT_API int retort_heads(retort *r, const char **heads)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_heads", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -728,6 +875,7 @@ RETORT_API int retort_heads(retort *r, const char **heads)
 
 RETORT_API int retort_revision_count(retort *r, int *count)
 {
+    RT_GUARD(r);
     if (!r)
         return RETORT_EINVAL;
     rt_clear_error(r);
@@ -740,6 +888,7 @@ RETORT_API int retort_revision_count(retort *r, int *count)
 RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
                                     const char **message, int *flags)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_revision_info", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -827,6 +976,7 @@ static int stamp_change(retort *r, const void *arg)
 
 RETORT_API int retort_stamp(retort *r, const char *target)
 {
+    RT_GUARD(r);
     int rc = rt_prepare(r, "retort_stamp", 0);
     if (rc != RETORT_OK)
         return rc;
@@ -897,6 +1047,14 @@ static int mark(retort *r, const char *id, int applied)
     return rc;
 }
 
-RETORT_API int retort_mark_applied(retort *r, const char *id) { return mark(r, id, 1); }
+RETORT_API int retort_mark_applied(retort *r, const char *id)
+{
+    RT_GUARD(r);
+    return mark(r, id, 1);
+}
 
-RETORT_API int retort_mark_reverted(retort *r, const char *id) { return mark(r, id, 0); }
+RETORT_API int retort_mark_reverted(retort *r, const char *id)
+{
+    RT_GUARD(r);
+    return mark(r, id, 0);
+}

@@ -178,6 +178,7 @@ static int word_index(const char *value, const char *const *words)
 
 RETORT_API int retort_set(retort *r, const char *name, const char *value)
 {
+    int rc;
     if (!r)
         return RETORT_EINVAL;
     rt_clear_error(r);
@@ -219,6 +220,18 @@ RETORT_API int retort_set(retort *r, const char *name, const char *value)
                                              "boolean (true/false, 1/0, yes/no, on/off)", value);
         return retort_set_tolerate_unknown(r, i >= 4);
     }
+    if (strcmp(name, "allow_out_of_order") == 0) {
+        static const char *const bools[] = {"0", "false", "no", "off", "1", "true", "yes", "on",
+                                            NULL};
+        int i = word_index(value, bools);
+        if (i < 0)
+            return rt_fail(r, RETORT_EINVAL, "setting allow_out_of_order: '%.64s' is not a "
+                                             "boolean (true/false, 1/0, yes/no, on/off)", value);
+        if ((rc = begin_setting(r)) != RETORT_OK)
+            return rc;
+        r->allow_out_of_order = i >= 4;
+        return RETORT_OK;
+    }
     if (strcmp(name, "log_level") == 0) {
         static const char *const levels[] = {"none", "error", "warn", "info", "debug", NULL};
         int i = word_index(value, levels);
@@ -229,5 +242,5 @@ RETORT_API int retort_set(retort *r, const char *name, const char *value)
     }
     return rt_fail(r, RETORT_EINVAL, "unknown setting '%.64s' (known: version_table, schema, "
                                      "lock_timeout, transaction_mode, checksum_policy, "
-                                     "tolerate_unknown, log_level)", name);
+                                     "tolerate_unknown, allow_out_of_order, log_level)", name);
 }

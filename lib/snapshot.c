@@ -110,6 +110,7 @@ int rt_schema_snapshot(retort *r, rt_buf *out)
 
 RETORT_API int retort_schema_snapshot(retort *r, const char **text)
 {
+    RT_GUARD(r);
     if (!r)
         return RETORT_EINVAL;
     rt_clear_error(r);

@@ -100,7 +100,7 @@ static int cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int rt_state_heads(const rt_state *s, rt_buf *out)
+int rt_state_heads(const rt_state *s, const rt_graph *g, rt_buf *out)
 {
     /* Sort every parent named by a row, then a row is a head when its id
      * is not among them: n log n, no hash set needed. */
@@ -137,7 +137,13 @@ int rt_state_heads(const rt_state *s, rt_buf *out)
     int nheads = 0;
     for (int i = 0; i < s->n; i++) {
         const char *id = s->rows[i].id;
-        if (!bsearch(&id, parents, k, sizeof *parents, cmp_str_ptr))
+        if (bsearch(&id, parents, k, sizeof *parents, cmp_str_ptr))
+            continue;
+        int v = s->rows[i].rev, applied_child = 0;
+        if (g && g->valid && v >= 0 && v < g->n && s->mark && v < s->nmark)
+            for (int j = g->child_start[v]; j < g->child_start[v + 1] && !applied_child; j++)
+                applied_child = g->child[j] < s->nmark && s->mark[g->child[j]] != RT_UNAPPLIED;
+        if (!applied_child)
             heads[nheads++] = id;
     }
     qsort(heads, (size_t)nheads, sizeof *heads, cmp_str_ptr);

@@ -7,6 +7,7 @@
 #define RT_STATE_H
 
 #include "buf.h"
+#include "graph.h"
 #include "registry.h"
 
 enum { RT_UNAPPLIED = 0, RT_APPLIED = 1, RT_DIRTY = 2 };
@@ -34,7 +35,10 @@ int rt_state_add_row(rt_state *s, int ncols, const char *const *values);
 /* Maps rows onto the registry; fills mark, nunknown, ndirty. */
 int rt_state_resolve(rt_state *s, const rt_registry *reg);
 /* Applied heads: rows no other row names as a parent, sorted, space-separated.
- * Works for rows the registry does not know too. */
-int rt_state_heads(const rt_state *s, rt_buf *out);
+ * Works for rows the registry does not know too.  g (may be NULL): a known
+ * revision with an applied child in the registry's graph is no head either,
+ * so a revision applied out of order (recorded with its old parents) does
+ * not show a linear history as two heads. */
+int rt_state_heads(const rt_state *s, const rt_graph *g, rt_buf *out);
 
 #endif

@@ -94,9 +94,21 @@ int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const 
     return rc;
 }
 
-static int collect_row(void *ctx, int ncols, const char *const *values)
+typedef struct {
+    rt_state *state;
+    int bad_row; /* 1-based row that cannot be a version row, 0 if none */
+    int ncols;
+} collect_ctx;
+
+static int collect_row(void *vctx, int ncols, const char *const *values)
 {
-    return rt_state_add_row(ctx, ncols, values);
+    collect_ctx *ctx = vctx;
+    int rc = rt_state_add_row(ctx->state, ncols, values);
+    if (rc == RETORT_EDB) {
+        ctx->bad_row = ctx->state->n + 1;
+        ctx->ncols = ncols;
+    }
+    return rc;
 }
 
 /* One SELECT of every row.  *missing is set when it failed because the
@@ -112,7 +124,22 @@ static int read_once(retort *r, int *missing)
         return r->errcode;
     struct retort_report rep;
     rt_report_init(&rep);
-    int rc = r->backend->query(r->db, sql, 0, NULL, collect_row, &r->state, &rep);
+    collect_ctx ctx = {&r->state, 0, 0};
+    int rc = r->backend->query(r->db, sql, 0, NULL, collect_row, &ctx, &rep);
+    if (rc != RETORT_OK && ctx.bad_row) {
+        rt_report_free(&rep);
+        rt_state_forget(&r->state);
+        if (ctx.ncols < 7)
+            return rt_fail(r, RETORT_EDB,
+                           "cannot read the version table %s: its rows have %d columns, not "
+                           "the 7 retort reads (not a table retort created?)",
+                           r->qtable, ctx.ncols);
+        return rt_fail(r, RETORT_EDB,
+                       "cannot read the version table %s: row %d (in the order applied) has a "
+                       "NULL id, which retort never writes: the table was not created by "
+                       "retort or was edited by hand; delete or fix that row",
+                       r->qtable, ctx.bad_row);
+    }
     if (rc == RETORT_ENOMEM) {
         rt_report_free(&rep);
         rt_state_forget(&r->state);
@@ -312,6 +339,47 @@ int rt_vt_log(retort *r, const char *id, const char *direction, const char *star
     return exec_op(r, RETORT_SQL_INSERT_LOG, 7, params, WHAT_LOG, id);
 }
 
+/* Two statements (a version-table write, then the audit entry), then the
+ * commit when commit is nonzero: in one round trip where the driver can. */
+static int write_two(retort *r, const char *id, const int ops[2], const int nparams[2],
+                     const char *const *params[2], const char *const whats[3], int commit)
+{
+    if (!RT_DRIVER_HAS(r, exec_batch)) {
+        int rc;
+        for (int i = 0; i < 2; i++)
+            if ((rc = exec_op(r, ops[i], nparams[i], params[i], whats[i], id)) != RETORT_OK)
+                return rc;
+        if (!commit)
+            return RETORT_OK;
+        struct retort_report rep;
+        rt_report_init(&rep);
+        rc = r->backend->commit(r->db, &rep);
+        if (rc != RETORT_OK) {
+            char what[RT_WHAT_MAX];
+            snprintf(what, sizeof what, WHAT_COMMIT, id);
+            rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+        }
+        rt_report_free(&rep);
+        return rc;
+    }
+
+    const char *sql[2];
+    for (int i = 0; i < 2; i++)
+        if (!(sql[i] = statement_for(r, ops[i], whats[i], id)))
+            return r->errcode;
+    struct retort_report rep;
+    rt_report_init(&rep);
+    int failed = -1;
+    int rc = r->backend->exec_batch(r->db, 2, sql, nparams, params, commit, &failed, &rep);
+    if (rc != RETORT_OK) {
+        char what[RT_WHAT_MAX];
+        snprintf(what, sizeof what, whats[failed >= 0 && failed <= 2 ? failed : 2], id);
+        rc = rt_fail_report(r, &rep, RETORT_EDB, what);
+    }
+    rt_report_free(&rep);
+    return rc;
+}
+
 int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const char *started,
                  const char *finished, int commit)
 {
@@ -327,41 +395,26 @@ int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const c
     const char *const whats[3] = {up ? WHAT_INSERT : WHAT_DELETE, WHAT_LOG, WHAT_COMMIT};
     const int nparams[2] = {up ? 6 : 1, 7};
     const char *const *params[2] = {version_params, log_params};
+    return write_two(r, rev->id, ops, nparams, params, whats, commit);
+}
 
-    if (!RT_DRIVER_HAS(r, exec_batch)) {
-        int rc;
-        for (int i = 0; i < 2; i++)
-            if ((rc = exec_op(r, ops[i], nparams[i], params[i], whats[i], rev->id)) != RETORT_OK)
-                return rc;
-        if (!commit)
-            return RETORT_OK;
-        struct retort_report rep;
-        rt_report_init(&rep);
-        rc = r->backend->commit(r->db, &rep);
-        if (rc != RETORT_OK) {
-            char what[RT_WHAT_MAX];
-            snprintf(what, sizeof what, WHAT_COMMIT, rev->id);
-            rc = rt_fail_report(r, &rep, RETORT_EDB, what);
-        }
-        rt_report_free(&rep);
-        return rc;
-    }
-
-    const char *sql[2];
-    for (int i = 0; i < 2; i++)
-        if (!(sql[i] = statement_for(r, ops[i], whats[i], rev->id)))
-            return r->errcode;
-    struct retort_report rep;
-    rt_report_init(&rep);
-    int failed = -1;
-    int rc = r->backend->exec_batch(r->db, 2, sql, nparams, params, commit, &failed, &rep);
-    if (rc != RETORT_OK) {
-        char what[RT_WHAT_MAX];
-        snprintf(what, sizeof what, whats[failed >= 0 && failed <= 2 ? failed : 2], rev->id);
-        rc = rt_fail_report(r, &rep, RETORT_EDB, what);
-    }
-    rt_report_free(&rep);
-    return rc;
+int rt_vt_record_finished(retort *r, const rt_rev *rev, int up, long duration_ms,
+                          const char *started, const char *finished, int statements_done)
+{
+    char duration[32], done[32];
+    snprintf(duration, sizeof duration, "%ld", duration_ms);
+    snprintf(done, sizeof done, "%d", statements_done);
+    const char *update_params[] = {rev->id, "applied", duration};
+    const char *delete_params[] = {rev->id};
+    const char *log_params[] = {rev->id, up ? "up" : "down", started, finished, "ok", NULL, done};
+    const int ops[2] = {up ? RETORT_SQL_UPDATE_VERSION : RETORT_SQL_DELETE_VERSION,
+                        RETORT_SQL_INSERT_LOG};
+    const char *const whats[3] = {up ? "revision '%s': cannot update its version row"
+                                     : WHAT_DELETE,
+                                  WHAT_LOG, WHAT_COMMIT};
+    const int nparams[2] = {up ? 3 : 1, 7};
+    const char *const *params[2] = {up ? update_params : delete_params, log_params};
+    return write_two(r, rev->id, ops, nparams, params, whats, 1);
 }
 
 /* ------------------------------------------------ what the core last saw */

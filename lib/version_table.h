@@ -43,6 +43,12 @@ int rt_vt_log(retort *r, const char *id, const char *direction, const char *star
  * failed, and the caller rolls back. */
 int rt_vt_record(retort *r, const rt_rev *rev, int up, long duration_ms, const char *started,
                  const char *finished, int commit);
+/* The end of a non-transactional step, inside a transaction the caller
+ * began: its dirty row made applied (up) or deleted (down) and the audit
+ * entry with statements_done, then the commit, in one round trip where the
+ * driver can. */
+int rt_vt_record_finished(retort *r, const rt_rev *rev, int up, long duration_ms,
+                          const char *started, const char *finished, int statements_done);
 
 /*
  * What the core last saw, for drivers whose lock is not exclusive (SQLite):

@@ -31,7 +31,8 @@ enum {
     OPT_SQL = 1u << 5,
     OPT_NO_CURRENT = 1u << 6,
     OPT_AUTOGENERATE = 1u << 7,
-    OPT_SCHEMA = 1u << 8
+    OPT_SCHEMA = 1u << 8,
+    OPT_ALLOW_OUT_OF_ORDER = 1u << 9
 };
 
 typedef struct cli {
@@ -48,6 +49,7 @@ typedef struct cli {
     int sql;
     int no_current;
     int autogenerate;
+    int allow_out_of_order; /* --allow-out-of-order */
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
 
     /* positional arguments after the command */

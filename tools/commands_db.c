@@ -115,11 +115,12 @@ int cmd_stamp(cli *c)
 
 /* The message of revision id, or "" (for -v output). */
 static const char *message_of(retort *r, const char *id, size_t idlen, int *is_head,
-                              const char *heads)
+                              int *is_dirty, const char *heads)
 {
     int n = 0;
     const char *msg = "";
     *is_head = 0;
+    *is_dirty = 0;
     for (const char *p = heads; *p;) {
         size_t k = strcspn(p, " ");
         if (k == idlen && memcmp(p, id, k) == 0)
@@ -131,11 +132,35 @@ static const char *message_of(retort *r, const char *id, size_t idlen, int *is_h
         return "";
     for (int i = 0; i < n; i++) {
         const char *rid, *m;
-        if (retort_revision_info(r, i, &rid, NULL, &m, NULL) == RETORT_OK &&
-            strlen(rid) == idlen && memcmp(rid, id, idlen) == 0)
+        int flags = 0;
+        if (retort_revision_info(r, i, &rid, NULL, &m, &flags) == RETORT_OK &&
+            strlen(rid) == idlen && memcmp(rid, id, idlen) == 0) {
             msg = m;
+            *is_dirty = (flags & RETORT_REV_DIRTY) != 0;
+        }
     }
     return msg;
+}
+
+/* The state just read holds dirty revisions: say so on stderr (stdout
+ * stays the list of ids), with the way out.  Shown even under -q. */
+static void warn_dirty(cli *c, retort *r)
+{
+    int n = 0;
+    if (retort_revision_count(r, &n) != RETORT_OK)
+        return;
+    for (int i = 0; i < n; i++) {
+        const char *id;
+        int flags = 0;
+        if (retort_revision_info(r, i, &id, NULL, NULL, &flags) != RETORT_OK ||
+            !(flags & RETORT_REV_DIRTY))
+            continue;
+        fprintf(stderr,
+                "retort: %s: the database is dirty: revision %s failed midway and may be partly "
+                "applied; inspect the database, then resolve with: retort "
+                "mark-applied|mark-reverted %s\n",
+                c->command, id, id);
+    }
 }
 
 int cmd_current(cli *c)
@@ -161,10 +186,10 @@ int cmd_current(cli *c)
         } else {
             for (const char *p = current; *p;) {
                 size_t k = strcspn(p, " ");
-                int is_head;
-                const char *msg = message_of(r, p, k, &is_head, heads);
-                printf("%.*s%s%s%s\n", (int)k, p, is_head ? " (head)" : "", *msg ? ", " : "",
-                       msg);
+                int is_head, is_dirty;
+                const char *msg = message_of(r, p, k, &is_head, &is_dirty, heads);
+                printf("%.*s%s%s%s%s\n", (int)k, p, is_head ? " (head)" : "",
+                       is_dirty ? " (dirty)" : "", *msg ? ", " : "", msg);
                 p += k;
                 p += strspn(p, " ");
             }
@@ -177,6 +202,10 @@ int cmd_current(cli *c)
             p += k;
             p += strspn(p, " ");
         }
+    }
+    if (status == CLI_EXIT_OK) {
+        fflush(stdout);
+        warn_dirty(c, r);
     }
     free(current);
     free(heads);

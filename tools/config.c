@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The library settings retort.ini may carry, passed to retort_set(). */
 static const char *const setting_keys[] = {
     "version_table", "schema", "lock_timeout", "transaction_mode",
-    "checksum_policy", "log_level", "tolerate_unknown",
+    "checksum_policy", "log_level", "tolerate_unknown", "allow_out_of_order",
 };
 #define NSETTING_KEYS (sizeof setting_keys / sizeof setting_keys[0])
 
@@ -91,9 +93,20 @@ static int set_once(char **slot, int *slot_line, const char *value, int line, co
 static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *err,
                      size_t errlen)
 {
-    FILE *f = fopen(path, "r");
+    /* A regular file only: a FIFO would block the open, /dev/zero would
+     * be one endless line. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(err, errlen, "configuration file '%s' is not a regular file", path);
+        return 1;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
         snprintf(err, errlen, "cannot read configuration file '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return 1;
     }
     char *linebuf = NULL;
@@ -101,7 +114,11 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
     int lineno = 0, in_retort = 0, in_section = 0, rc = 0;
     while (!rc && getline(&linebuf, &cap, f) != -1) {
         lineno++;
-        char *s = trim(linebuf);
+        char *s = linebuf;
+        /* A UTF-8 byte order mark, as some Windows editors write. */
+        if (lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3;
+        s = trim(s);
         if (!*s || *s == '#' || *s == ';')
             continue;
         if (*s == '[') {
@@ -178,7 +195,7 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             snprintf(err, errlen, "%s:%d: unknown key '%.60s' in [retort] (known: url, dir, "
                                   "template, version_table, schema, lock_timeout, "
                                   "transaction_mode, checksum_policy, log_level, "
-                                  "tolerate_unknown)", path, lineno, key);
+                                  "tolerate_unknown, allow_out_of_order)", path, lineno, key);
             rc = 1;
         }
     }
@@ -302,6 +319,17 @@ int cli_config_apply(const cli_config *cfg, retort *r, int fresh, char *err, siz
         int rc = retort_set(r, s->key, s->value);
         if (rc != RETORT_OK) {
             snprintf(err, errlen, "%s:%d: %s", cfg->config_path, s->line, retort_errmsg(r));
+            return rc;
+        }
+    }
+    /* allow_out_of_order: --allow-out-of-order > environment > retort.ini */
+    const char *ooo = env_nonempty("RETORT_ALLOW_OUT_OF_ORDER");
+    if (cfg->allow_out_of_order)
+        ooo = "1";
+    if (ooo) {
+        int rc = retort_set(r, "allow_out_of_order", ooo);
+        if (rc != RETORT_OK) {
+            snprintf(err, errlen, "RETORT_ALLOW_OUT_OF_ORDER: %s", retort_errmsg(r));
             return rc;
         }
     }

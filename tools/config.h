@@ -50,6 +50,7 @@ typedef struct cli_config {
     int log_level_set;      /* retort.ini has log_level */
 
     int verbosity;          /* -1 quiet, 0 normal, 1 -v, 2 -vv */
+    int allow_out_of_order; /* --allow-out-of-order given (main.c sets it) */
 } cli_config;
 
 /*

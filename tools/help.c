@@ -59,14 +59,19 @@ const cli_command cli_commands[] = {
      "from the \"// retort:\" header lines of every C migration (ID.c) in DIR, as\n"
      "`revision --lang c` does.  Run it after renaming, removing or re-parenting a\n"
      "C migration.  Refuses an index whose parents do not resolve.\n"},
-    {"upgrade", cmd_upgrade, OPT_SQL, 0, 1, "upgrade [TARGET] [--sql]",
+    {"upgrade", cmd_upgrade, OPT_SQL | OPT_ALLOW_OUT_OF_ORDER, 0, 1,
+     "upgrade [TARGET] [--sql] [--allow-out-of-order]",
      "apply migrations up to TARGET (default: head)",
      "TARGET: head (the single head; default), heads (all of them), a revision\n"
      "id, or +N (N steps forward).  Prints each revision applied, then the new\n"
-     "current revision.\n"
+     "current revision.  A revision that is not applied but sorts before applied\n"
+     "ones (a file added out of order) is refused, naming them.\n"
      "\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
-     "          may then be FROM:TO to start from FROM instead of from base.\n"},
+     "          may then be FROM:TO to start from FROM instead of from base.\n"
+     "  --allow-out-of-order   apply such revisions anyway, with a warning\n"
+     "          (also RETORT_ALLOW_OUT_OF_ORDER=1, or allow_out_of_order in\n"
+     "          retort.ini)\n"},
     {"downgrade", cmd_downgrade, OPT_SQL, 1, 1, "downgrade TARGET [--sql]",
      "revert migrations down to TARGET",
      "TARGET: base (revert everything), a revision id (which stays applied), or\n"
@@ -83,7 +88,9 @@ const cli_command cli_commands[] = {
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"
      "applied child), one per line; nothing at base.  With -v each line also says\n"
-     "whether it is a head of the directory, and its message.\n"},
+     "whether it is a head of the directory, whether it is dirty, and its message.\n"
+     "A dirty revision (failed midway) is also reported on stderr, with the way\n"
+     "to resolve it.\n"},
     {"heads", cmd_heads, 0, 0, 0, "heads",
      "print the heads of the migrations directory",
      "Prints the revisions of the directory that have no child, one per line.\n"
@@ -102,15 +109,18 @@ const cli_command cli_commands[] = {
     {"show", cmd_show, 0, 1, 1, "show ID",
      "print one revision: parents, children, flags, file",
      "ID is a revision id, or 'head' for the single head.  Does not connect.\n"},
-    {"check", cmd_check, OPT_SCHEMA, 0, 0, "check [--schema FILE]",
+    {"check", cmd_check, OPT_SCHEMA | OPT_ALLOW_OUT_OF_ORDER, 0, 0,
+     "check [--schema FILE] [--allow-out-of-order]",
      "exit 0 at head with applied files unchanged (else 3, 4 or 5)",
      "Compares the database with the directory without changing anything.\n"
      "Exit status: 0 at head with every applied SQL file unchanged; 3 when\n"
      "revisions remain to be applied; 4 when the text of an applied SQL\n"
      "migration changed since it was applied; 5 (with --schema) when the\n"
      "database's schema differs from the declared one; 1 for any other failure\n"
-     "(a dirty database, a revision the directory does not know, no connection).\n"
+     "(a dirty database, a revision the directory does not know, a revision\n"
+     "added out of order, no connection).\n"
      "\n"
+     "  --allow-out-of-order   report revisions added out of order as pending (3)\n"
      "  --schema FILE   also compare the schema at head with the one FILE declares\n"
      "                  (DDL, applied to a scratch database of the same backend);\n"
      "                  differing lines are printed as in `retort schema`, \"-\" for\n"
@@ -177,10 +187,11 @@ void cli_print_overview(void)
     printf("\n%s", global_options);
     printf("\n"
            "Configuration, highest precedence first: the flags above; the environment\n"
-           "(RETORT_DATABASE_URL, RETORT_DIR, RETORT_CONFIG); the [retort] section of\n"
-           "retort.ini (url, dir, template, version_table, schema, lock_timeout,\n"
-           "transaction_mode, checksum_policy, log_level, tolerate_unknown); the\n"
-           "defaults (sqlite:retort.db, ./migrations).\n"
+           "(RETORT_DATABASE_URL, RETORT_DIR, RETORT_CONFIG, RETORT_ALLOW_OUT_OF_ORDER);\n"
+           "the [retort] section of retort.ini (url, dir, template, version_table,\n"
+           "schema, lock_timeout, transaction_mode, checksum_policy, log_level,\n"
+           "tolerate_unknown, allow_out_of_order); the defaults (sqlite:retort.db,\n"
+           "./migrations).\n"
            "\n"
            "Exit status: 0 success, 1 failure, 2 usage error; check also uses 3\n"
            "(revisions pending), 4 (an applied migration's file changed) and 5 (the\n"

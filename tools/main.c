@@ -42,6 +42,7 @@ static const opt_spec options[] = {
     {"no-current", 0, 0, C_OPTION, OPT_NO_CURRENT},
     {"autogenerate", 0, 0, C_OPTION, OPT_AUTOGENERATE},
     {"schema", 0, 1, C_OPTION, OPT_SCHEMA},
+    {"allow-out-of-order", 0, 0, C_OPTION, OPT_ALLOW_OUT_OF_ORDER},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -104,6 +105,7 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
         retort_free(r);
         return CLI_EXIT_FAILURE;
     }
+    c->cfg.allow_out_of_order = c->allow_out_of_order;
     if (cli_config_apply(&c->cfg, r, fresh, err, sizeof err) != RETORT_OK) {
         cli_fail(c, "%s", err);
         retort_free(r);
@@ -198,6 +200,9 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return set_once(ps, &c->rev_id, value, as_written);
     case OPT_TEMPLATE:
         return set_once(ps, &c->template_path, value, as_written);
+    case OPT_ALLOW_OUT_OF_ORDER:
+        c->allow_out_of_order = 1;
+        return 0;
     case OPT_SQL:
         c->sql = 1;
         return 0;

@@ -13,9 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "strbuf.h"
+
+/* Templates and declared schemas are small text files: anything larger is
+ * a mistake, refused before it fills memory. */
+#define TPL_MAX_FILE (16 << 20)
 
 /* The placeholders are the whole interface of a project's own template, so
  * the built-in ones use nothing else.  The header lines are the loader's
@@ -226,20 +231,49 @@ int tpl_fill(const char *text, const char *name, const tpl_vars *v, char **out, 
 
 int tpl_read_file(const char *path, char **out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
+     * refuses it, and devices such as /dev/zero, before any read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "'%s' is not a regular file", path);
+        close(fd);
         return 1;
     }
     strbuf b = STRBUF_INIT;
     char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sb_add_n(&b, chunk, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "cannot read '%s': read error", path);
+    ssize_t n;
+    int bad = 0, big = 0;
+    for (;;) {
+        n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            bad = n < 0;
+            break;
+        }
+        if (b.len + (size_t)n > TPL_MAX_FILE) { /* it may grow while we read */
+            big = 1;
+            break;
+        }
+        sb_add_n(&b, chunk, (size_t)n);
+    }
+    close(fd);
+    if (bad || big) {
+        if (big)
+            snprintf(err, errlen, "'%s' is larger than %d MiB: not a template or schema file",
+                     path, TPL_MAX_FILE >> 20);
+        else
+            snprintf(err, errlen, "cannot read '%s': read error", path);
         sb_free(&b);
         return 1;
     }

@@ -54,7 +54,9 @@ int tpl_id_cmp(const char *a, const char *b);
 int tpl_fill(const char *text, const char *name, const tpl_vars *v, char **out, char *err,
              size_t errlen);
 
-/* Reads a whole text file.  *out malloc'd. */
+/* Reads a whole text file: a regular file (a FIFO or a device such as
+ * /dev/zero is refused, without blocking) of at most 16 MiB, without NUL
+ * bytes.  *out malloc'd. */
 int tpl_read_file(const char *path, char **out, char *err, size_t errlen);
 /* Creates path with text, failing if it exists (O_EXCL); removes a partial
  * file on a write error. */

@@ -42,6 +42,14 @@ typedef struct pg_db {
      * statement, saving a round trip per transaction.  PostgreSQL's BEGIN
      * takes no lock, so sending it late changes nothing else. */
     int begin_pending;
+    /* The transaction the core opened carries a marker, SET LOCAL
+     * retort.tx = tx_serial, set by the same query as its BEGIN.  A body's
+     * COMMIT or ROLLBACK resets it even when a BEGIN after it opens a new
+     * transaction, which the transaction status alone cannot show; a query
+     * riding behind the body reads it back.  marked: the open transaction
+     * has one. */
+    unsigned long tx_serial;
+    int marked;
 } pg_db;
 
 /* ------------------------------------------------------------ messages */
@@ -403,9 +411,10 @@ static int report_copy(retort_report *rep, const char *prefix)
 }
 
 /* Runs text as a simple query.  Returns RETORT_OK when every statement in
- * it succeeded. */
-static int run_simple(pg_db *db, const char *text, long line_base, const char *prefix,
-                      retort_report *rep)
+ * it succeeded.  last, when not NULL, receives a copy of the first value of
+ * the last result (NULL if it has none), for the marker check. */
+static int run_simple_last(pg_db *db, const char *text, long line_base, const char *prefix,
+                           char **last, retort_report *rep)
 {
     PGresult *res = PQexec(db->conn, text);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -417,10 +426,32 @@ static int run_simple(pg_db *db, const char *text, long line_base, const char *p
         rc = report_copy(rep, prefix);
     } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
         rc = report_pg(db, res, text, line_base, prefix, rep);
+    } else if (last && st == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQnfields(res) == 1 &&
+               !PQgetisnull(res, 0, 0)) {
+        if (!(*last = rt_strdup(PQgetvalue(res, 0, 0))))
+            rc = report_oom(rep);
     }
     PQclear(res);
     return rc;
 }
+
+static int run_simple(pg_db *db, const char *text, long line_base, const char *prefix,
+                      retort_report *rep)
+{
+    return run_simple_last(db, text, line_base, prefix, NULL, rep);
+}
+
+/* Appends the BEGIN of a transaction the core opened, with its marker. */
+static void append_begin(pg_db *db, rt_buf *text)
+{
+    db->tx_serial++;
+    db->marked = 1;
+    rt_buf_printf(text, "BEGIN;SET LOCAL retort.tx = '%lu';", db->tx_serial);
+}
+
+/* Rides behind a body, after a newline that ends a trailing comment and a
+ * ";" that ends a last statement written without one. */
+#define MARKER_CHECK "\n;SELECT current_setting('retort.tx', true)"
 
 static long count_lines(const char *s, size_t from, size_t to)
 {
@@ -441,15 +472,21 @@ static int count_statements(const char *sql)
 
 /* After statements run inside retort's transaction: they must not have
  * ended it, or what follows (the version row included) would commit on its
- * own. */
-static int finish_in_transaction(pg_db *db, const char *sql, int rc, int *done,
-                                 retort_report *rep)
+ * own.  Ended, and maybe begun again: whatever ran before the COMMIT may be
+ * committed (a ROLLBACK cannot be told from it afterwards), so the core
+ * must mark the revision dirty: RETORT_EDIRTY. */
+static int finish_in_transaction(pg_db *db, const char *sql, int rc, const char *marker,
+                                 int *done, retort_report *rep)
 {
     if (rc != RETORT_OK)
         return rc;
-    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
-        retort_report_error(rep, RETORT_EDB, RT_ENDED_TRANSACTION);
-        return RETORT_EDB;
+    char expected[32];
+    snprintf(expected, sizeof expected, "%lu", db->tx_serial);
+    if (PQtransactionStatus(db->conn) == PQTRANS_IDLE ||
+        (db->marked && (!marker || strcmp(marker, expected) != 0))) {
+        db->marked = 0;
+        retort_report_error(rep, RETORT_EDIRTY, RT_ENDED_TRANSACTION);
+        return RETORT_EDIRTY;
     }
     *done = count_statements(sql);
     return RETORT_OK;
@@ -461,24 +498,30 @@ static int pg_exec(void *vdb, const char *sql, int *done, retort_report *rep)
     *done = 0;
 
     /* Inside a transaction block the statements stand or fall together
-     * anyway, so one round trip carries them all, and a BEGIN not sent yet
-     * with them: "BEGIN;" adds no line, so reported lines stay right. */
-    if (db->begin_pending) {
+     * anyway, so one round trip carries them all, a BEGIN not sent yet
+     * with them, and the marker check behind them: "BEGIN;" adds no line,
+     * so reported lines stay right. */
+    if (db->begin_pending || PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
         rt_buf text = RT_BUF_INIT;
-        rt_buf_append(&text, "BEGIN;");
+        if (db->begin_pending)
+            append_begin(db, &text);
+        db->begin_pending = 0;
+        int check = db->marked;
         rt_buf_append(&text, sql);
+        if (check)
+            rt_buf_append(&text, MARKER_CHECK);
         if (rt_buf_failed(&text)) {
             rt_buf_free(&text);
             return report_oom(rep);
         }
-        db->begin_pending = 0;
-        int rc = run_simple(db, rt_buf_str(&text), line_base_of(sql), NULL, rep);
+        char *marker = NULL;
+        int rc = run_simple_last(db, rt_buf_str(&text), line_base_of(sql), NULL,
+                                 check ? &marker : NULL, rep);
         rt_buf_free(&text);
-        return finish_in_transaction(db, sql, rc, done, rep);
+        rc = finish_in_transaction(db, sql, rc, marker, done, rep);
+        rt_free(marker);
+        return rc;
     }
-    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-        return finish_in_transaction(db, sql, run_simple(db, sql, line_base_of(sql), NULL, rep),
-                                     done, rep);
 
     /* Outside one, PostgreSQL would wrap a multi-statement string in an
      * implicit transaction, which CREATE INDEX CONCURRENTLY, VACUUM and
@@ -593,7 +636,12 @@ static int flush_begin(pg_db *db, retort_report *rep)
     if (!db->begin_pending)
         return RETORT_OK;
     db->begin_pending = 0;
-    PGresult *res = PQexec(db->conn, "BEGIN");
+    rt_buf text = RT_BUF_INIT;
+    append_begin(db, &text);
+    PGresult *res = PQexec(db->conn, rt_buf_failed(&text) ? "BEGIN" : rt_buf_str(&text));
+    if (rt_buf_failed(&text))
+        db->marked = 0;
+    rt_buf_free(&text);
     int rc = RETORT_OK;
     if (rep)
         rc = check_command(db, res, "BEGIN", rep);
@@ -616,6 +664,7 @@ static int report_no_transaction(retort_report *rep)
 static int pg_commit(void *vdb, retort_report *rep)
 {
     pg_db *db = vdb;
+    db->marked = 0;
     if (db->begin_pending) { /* nothing was sent: nothing to commit */
         db->begin_pending = 0;
         return RETORT_OK;
@@ -638,6 +687,7 @@ static int pg_rollback(void *vdb, retort_report *rep)
 {
     pg_db *db = vdb;
     db->begin_pending = 0;
+    db->marked = 0;
     /* Nothing to undo is not a failure: rollback runs on error paths that
      * may follow a lost or already-ended transaction. */
     if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)
@@ -687,6 +737,8 @@ static int pg_exec_batch(void *vdb, int n, const char *const *sql, const int *np
         return batch_one_by_one(db, n, sql, nparams, params, commit, failed, rep);
     int with_begin = db->begin_pending;
     db->begin_pending = 0;
+    if (with_begin || commit)
+        db->marked = 0; /* no marker in a BEGIN sent here; none after a COMMIT */
     if (!PQenterPipelineMode(db->conn)) {
         *failed = 0;
         return report_pg(db, NULL, NULL, NO_LINE, NULL, rep);

@@ -193,6 +193,26 @@ static void sq_disconnect(void *db)
     rt_free(c);
 }
 
+/* Whether a statement's text is a ROLLBACK (leading space and comments
+ * skipped): the one way to end a transaction that commits nothing. */
+static int is_rollback(const char *sql)
+{
+    for (;;) {
+        while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '\f')
+            sql++;
+        if (sql[0] == '-' && sql[1] == '-') {
+            while (*sql && *sql != '\n')
+                sql++;
+        } else if (sql[0] == '/' && sql[1] == '*') {
+            const char *end = strstr(sql + 2, "*/");
+            sql = end ? end + 2 : sql + strlen(sql);
+        } else {
+            break;
+        }
+    }
+    return sqlite3_strnicmp(sql, "ROLLBACK", 8) == 0;
+}
+
 /* Runs the statements one at a time through the tail pointer, as SQLite's
  * own parser splits them (triggers with BEGIN ... END included). */
 static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
@@ -203,14 +223,13 @@ static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
     if (orc != RETORT_OK)
         return orc;
     /* Statements inside retort's transaction must not end it: what
-     * follows, the version row included, would commit on its own. */
+     * follows, the version row included, would commit on its own.  The
+     * statement that ended it is the last one run; a COMMIT (or END) has
+     * committed what ran before it, which the core must mark dirty
+     * (RETORT_EDIRTY), a ROLLBACK has committed nothing. */
     int in_tx = !sqlite3_get_autocommit(c->db);
     const char *tail = sql;
     while (tail && *tail) {
-        if (in_tx && sqlite3_get_autocommit(c->db)) {
-            retort_report_error(rep, RETORT_EDB, RT_ENDED_TRANSACTION);
-            return RETORT_EDB;
-        }
         sqlite3_stmt *stmt = NULL;
         int rc = sqlite3_prepare_v2(c->db, tail, -1, &stmt, &tail);
         if (rc != SQLITE_OK) {
@@ -220,15 +239,18 @@ static int sq_exec(void *db, const char *sql, int *done, retort_report *rep)
             continue;
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
             ;
+        int ended = in_tx && rc == SQLITE_DONE && sqlite3_get_autocommit(c->db);
+        int rolled_back = ended && is_rollback(sqlite3_sql(stmt));
         sqlite3_finalize(stmt);
         if (rc != SQLITE_DONE) {
             return report_db(rep, c, rc, "statement failed");
         }
         (*done)++;
-    }
-    if (in_tx && sqlite3_get_autocommit(c->db)) {
-        retort_report_error(rep, RETORT_EDB, RT_ENDED_TRANSACTION);
-        return RETORT_EDB;
+        if (ended) {
+            retort_report_error(rep, rolled_back ? RETORT_EDB : RETORT_EDIRTY,
+                                RT_ENDED_TRANSACTION);
+            return rolled_back ? RETORT_EDB : RETORT_EDIRTY;
+        }
     }
     return RETORT_OK;
 }
@@ -371,7 +393,19 @@ static int simple(sqlite_conn *c, const char *sql, retort_report *rep)
     return RETORT_OK;
 }
 
-static int sq_begin(void *db, retort_report *rep) { return simple(db, "BEGIN IMMEDIATE", rep); }
+static int sq_begin(void *db, retort_report *rep)
+{
+    sqlite_conn *c = db;
+    /* SQLite's own "cannot start a transaction within a transaction" does
+     * not say whose it is: the core's begin after a migration that left one
+     * open. */
+    if (c->db && !sqlite3_get_autocommit(c->db)) {
+        retort_report_error(rep, RETORT_EDB,
+                            "BEGIN: a transaction is already open on this connection");
+        return RETORT_EDB;
+    }
+    return simple(db, "BEGIN IMMEDIATE", rep);
+}
 
 static int sq_commit(void *db, retort_report *rep) { return simple(db, "COMMIT", rep); }
 

@@ -655,6 +655,7 @@ class Retort:
         self._ptr = None
         self._steps = []
         self._callback_exc = None
+        self._in_callback = 0  # depth of our callbacks that C is running now
         self._logger = logger if logger is not None else logging.getLogger("retort")
         self._log_level_fixed = False
         # The three ctypes callback objects the C context may call; they
@@ -694,7 +695,15 @@ class Retort:
     # -- lifecycle
 
     def close(self):
-        """Closes the connection and frees the context.  Idempotent."""
+        """Closes the connection and frees the context.  Idempotent.
+
+        Raises MisuseError, closing nothing, when called from inside one of
+        the context's own callbacks (a migration step, the log handler): the
+        operation that ran it still uses the context."""
+        if self._in_callback:
+            raise MisuseError(
+                EMISUSE, "close() called from inside a callback of this context (a "
+                "migration step or the log handler); close it after the operation returns")
         ptr, self._ptr = self._ptr, None
         if ptr is not None:
             self._lib.retort_free(ptr)
@@ -779,6 +788,13 @@ class Retort:
         return self._run_step(conn, user, "down")
 
     def _run_step(self, conn_ptr, user, direction):
+        self._in_callback += 1
+        try:
+            return self._run_step_inner(conn_ptr, user, direction)
+        finally:
+            self._in_callback -= 1
+
+    def _run_step_inner(self, conn_ptr, user, direction):
         step = None
         try:
             step = self._steps[user - 1]
@@ -806,6 +822,7 @@ class Retort:
             return 1
 
     def _on_log(self, level, message, user):
+        self._in_callback += 1
         try:
             text = _dec(message)
             self._logger.log(_TO_PY_LEVEL.get(level, logging.INFO), "%s", text)
@@ -813,6 +830,8 @@ class Retort:
             # A broken handler must not unwind through C; logging reports
             # its own handler errors through logging.raiseExceptions.
             pass
+        finally:
+            self._in_callback -= 1
 
     # -- registration
 

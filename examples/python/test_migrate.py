@@ -3,6 +3,7 @@ current, and Python callbacks doing real work, each test asserting what is
 in the database afterwards."""
 
 import gc
+import logging
 import threading
 import unittest
 
@@ -183,6 +184,52 @@ class MigrateTest(DatabaseTestCase):
         r.migrate_to_head()
         with self.assertRaises(retort.MisuseError):
             kept[0].execute("SELECT 1")
+
+    def test_close_from_inside_a_callback_raises_and_keeps_the_context(self):
+        r = self.open()
+        raised = []
+
+        def closing(conn):
+            conn.execute("CREATE TABLE closing (x INTEGER)")
+            try:
+                r.close()
+            except retort.MisuseError as exc:
+                raised.append(exc)
+                raise
+
+        r.add("z1", None, None, up=closing)
+        with self.assertRaises(retort.MigrationError) as cm:
+            r.migrate_to_head()
+        self.assertEqual(len(raised), 1)
+        self.assertIn("close()", str(raised[0]))
+        self.assertIs(cm.exception.__cause__, raised[0])
+        self.assertFalse(r.closed)
+        self.assertNotIn("closing", self.db.tables())
+        self.assertEqual(self.db.versions(), [])
+        r.close()
+        self.assertTrue(r.closed)
+
+    def test_close_from_inside_the_log_handler_raises_there_and_closes_nothing(self):
+        r = self.open()
+        raised = []
+
+        class Closer(logging.Handler):
+            def emit(self, record):
+                try:
+                    r.close()
+                except retort.MisuseError as exc:
+                    raised.append(exc)
+
+        logger = logging.getLogger("retort.test.closer")
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        logger.addHandler(Closer())
+        r._logger = logger
+        r.add_sql("y1", None, None, "CREATE TABLE y1 (x INTEGER)", None)
+        r.migrate_to_head()
+        self.assertTrue(raised)
+        self.assertFalse(r.closed)
+        self.assertEqual(self.db.versions(), ["y1"])
 
     def test_stamp_records_state_without_running_anything(self):
         r = self.open()

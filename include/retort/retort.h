@@ -125,7 +125,12 @@ typedef int (*retort_fn)(retort_conn *conn, void *user);
 RETORT_API int retort_new(retort **out, const char *url);
 
 /* Closes the connection and frees everything the context owns.  NULL is a
- * no-op.  Must not be called from inside a migration callback. */
+ * no-op.  Called from inside one of the context's callbacks (a migration
+ * step, the log function), it is deferred: the context stays valid until
+ * the call that ran the callback returns, no further step runs (that call
+ * returns RETORT_EMIGRATION if a step was still to run, else its own
+ * result), and that call frees the context on its way out; the caller must
+ * then not use r again, not even for retort_errmsg. */
 RETORT_API void retort_free(retort *r);
 
 /* The message of the last failure on r, or "" if the last call succeeded.

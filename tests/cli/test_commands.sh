@@ -94,6 +94,17 @@ expect_out "20240101110000_add_email (head), add email" "current -v marks the he
 run check
 expect_status 0 "check exits 0 at head"
 
+# A dirty database is shown, not hidden (made dirty by hand, as a
+# non-transactional revision failing midway leaves it).
+sql $DB "UPDATE retort_version SET state = 'dirty' WHERE id = '20240101110000_add_email';"
+run current
+expect_out "20240101110000_add_email" "current still prints the id on stdout"
+expect_err "dirty" "current says the database is dirty"
+expect_err "mark-applied|mark-reverted 20240101110000_add_email" "and how to resolve it"
+run -v current
+expect_out "20240101110000_add_email (head) (dirty), add email" "current -v marks the dirty revision"
+sql $DB "UPDATE retort_version SET state = 'applied' WHERE id = '20240101110000_add_email';"
+
 # --- downgrade -1, stamp
 run downgrade -1
 expect_status 0 "downgrade -1 succeeds"

@@ -95,4 +95,52 @@ else
     ok "the password never appears in the output"
 fi
 
+# A retort.ini saved with a UTF-8 byte order mark reads like one without.
+printf '\357\273\277[retort]\nurl = sqlite:bom.db\ndir = m1\n' >bom.ini
+run --config bom.ini upgrade
+expect_status 0 "an ini starting with a UTF-8 BOM is accepted"
+expect_eq "$(sql bom.db "SELECT id FROM retort_version;")" "001_m1" "the BOM ini's url and dir are used"
+
+# A file added out of order (sorting before applied ones) is refused by
+# default, and applied with --allow-out-of-order, RETORT_ALLOW_OUT_OF_ORDER or
+# the ini's allow_out_of_order.
+ooo_setup() { # DB
+    rm -rf ooo && mkdir ooo
+    printf -- '-- retort:up\nCREATE TABLE a (x INTEGER);\n' >ooo/001_a.sql
+    printf -- '-- retort:up\nCREATE TABLE c (x INTEGER);\n' >ooo/003_c.sql
+    run --url "sqlite:$1" --dir ooo upgrade
+    printf -- '-- retort:up\nCREATE TABLE b (x INTEGER);\n' >ooo/002_b.sql
+}
+ooo_setup ooo1.db
+run --url sqlite:ooo1.db --dir ooo upgrade
+expect_status 1 "upgrade refuses a file added out of order"
+expect_err "'002_b' (before applied '003_c')" "the message names the file's revision and the applied one"
+expect_err "--allow-out-of-order" "the message says how to apply it anyway"
+expect_eq "$(sql ooo1.db "SELECT count(*) FROM sqlite_master WHERE name = 'b';")" "0" "nothing ran"
+run --url sqlite:ooo1.db --dir ooo check
+expect_status 1 "check refuses it too"
+expect_err "out of order" "check says why"
+run --url sqlite:ooo1.db --dir ooo upgrade --allow-out-of-order
+expect_status 0 "--allow-out-of-order applies it"
+expect_err "out of order" "and warns that it did"
+expect_eq "$(sql ooo1.db "SELECT id FROM retort_version ORDER BY id;" | tr '\n' ' ')" "001_a 002_b 003_c " "all three are recorded"
+run --url sqlite:ooo1.db --dir ooo current
+expect_eq "$(cat "$TMP/out")" "003_c" "current shows one head"
+ooo_setup ooo2.db
+RETORT_ALLOW_OUT_OF_ORDER=1 run --url sqlite:ooo2.db --dir ooo upgrade
+expect_status 0 "RETORT_ALLOW_OUT_OF_ORDER=1 applies it"
+ooo_setup ooo3.db
+printf '[retort]\nurl = sqlite:ooo3.db\ndir = ooo\nallow_out_of_order = true\n' >ooo.ini
+run --config ooo.ini upgrade
+expect_status 0 "allow_out_of_order = true in retort.ini applies it"
+RETORT_ALLOW_OUT_OF_ORDER=maybe run --url sqlite:ooo3.db --dir ooo current
+expect_status 1 "a malformed RETORT_ALLOW_OUT_OF_ORDER is refused"
+expect_err "RETORT_ALLOW_OUT_OF_ORDER" "naming it"
+
+# The ini is a regular file: /dev/zero (one endless line) is refused.
+timeout 20 "$RETORT" --config /dev/zero current >"$TMP/out" 2>"$TMP/err"
+status=$?
+expect_status 1 "--config /dev/zero is refused at once"
+expect_err "'/dev/zero' is not a regular file" "naming it"
+
 done_testing

@@ -169,6 +169,68 @@ static void test_empty_directory_registers_nothing_and_succeeds(void **state)
     retort_free(r);
 }
 
+/* An allocator that refuses anything larger than 512 MiB: reading a huge
+ * file whole would show up as RETORT_ENOMEM. */
+static void *capped_malloc(size_t n) { return n > (512u << 20) ? NULL : malloc(n); }
+static void *capped_realloc(void *p, size_t n) { return n > (512u << 20) ? NULL : realloc(p, n); }
+
+static void test_huge_file_of_nul_bytes_is_refused_without_reading_it_whole(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nCREATE TABLE a (x INTEGER);\n");
+    /* 2 GiB, sparse: text, then a hole that reads as NUL bytes. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/002_b.sql", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("-- retort:up\nCREATE TABLE b (x INTEGER);\n", f);
+    fclose(f);
+    assert_int_equal(truncate(path, 2L << 30), 0);
+    assert_int_equal(retort_set_allocator(capped_malloc, capped_realloc, free), RETORT_OK);
+    retort *r = new_context();
+    int rc = retort_load_dir(r, dir);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", retort_errmsg(r));
+    int n = count(r);
+    retort_free(r);
+    assert_int_equal(retort_set_allocator(NULL, NULL, NULL), RETORT_OK);
+    if (rc != RETORT_EPARSE)
+        fail_msg("retort_load_dir returned %d: %s", rc, msg);
+    assert_non_null(strstr(msg, "002_b.sql:3"));
+    assert_non_null(strstr(msg, "NUL byte"));
+    assert_int_equal(n, 0);
+}
+
+static void test_file_larger_than_the_limit_is_refused_naming_it(void **state)
+{
+    (void)state;
+    /* 129 MiB of SQL text would be read whole; the 128 MiB limit stops it
+     * at that size.  A sparse file cannot hold text: this one is comment
+     * lines, written in 1 MiB blocks. */
+    char path[256];
+    snprintf(path, sizeof path, "%s/001_big.sql", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    static char block[1 << 20];
+    memset(block, '-', sizeof block);
+    for (size_t i = 1023; i < sizeof block; i += 1024)
+        block[i] = '\n';
+    for (int i = 0; i < 129; i++)
+        assert_int_equal(fwrite(block, 1, sizeof block, f), sizeof block);
+    fclose(f);
+    assert_int_equal(retort_set_allocator(capped_malloc, capped_realloc, free), RETORT_OK);
+    retort *r = new_context();
+    int rc = retort_load_dir(r, dir);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", retort_errmsg(r));
+    retort_free(r);
+    assert_int_equal(retort_set_allocator(NULL, NULL, NULL), RETORT_OK);
+    if (rc != RETORT_EPARSE)
+        fail_msg("retort_load_dir returned %d: %s", rc, msg);
+    assert_non_null(strstr(msg, "001_big.sql"));
+    assert_non_null(strstr(msg, "larger than"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +245,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_loading_twice_is_eexist_and_keeps_the_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_missing_directory_is_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_huge_file_of_nul_bytes_is_refused_without_reading_it_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_larger_than_the_limit_is_refused_naming_it,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_directory_registers_nothing_and_succeeds, setup,
                                         teardown),
     };

@@ -125,4 +125,24 @@ if [ -d "$SRCDIR/../../examples/c-migrations/migrations" ]; then
         not_ok "examples/c-migrations' index is up to date (run retort --dir examples/c-migrations/migrations index)"
 fi
 
+# Templates and schema files are regular files of bounded size: /dev/zero
+# and a FIFO are refused at once (the command must not loop or block).
+mkfifo fifo.tmpl
+snapshot before
+timeout 20 "$RETORT" revision -m "zero" --template /dev/zero >"$TMP/out" 2>"$TMP/err"
+status=$?
+expect_status 1 "--template /dev/zero is refused"
+expect_err "/dev/zero' is not a regular file" "the message names it"
+timeout 20 "$RETORT" revision -m "fifo" --template fifo.tmpl >"$TMP/out" 2>"$TMP/err"
+status=$?
+expect_status 1 "--template on a FIFO is refused without blocking"
+expect_err "fifo.tmpl' is not a regular file" "the message names the FIFO"
+expect_unchanged before "a refused template writes nothing"
+rm fifo.tmpl
+mkdir nomig
+timeout 20 "$RETORT" --url sqlite:zero.db --dir nomig check --schema /dev/zero >"$TMP/out" 2>"$TMP/err"
+status=$?
+expect_status 1 "check --schema /dev/zero is refused"
+expect_err "/dev/zero' is not a regular file" "naming the schema file"
+
 done_testing

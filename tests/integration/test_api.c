@@ -425,6 +425,98 @@ static void test_audit_log_records_every_attempt(void **state)
     assert_int_equal(fixture_count(well_formed), total);
 }
 
+/* ------------------------------------- retort_free from inside a callback */
+
+/* A context the fixture does not own: the test frees it (from a callback). */
+static retort *unowned_context(void)
+{
+    retort *r = NULL;
+    assert_int_equal(retort_new(&r, fixture_url()), RETORT_OK);
+    if (fixture_schema() && fixture_schema()[0])
+        assert_int_equal(retort_set_schema(r, fixture_schema()), RETORT_OK);
+    return r;
+}
+
+static int create_then_free_context(retort_conn *conn, void *user)
+{
+    if (retort_exec(conn, "CREATE TABLE t_freed (x INTEGER)") != RETORT_OK)
+        return 1;
+    retort_free(user);
+    /* Still usable until the call that ran this callback returns. */
+    return retort_exec(conn, "CREATE TABLE t_freed2 (x INTEGER)") != RETORT_OK;
+}
+
+static void test_free_from_a_migration_callback_stops_the_run_and_frees_on_return(void **state)
+{
+    (void)state;
+    step s[1];
+    retort *r = unowned_context();
+    assert_int_equal(retort_add(r, "f1", NULL, NULL, create_then_free_context, NULL, r),
+                     RETORT_OK);
+    add_step(r, &s[0], "f2", "f1");
+    /* r is gone when this returns: only the code may be looked at. */
+    assert_int_equal(retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_no_table("t_freed"); /* the step was rolled back */
+    assert_no_table("t_freed2");
+    assert_int_equal(s[0].ups, 0);
+    char *ids = fixture_version_ids();
+    assert_string_equal(ids ? ids : "", "");
+    free(ids);
+}
+
+static int log_frees_left = 1;
+
+static void free_context_on_log(int level, const char *message, void *user)
+{
+    (void)level;
+    (void)message;
+    if (log_frees_left) {
+        log_frees_left = 0;
+        retort_free(user);
+    }
+}
+
+static void test_free_from_the_log_callback_is_deferred_until_the_call_returns(void **state)
+{
+    (void)state;
+    step s[2];
+    retort *r = unowned_context();
+    log_frees_left = 1;
+    assert_int_equal(retort_set_log(r, free_context_on_log, r), RETORT_OK);
+    assert_int_equal(retort_set_log_level(r, RETORT_LOG_DEBUG), RETORT_OK);
+    add_step(r, &s[0], "l1", NULL);
+    add_step(r, &s[1], "l2", "l1");
+    /* The first message comes before the first step, which then does not
+     * run: no step runs after the application closed the context. */
+    assert_int_equal(retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_int_equal(log_frees_left, 0);
+    assert_int_equal(s[0].ups, 0);
+    assert_no_table("t_l1");
+    char *ids = fixture_version_ids();
+    assert_string_equal(ids ? ids : "", "");
+    free(ids);
+}
+
+static void test_message_that_is_not_utf8_is_refused_at_registration_naming_it(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_rc(r, retort_add_sql(r, "u1", NULL, "caf\xe9 au lait", "CREATE TABLE t_u1 (x INTEGER)",
+                                NULL),
+              RETORT_EINVAL);
+    assert_contains(retort_errmsg(r), "'u1'");
+    assert_contains(retort_errmsg(r), "UTF-8");
+    assert_contains(retort_errmsg(r), "caf");
+    assert_null(strstr(retort_errmsg(r), "parameter $"));
+    assert_rc(r, retort_add(r, "u2", NULL, "\xc3\x28", step_up, NULL, NULL), RETORT_EINVAL);
+    /* Valid UTF-8 is stored as given. */
+    assert_ok(r, retort_add_sql(r, "u3", NULL, "caf\xc3\xa9 \xe2\x9c\x93",
+                                "CREATE TABLE t_u3 (x INTEGER)", NULL));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_version_ids("u3");
+    assert_no_table("t_u1");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -448,6 +540,9 @@ int main(void)
         IT_TEST(test_version_table_name_cannot_change_after_the_first_operation),
         IT_TEST(test_invalid_settings_are_rejected_naming_them),
         IT_TEST(test_audit_log_records_every_attempt),
+        IT_TEST(test_free_from_a_migration_callback_stops_the_run_and_frees_on_return),
+        IT_TEST(test_message_that_is_not_utf8_is_refused_at_registration_naming_it),
+        IT_TEST(test_free_from_the_log_callback_is_deferred_until_the_call_returns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

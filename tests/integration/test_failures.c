@@ -386,16 +386,153 @@ static void test_a_body_that_ends_the_transaction_itself_is_not_recorded(void **
     assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
     assert_contains(retort_errmsg(r), "rev_b");
     assert_contains(retort_errmsg(r), "ended the transaction");
-    /* What ran is committed (nothing can undo that), but rev_b is not
-     * recorded as applied.  SQLite stops at the COMMIT; PostgreSQL runs a
+    /* What ran is committed (nothing can undo that), so rev_b is recorded
+     * dirty, never applied.  SQLite stops at the COMMIT; PostgreSQL runs a
      * transactional body as one query string, so the server has run the
      * statements after it before the driver can tell. */
     assert_table("t_rev_b");
     if (!fixture_is_postgres())
         assert_no_table("t_rev_b2");
-    assert_version_ids("rev_a");
+    assert_version_ids("rev_a rev_b");
+    char *st = row_state("rev_b");
+    assert_string_equal(st, "dirty");
+    free(st);
     assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
                                    "'rev_b' AND outcome = 'failed'"),
+                     1);
+}
+
+/* rev_a, then rev_b whose SQL is body; migrating to head must fail on
+ * rev_b without recording it applied. */
+static retort *fail_rev_b_with(const char *body)
+{
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "rev_a", NULL, NULL, "CREATE TABLE t_rev_a (x INTEGER)",
+                                "DROP TABLE t_rev_a"));
+    assert_ok(r, retort_add_sql(r, "rev_b", "rev_a", "ends it", body, "DROP TABLE t_rev_b"));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "rev_b");
+    assert_contains(retort_errmsg(r), "ended the transaction");
+    return r;
+}
+
+static void test_commit_then_begin_in_a_body_marks_the_revision_dirty(void **state)
+{
+    (void)state;
+    retort *r = fail_rev_b_with("CREATE TABLE t_rev_b (x INTEGER); COMMIT; BEGIN; "
+                                "CREATE TABLE t_rev_b2 (x INTEGER)");
+    assert_contains(retort_errmsg(r), "dirty");
+    assert_table("t_rev_b"); /* committed by the body itself */
+    assert_no_table("t_rev_b2");
+    assert_version_ids("rev_a rev_b");
+    char *st = row_state("rev_b");
+    assert_string_equal(st, "dirty");
+    free(st);
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'rev_b' AND outcome = 'failed'"),
+                     1);
+    /* The next run refuses until an operator resolves it. */
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EDIRTY);
+    assert_contains(retort_errmsg(r), "rev_b");
+}
+
+static void test_rollback_then_begin_in_a_body_is_never_recorded_applied(void **state)
+{
+    (void)state;
+    (void)fail_rev_b_with("CREATE TABLE t_rev_b (x INTEGER); ROLLBACK; BEGIN; "
+                                "CREATE TABLE t_rev_b2 (x INTEGER)");
+    assert_no_table("t_rev_b");
+    assert_no_table("t_rev_b2");
+    /* SQLite sees the ROLLBACK commit nothing; PostgreSQL cannot tell a
+     * ROLLBACK from a COMMIT after the fact, so it marks it dirty. */
+    char *st = row_state("rev_b");
+    if (fixture_is_postgres())
+        assert_string_equal(st, "dirty");
+    else
+        assert_null(st);
+    free(st);
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'rev_b' AND outcome = 'failed'"),
+                     1);
+}
+
+static void test_commit_then_begin_in_a_callback_marks_the_revision_dirty(void **state)
+{
+    (void)state;
+    step s[2];
+    retort *r = fixture_new();
+    add_step(r, &s[0], "cb_a", NULL);
+    add_step(r, &s[1], "cb_b", "cb_a");
+    snprintf(s[1].up_sql, sizeof s[1].up_sql,
+             "CREATE TABLE t_cb_b (x INTEGER); COMMIT; BEGIN; CREATE TABLE t_cb_b2 (x INTEGER)");
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "cb_b");
+    assert_table("t_cb_b");
+    assert_no_table("t_cb_b2");
+    char *st = row_state("cb_b");
+    assert_string_equal(st, "dirty");
+    free(st);
+}
+
+/* A non-transactional revision whose SQL opens a transaction and never
+ * ends it, followed by another revision. */
+static void test_non_transactional_revision_leaving_a_transaction_open_fails_dirty(
+    void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "nt_a", NULL, NULL, "CREATE TABLE t_nt_a (x INTEGER)", NULL));
+    assert_ok(r, retort_add_sql(r, "nt_open", "nt_a", NULL,
+                                "CREATE TABLE t_nt_open (x INTEGER); BEGIN; "
+                                "CREATE TABLE t_nt_open2 (x INTEGER)",
+                                NULL));
+    assert_ok(r, retort_add_sql(r, "nt_next", "nt_open", NULL,
+                                "CREATE TABLE t_nt_next (x INTEGER)", NULL));
+    assert_ok(r, retort_revision_set_transactional(r, "nt_open", 0));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    const char *msg = retort_errmsg(r);
+    assert_contains(msg, "'nt_open'");
+    assert_contains(msg, "transaction open");
+    assert_contains(msg, "dirty");
+    assert_null(strstr(msg, "nt_next"));
+    assert_table("t_nt_open");      /* ran and committed by itself */
+    assert_no_table("t_nt_open2");  /* inside the transaction left open */
+    assert_no_table("t_nt_next");
+    assert_version_ids("nt_a nt_open");
+    char *st = row_state("nt_open");
+    assert_string_equal(st, "dirty");
+    free(st);
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'nt_open' AND outcome = 'failed'"),
+                     1);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EDIRTY);
+    assert_contains(retort_errmsg(r), "nt_open");
+}
+
+static int begin_and_leave_open(retort_conn *conn, void *user)
+{
+    (void)user;
+    return retort_exec(conn, "CREATE TABLE t_cb_open (x INTEGER)") ||
+           retort_exec(conn, "BEGIN") || retort_exec(conn, "CREATE TABLE t_cb_open2 (x INTEGER)");
+}
+
+static void test_non_transactional_callback_leaving_a_transaction_open_fails_dirty(
+    void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_add(r, "cb_open", NULL, NULL, begin_and_leave_open, NULL, NULL));
+    assert_ok(r, retort_revision_set_transactional(r, "cb_open", 0));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "'cb_open'");
+    assert_contains(retort_errmsg(r), "transaction open");
+    assert_table("t_cb_open");
+    assert_no_table("t_cb_open2");
+    char *st = row_state("cb_open");
+    assert_string_equal(st, "dirty");
+    free(st);
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'cb_open' AND outcome = 'failed'"),
                      1);
 }
 
@@ -424,6 +561,11 @@ int main(void)
         IT_TEST(test_failure_recording_the_version_row_rolls_the_revision_back),
         IT_TEST(test_failure_appending_to_the_audit_log_rolls_the_revision_back),
         IT_TEST(test_a_body_that_ends_the_transaction_itself_is_not_recorded),
+        IT_TEST(test_commit_then_begin_in_a_body_marks_the_revision_dirty),
+        IT_TEST(test_rollback_then_begin_in_a_body_is_never_recorded_applied),
+        IT_TEST(test_commit_then_begin_in_a_callback_marks_the_revision_dirty),
+        IT_TEST(test_non_transactional_revision_leaving_a_transaction_open_fails_dirty),
+        IT_TEST(test_non_transactional_callback_leaving_a_transaction_open_fails_dirty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -273,6 +273,29 @@ static void test_offline_transaction_brackets_follow_the_transaction_mode(void *
     assert_version_ids("b1 b2 b3");
 }
 
+/* A last statement without ';' followed by a comment line, as a real
+ * project's file had it: the ';' the script adds must end the statement,
+ * not land inside the comment. */
+static void test_offline_script_terminates_a_statement_followed_by_a_comment(void **state)
+{
+    (void)state;
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "c1", NULL, NULL,
+                                "CREATE TABLE t_c1 (x INTEGER)\n-- a trailing comment", NULL));
+    assert_ok(r, retort_add_sql(r, "c2", "c1", NULL,
+                                "CREATE TABLE t_c2 (x INTEGER); /* done */\n-- bye\n", NULL));
+    assert_ok(r, retort_add_sql(r, "c3", "c2", NULL, "-- only a comment", NULL));
+    const char *script = NULL;
+    assert_ok(r, retort_upgrade_sql(r, "head", &script));
+    char *copy = strdup(script);
+    assert_non_null(copy);
+    fixture_exec(copy);
+    free(copy);
+    assert_table("t_c1");
+    assert_table("t_c2");
+    assert_version_ids("c1 c2 c3");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -286,6 +309,7 @@ int main(void)
         IT_TEST(test_offline_callbacks_get_an_offline_connection),
         IT_TEST(test_offline_callback_needing_the_live_connection_is_eoffline_naming_it),
         IT_TEST(test_offline_rendering_never_connects),
+        IT_TEST(test_offline_script_terminates_a_statement_followed_by_a_comment),
         IT_TEST(test_offline_transaction_brackets_follow_the_transaction_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,6 +302,31 @@ static void test_version_row_records_parents_message_and_checksum(void **state)
     free(v);
 }
 
+static void test_version_row_with_a_null_id_is_named_as_the_fault(void **state)
+{
+    (void)state;
+    /* A version table retort did not create (no NOT NULL on id), with a
+     * row whose id is NULL. */
+    if (fixture_is_postgres())
+        fixture_exec("CREATE TABLE retort_version (seq BIGSERIAL NOT NULL, id VARCHAR(128), "
+                     "parents TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '', "
+                     "checksum CHAR(64), state VARCHAR(16) NOT NULL DEFAULT 'applied', "
+                     "applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+                     "duration_ms BIGINT NOT NULL DEFAULT 0)");
+    else
+        fixture_exec("CREATE TABLE retort_version (id TEXT, parents TEXT NOT NULL DEFAULT '', "
+                     "message TEXT NOT NULL DEFAULT '', checksum TEXT, state TEXT NOT NULL "
+                     "DEFAULT 'applied', applied_at TEXT NOT NULL DEFAULT '', duration_ms "
+                     "INTEGER NOT NULL DEFAULT 0)");
+    fixture_exec("INSERT INTO retort_version (id) VALUES (NULL)");
+    retort *r = fixture_new();
+    const char *heads = NULL;
+    assert_rc(r, retort_current(r, &heads), RETORT_EDB);
+    assert_contains(retort_errmsg(r), "retort_version");
+    assert_contains(retort_errmsg(r), "NULL id");
+    assert_null(strstr(retort_errmsg(r), "no detail"));
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -326,6 +351,7 @@ int main(void)
         IT_TEST(test_checksum_ignore_policy_neither_warns_nor_fails),
         IT_TEST(test_unchanged_sql_text_passes_check_without_warnings),
         IT_TEST(test_version_row_records_parents_message_and_checksum),
+        IT_TEST(test_version_row_with_a_null_id_is_named_as_the_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

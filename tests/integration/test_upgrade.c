@@ -321,6 +321,64 @@ static void test_sql_revisions_apply_their_statements(void **state)
     assert_version_ids("s1 s2");
 }
 
+/* ------------------------------------------------------- out of order */
+
+/* a and c applied, then a registry where b sorts between them (c's parent
+ * is now b), as a new file does in a migrations directory. */
+static retort *applied_a_c_then_b_inserted(void)
+{
+    retort *r1 = fixture_new();
+    assert_ok(r1, retort_add_sql(r1, "a", NULL, NULL, "CREATE TABLE t_a (x INTEGER)", NULL));
+    assert_ok(r1, retort_add_sql(r1, "c", "a", NULL, "CREATE TABLE t_c (x INTEGER)", NULL));
+    assert_ok(r1, retort_migrate_to_head(r1));
+    retort *r = fixture_new();
+    assert_ok(r, retort_add_sql(r, "a", NULL, NULL, "CREATE TABLE t_a (x INTEGER)", NULL));
+    assert_ok(r, retort_add_sql(r, "b", "a", NULL, "CREATE TABLE t_b (x INTEGER)", NULL));
+    assert_ok(r, retort_add_sql(r, "c", "b", NULL, "CREATE TABLE t_c (x INTEGER)", NULL));
+    return r;
+}
+
+static void test_revision_inserted_before_applied_ones_is_refused_naming_both(void **state)
+{
+    (void)state;
+    retort *r = applied_a_c_then_b_inserted();
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EGRAPH);
+    assert_contains(retort_errmsg(r), "'b'");
+    assert_contains(retort_errmsg(r), "'c'");
+    assert_contains(retort_errmsg(r), "out of order");
+    assert_contains(retort_errmsg(r), "allow_out_of_order");
+    assert_no_table("t_b");
+    assert_version_ids("a c");
+    assert_rc(r, retort_upgrade(r, "b"), RETORT_EGRAPH);
+    assert_rc(r, retort_check(r), RETORT_EGRAPH);
+    assert_contains(retort_errmsg(r), "'b'");
+    assert_no_table("t_b");
+}
+
+static void test_allow_out_of_order_applies_it_and_warns(void **state)
+{
+    (void)state;
+    retort *r = applied_a_c_then_b_inserted();
+    assert_ok(r, retort_set(r, "allow_out_of_order", "true"));
+    fixture_capture_log(r, RETORT_LOG_WARN);
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_table("t_b");
+    assert_version_ids("a b c");
+    assert_contains(fixture_log_text(), "out of order");
+    assert_contains(fixture_log_text(), "'b'");
+    /* One head on a linear history, whatever order the rows went in. */
+    assert_current(r, "c");
+    assert_ok(r, retort_check(r));
+}
+
+static void test_current_shows_the_applied_head_while_a_revision_is_out_of_order(
+    void **state)
+{
+    (void)state;
+    retort *r = applied_a_c_then_b_inserted();
+    assert_current(r, "c");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -346,6 +404,9 @@ int main(void)
         IT_TEST(test_plan_lists_revisions_without_running_them),
         IT_TEST(test_applied_lists_revisions_in_the_order_applied),
         IT_TEST(test_sql_revisions_apply_their_statements),
+        IT_TEST(test_revision_inserted_before_applied_ones_is_refused_naming_both),
+        IT_TEST(test_allow_out_of_order_applies_it_and_warns),
+        IT_TEST(test_current_shows_the_applied_head_while_a_revision_is_out_of_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,6 +229,22 @@ static void test_upgrade_plus_n_from_base_with_two_roots_is_ambiguous(void **sta
     plan_fails(w, 1, "+1", RETORT_ETARGET);
 }
 
+static void test_surrounding_white_space_is_trimmed_for_upgrade_and_downgrade_alike(
+    void **state)
+{
+    world *w = *state;
+    linear(w);
+    assert_string_equal(plan_ok(w, 1, " c "), "a b c");
+    assert_string_equal(plan_ok(w, 1, "\t+2\n"), "a b");
+    assert_string_equal(plan_ok(w, 1, " head"), "a b c d e");
+    apply(w, "a b c d e");
+    assert_string_equal(plan_ok(w, -1, " base "), "e d c b a");
+    assert_string_equal(plan_ok(w, -1, "-1\n"), "e");
+    assert_string_equal(plan_ok(w, -1, "\tc "), "e d");
+    plan_fails(w, -1, " ", RETORT_ETARGET);
+    plan_fails(w, 1, " \t", RETORT_ETARGET);
+}
+
 static void test_malformed_relative_targets_are_rejected(void **state)
 {
     world *w = *state;
@@ -240,6 +256,21 @@ static void test_malformed_relative_targets_are_rejected(void **state)
     static const char *const badd[] = {"-", "-0", "-x", "--1", "-1x", "-99999999999999999999"};
     for (size_t i = 0; i < sizeof badd / sizeof badd[0]; i++)
         plan_fails(w, -1, badd[i], RETORT_ETARGET);
+}
+
+static void test_relative_target_just_past_int_max_is_a_target_error_naming_the_range(
+    void **state)
+{
+    world *w = *state;
+    linear(w);
+    const char *msg = plan_fails(w, 1, "+2147483648", RETORT_ETARGET);
+    assert_non_null(strstr(msg, "1 to 2147483647"));
+    /* The largest number is a number, just past the head. */
+    msg = plan_fails(w, 1, "+2147483647", RETORT_ETARGET);
+    assert_non_null(strstr(msg, "past the head"));
+    apply(w, "a b c d e");
+    msg = plan_fails(w, -1, "-2147483648", RETORT_ETARGET);
+    assert_non_null(strstr(msg, "1 to 2147483647"));
 }
 
 /* ----------------------------------------------------------- downgrade */
@@ -453,6 +484,8 @@ int main(void)
         WORLD_TEST(test_upgrade_plus_n_into_a_merge_is_ambiguous),
         WORLD_TEST(test_upgrade_plus_n_with_several_applied_heads_is_ambiguous),
         WORLD_TEST(test_upgrade_plus_n_from_base_with_two_roots_is_ambiguous),
+        WORLD_TEST(test_relative_target_just_past_int_max_is_a_target_error_naming_the_range),
+        WORLD_TEST(test_surrounding_white_space_is_trimmed_for_upgrade_and_downgrade_alike),
         WORLD_TEST(test_malformed_relative_targets_are_rejected),
         WORLD_TEST(test_downgrade_base_reverts_everything_children_first),
         WORLD_TEST(test_downgrade_base_at_base_plans_nothing),
