@@ -11,6 +11,7 @@
 #include "context.h"
 #include "error.h"
 #include "memory.h"
+#include "quote.h"
 
 void rt_conn_init(struct retort_conn *conn, retort *r, rt_buf *script)
 {
@@ -35,22 +36,8 @@ void rt_script_append_statement(rt_buf *script, const char *sql)
     rt_buf_append_char(script, '\n');
 }
 
-static void append_literal(rt_buf *out, const char *value)
-{
-    if (!value) {
-        rt_buf_append(out, "NULL");
-        return;
-    }
-    rt_buf_append_char(out, '\'');
-    for (const char *p = value; *p; p++) {
-        if (*p == '\'')
-            rt_buf_append_char(out, '\'');
-        rt_buf_append_char(out, *p);
-    }
-    rt_buf_append_char(out, '\'');
-}
-
-int rt_render_params(const char *sql, int nparams, const char *const *params, rt_buf *out)
+int rt_render_params(const retort_backend *be, const char *sql, int nparams,
+                     const char *const *params, rt_buf *out)
 {
     const char *p = sql;
     while (*p) {
@@ -78,7 +65,7 @@ int rt_render_params(const char *sql, int nparams, const char *const *params, rt
                 n = n * 10 + (*q++ - '0');
             if (n < 1 || n > nparams)
                 return RETORT_EINVAL;
-            append_literal(out, params[n - 1]);
+            rt_quote_literal(be, params[n - 1], out);
             p = q;
             continue;
         }
@@ -140,7 +127,7 @@ RETORT_API int retort_exec_params(retort_conn *conn, const char *sql, int nparam
     }
     if (conn->script) {
         rt_buf text = RT_BUF_INIT;
-        int rc = rt_render_params(sql, nparams, params, &text);
+        int rc = rt_render_params(conn->r->backend, sql, nparams, params, &text);
         if (rc == RETORT_OK)
             rt_script_append_statement(conn->script, rt_buf_str(&text));
         else {

@@ -76,10 +76,12 @@ static char *url_with_search_path(const char *schema)
     return url;
 }
 
+/* Created afresh: a failed earlier run may have left it behind. */
 static void create_schema(const char *schema)
 {
-    char q[512], sql[600];
-    snprintf(sql, sizeof sql, "CREATE SCHEMA %s", ident(schema, q, sizeof q));
+    char q[512], sql[1200];
+    snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s",
+             ident(schema, q, sizeof q), q);
     fixture_exec(sql);
 }
 
