@@ -55,7 +55,7 @@ static char *url_with_search_path(const char *schema)
     size_t w = 0;
     w += (size_t)snprintf(opt + w, sizeof opt - w, "-csearch_path=\"");
     for (const char *p = schema; *p && w + 4 < sizeof opt; p++) {
-        if (*p == ' ' || *p == '\\')
+        if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '\\')
             opt[w++] = '\\';
         if (*p == '"')
             opt[w++] = '"';
@@ -152,6 +152,176 @@ static void test_schema_name_with_a_quote_from_search_path_migrates(void **state
     drop_schema("o'brien");
 }
 
+/*
+ * Server-side schema names: every character class that ends a SQL context
+ * (quote, double quote, backslash, $$, $retort$, semicolon, comment openers, newline), unicode, a would-be placeholder,
+ * and PostgreSQL's 63-byte limit in ASCII and in 2-byte characters (and a
+ * 70-byte name, which the server itself truncates to 63).
+ */
+static const char *const server_schemas[] = {
+    "o'brien", "a\"b", "a\\b", "a\\'b", "a$$b", "x$retort$y", "$retort", "a;b; DROP TABLE t_a",
+    "a--b", "a/*b", "a\nb", "a\rb", "caf\xc3\xa9 \xe2\x80\xae\xf0\x9f\x92\xa5", "{tag}",
+    "{schema_name}", "$1",
+    /* 63 bytes */
+    "s23456789012345678901234567890123456789012345678901234567890123",
+    /* 31 two-byte characters and one byte: 63 bytes */
+    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9'",
+    NULL};
+
+static void assert_ids(const char *schema, const char *expected)
+{
+    char *ids = ids_in_schema(schema);
+    if (strcmp(ids, expected) != 0) {
+        char copy[256];
+        snprintf(copy, sizeof copy, "%s", ids);
+        free(ids);
+        fail_msg("schema \"%s\": version table holds \"%s\", expected \"%s\"", schema, copy,
+                 expected);
+    }
+    free(ids);
+}
+
+static retort *context_in(const char *schema)
+{
+    char *url = url_with_search_path(schema);
+    retort *r = NULL;
+    int rc = retort_new(&r, url);
+    fixture_adopt(r);
+    free(url);
+    assert_int_equal(rc, RETORT_OK);
+    assert_ok(r, retort_add_sql(r, "a", NULL, "first 'one'", "CREATE TABLE t_a (x INTEGER)",
+                                "DROP TABLE t_a"));
+    assert_ok(r, retort_add_sql(r, "b", "a", "second; \"two\" $$ \\",
+                                "CREATE TABLE t_b (y TEXT DEFAULT 'x')", "DROP TABLE t_b"));
+    return r;
+}
+
+/* Every operation on the version table, with the schema from the server. */
+static void every_operation_in(const char *schema)
+{
+    create_schema(schema);
+    retort *r = context_in(schema);
+    const char *heads = NULL;
+    assert_ok(r, retort_current(r, &heads));
+    assert_string_equal(heads, "");
+    assert_rc(r, retort_check(r), RETORT_EPENDING);
+    assert_ok(r, retort_upgrade(r, "a"));
+    assert_ids(schema, "a");
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_ids(schema, "a b");
+    assert_ok(r, retort_check(r));
+    assert_ok(r, retort_current(r, &heads));
+    assert_string_equal(heads, "b");
+    assert_ok(r, retort_downgrade(r, "a"));
+    assert_ids(schema, "a");
+    assert_ok(r, retort_upgrade(r, "head"));
+    assert_ok(r, retort_stamp(r, "a"));
+    assert_ids(schema, "a");
+    assert_ok(r, retort_mark_applied(r, "b"));
+    assert_ids(schema, "a b");
+    assert_ok(r, retort_mark_reverted(r, "b"));
+    assert_ids(schema, "a");
+    assert_ok(r, retort_mark_applied(r, "b"));
+    assert_ids(schema, "a b");
+    assert_ok(r, retort_downgrade(r, "base"));
+    assert_ids(schema, "");
+    const char *snap = NULL;
+    assert_ok(r, retort_schema_snapshot(r, &snap));
+    assert_string_equal(snap, "");
+    /* The audit log, in the same schema, saw every step. */
+    char q[512], sql[800];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s.retort_version_log",
+             ident(schema, q, sizeof q));
+    assert_int_equal(fixture_count(sql), 10);
+
+    /* The offline script of a connected context targets the same schema:
+     * run by the server from an empty schema, it makes the same rows. */
+    const char *script = NULL;
+    assert_ok(r, retort_upgrade_sql(r, "head", &script));
+    char *copy = strdup(script);
+    assert_non_null(copy);
+    fixture_free(r);
+    drop_schema(schema);
+    /* the migrations' unqualified tables land in the schema, as online */
+    snprintf(sql, sizeof sql, "SET search_path TO %s", q);
+    fixture_exec(sql);
+    fixture_exec(copy);
+    fixture_exec("RESET search_path");
+    free(copy);
+    assert_ids(schema, "a b");
+    assert_int_equal(tables_in_schema(schema), 4);
+    snprintf(sql, sizeof sql, "SELECT message FROM %s.retort_version WHERE id = 'b'", q);
+    char *message = fixture_scalar(sql);
+    assert_string_equal(message, "second; \"two\" $$ \\");
+    free(message);
+    drop_schema(schema);
+}
+
+static void test_hostile_server_schema_names_go_through_every_operation_as_names(void **state)
+{
+    (void)state;
+    fixture_exec("DROP TABLE IF EXISTS public.t_a, public.t_b");
+    for (int i = 0; server_schemas[i]; i++)
+        every_operation_in(server_schemas[i]);
+    /* Nothing ran outside the schemas. */
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE "
+                                   "schemaname = 'public' AND tablename LIKE 't\\_%'"),
+                     0);
+}
+
+static void test_schema_name_longer_than_63_bytes_is_the_servers_truncated_name(void **state)
+{
+    (void)state;
+    const char *longer = "s234567890123456789012345678901234567890123456789012345678901234567890";
+    create_schema(longer); /* the server keeps its first 63 bytes */
+    retort *r = context_in(longer);
+    assert_ok(r, retort_migrate_to_head(r));
+    char truncated[64];
+    memcpy(truncated, longer, 63);
+    truncated[63] = '\0';
+    assert_ids(truncated, "a b");
+    assert_int_equal(tables_in_schema(truncated), 4);
+    drop_schema(truncated);
+}
+
+/* The longest names the settings allow: a 63-character schema and a
+ * 59-character version table, whose audit log is then exactly 63. */
+static void test_longest_allowed_schema_and_table_names_keep_their_every_byte(void **state)
+{
+    (void)state;
+    const char *schema = "S23456789012345678901234567890123456789012345678901234567890123";
+    const char *table = "T2345678901234567890123456789012345678901234567890123456789";
+    assert_int_equal(strlen(schema), 63);
+    assert_int_equal(strlen(table), 59);
+    drop_schema(schema);
+    retort *r = fixture_new();
+    assert_ok(r, retort_set_schema(r, schema));
+    assert_ok(r, retort_set_version_table(r, table));
+    assert_ok(r, retort_add_sql(r, "a", NULL, NULL, "SELECT 1", NULL));
+    assert_ok(r, retort_migrate_to_head(r));
+    char l[512], sql[800];
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_catalog.pg_tables "
+             "WHERE schemaname = %s", lit(schema, l, sizeof l));
+    char *tables = fixture_scalar(sql);
+    char expected[200];
+    snprintf(expected, sizeof expected, "%s %s_log", table, table);
+    assert_string_equal(tables, expected);
+    free(tables);
+    /* one character more is refused, naming the setting */
+    char longer[80];
+    snprintf(longer, sizeof longer, "%sX", schema);
+    assert_rc(r, retort_set_schema(r, longer), RETORT_EINVAL);
+    assert_contains(retort_errmsg(r), "schema");
+    snprintf(longer, sizeof longer, "%sX", table);
+    assert_rc(r, retort_set_version_table(r, longer), RETORT_EINVAL);
+    assert_contains(retort_errmsg(r), "version_table");
+    fixture_free(r);
+    drop_schema(schema);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -160,6 +330,9 @@ int main(void)
     const struct CMUnitTest postgres_only[] = {
         T(test_schema_name_from_search_path_cannot_run_sql_in_create_schema),
         T(test_schema_name_with_a_quote_from_search_path_migrates),
+        T(test_hostile_server_schema_names_go_through_every_operation_as_names),
+        T(test_schema_name_longer_than_63_bytes_is_the_servers_truncated_name),
+        T(test_longest_allowed_schema_and_table_names_keep_their_every_byte),
     };
     if (!fixture_is_postgres()) {
         printf("1..0 # SKIP PostgreSQL-only cases\n");
