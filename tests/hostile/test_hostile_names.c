@@ -53,7 +53,10 @@ static char *url_with_search_path(const char *schema)
 {
     char opt[1024];
     size_t w = 0;
-    w += (size_t)snprintf(opt + w, sizeof opt - w, "-csearch_path=\"");
+    /* and backslashes in '...' read as escapes, as a database owner can
+     * make every session read them: literals must not depend on it */
+    w += (size_t)snprintf(opt + w, sizeof opt - w,
+                          "-cstandard_conforming_strings=off -csearch_path=\"");
     for (const char *p = schema; *p && w + 4 < sizeof opt; p++) {
         if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '\\')
             opt[w++] = '\\';
