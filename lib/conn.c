@@ -58,6 +58,28 @@ int rt_render_params(const retort_backend *be, const char *sql, int nparams,
             rt_buf_append_n(out, start, (size_t)(p - start));
             continue;
         }
+        if (c == '$' && (p[1] == '$' || p[1] == '_' || (p[1] >= 'a' && p[1] <= 'z') ||
+                         (p[1] >= 'A' && p[1] <= 'Z'))) {
+            /* $tag$ ... $tag$ (a dialect's dollar quote, such as a DO body or
+             * a literal the driver wrote): copied whole, never rendered into */
+            const char *q = p + 1;
+            while (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                   (*q >= '0' && *q <= '9'))
+                q++;
+            if (*q == '$') {
+                size_t taglen = (size_t)(q + 1 - p);
+                const char *close = NULL;
+                for (const char *s = q + 1; (s = strchr(s, '$')) != NULL; s++)
+                    if (strncmp(s, p, taglen) == 0) {
+                        close = s;
+                        break;
+                    }
+                const char *end = close ? close + taglen : p + strlen(p);
+                rt_buf_append_n(out, p, (size_t)(end - p));
+                p = end;
+                continue;
+            }
+        }
         if (c == '$' && p[1] >= '1' && p[1] <= '9') {
             const char *q = p + 1;
             long n = 0;

@@ -25,6 +25,10 @@ static int append_template(retort *r, rt_buf *script, int op, int nparams,
     int t = rt_vt_template(r, op, &sql);
     if (t < 0) {
         rc = RETORT_ENOMEM;
+    } else if (t > 0 && nparams == 0) {
+        /* Nothing to render: the statement as expanded, whose names may
+         * hold "$1" inside their quotes. */
+        rt_script_append_statement(script, rt_buf_str(&sql));
     } else if (t > 0) {
         rc = rt_render_params(r->backend, rt_buf_str(&sql), nparams, params, &text);
         if (rc == RETORT_OK)

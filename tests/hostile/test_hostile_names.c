@@ -164,7 +164,7 @@ static void test_schema_name_with_a_quote_from_search_path_migrates(void **state
 static const char *const server_schemas[] = {
     "o'brien", "a\"b", "a\\b", "a\\'b", "a$$b", "x$retort$y", "$retort", "a;b; DROP TABLE t_a",
     "a--b", "a/*b", "a\nb", "a\rb", "caf\xc3\xa9 \xe2\x80\xae\xf0\x9f\x92\xa5", "{tag}",
-    "{schema_name}", "$1",
+    "{schema_name}", "$1", "a\\$1",
     /* 63 bytes */
     "s23456789012345678901234567890123456789012345678901234567890123",
     /* 31 two-byte characters and one byte: 63 bytes */

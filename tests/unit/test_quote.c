@@ -470,6 +470,19 @@ static void test_offline_parameters_are_literals_that_read_back_exactly(void **s
     retort_free(s);
 }
 
+static void test_offline_parameters_are_never_rendered_inside_dollar_quotes(void **state)
+{
+    (void)state;
+    const char *params[] = {"v"};
+    rt_buf b = RT_BUF_INIT;
+    assert_int_equal(rt_render_params(&rt_postgres_backend,
+                                      "SELECT $x$ $1 $x$, $$$1$$, $1, \"$1\", '$1'", 1, params,
+                                      &b),
+                     RETORT_OK);
+    assert_string_equal(rt_buf_str(&b), "SELECT $x$ $1 $x$, $$$1$$, 'v', \"$1\", '$1'");
+    rt_buf_free(&b);
+}
+
 static void test_dollar_tag_never_occurs_in_the_body(void **state)
 {
     (void)state;
@@ -533,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_identifiers_double_quotes_and_keep_every_other_byte),
         cmocka_unit_test(test_postgres_literal_is_plain_without_backslash_and_dollar_quoted_with_one),
         cmocka_unit_test(test_dollar_tag_never_occurs_in_the_body),
+        cmocka_unit_test(test_offline_parameters_are_never_rendered_inside_dollar_quotes),
         cmocka_unit_test(test_comment_text_cannot_end_the_comment),
         cmocka_unit_test(test_every_template_keeps_its_shape_whatever_the_names),
         cmocka_unit_test(test_offline_parameters_are_literals_that_read_back_exactly),
