@@ -92,8 +92,8 @@ RETORT_API void retort_free(retort *r)
     rt_context_freed();
 }
 
-/* quote(schema).quote(table), or quote(table) without a schema, into out;
- * 0 when it does not fit. */
+/* quote(schema).quote(table), or quote(table) without a schema, into out.
+ * Returns 1, 0 when it does not fit, -1 when memory ran out. */
 static int qualify(const retort_backend *be, const char *schema, const char *table, char *out,
                    size_t size)
 {
@@ -103,8 +103,8 @@ static int qualify(const retort_backend *be, const char *schema, const char *tab
         rt_buf_append_char(&b, '.');
     }
     rt_quote_ident(be, table, &b);
-    int ok = !rt_buf_failed(&b) && b.len < size;
-    if (ok)
+    int ok = rt_buf_failed(&b) ? -1 : b.len < size;
+    if (ok > 0)
         memcpy(out, rt_buf_str(&b), b.len + 1);
     rt_buf_free(&b);
     return ok;
@@ -121,9 +121,14 @@ void rt_forget_sql(retort *r)
 int rt_set_names(retort *r)
 {
     rt_forget_sql(r);
-    if (!qualify(r->backend, r->schema_in_use, r->version_table, r->qtable, sizeof r->qtable) ||
-        !qualify(r->backend, r->schema_in_use, r->log_table, r->qlog, sizeof r->qlog) ||
-        !qualify(r->backend, "", r->schema_in_use, r->qschema, sizeof r->qschema))
+    int ok = qualify(r->backend, r->schema_in_use, r->version_table, r->qtable, sizeof r->qtable);
+    if (ok > 0)
+        ok = qualify(r->backend, r->schema_in_use, r->log_table, r->qlog, sizeof r->qlog);
+    if (ok > 0)
+        ok = qualify(r->backend, "", r->schema_in_use, r->qschema, sizeof r->qschema);
+    if (ok < 0)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    if (ok == 0)
         return rt_fail(r, RETORT_EINVAL, "version table name '%s' or schema '%s' is too long "
                                          "once quoted", r->version_table, r->schema_in_use);
     return RETORT_OK;
