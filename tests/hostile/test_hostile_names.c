@@ -157,8 +157,9 @@ static void test_schema_name_with_a_quote_from_search_path_migrates(void **state
 
 /*
  * Server-side schema names: every character class that ends a SQL context
- * (quote, double quote, backslash, $$, $retort$, semicolon, comment openers, newline), unicode, a would-be placeholder,
- * and PostgreSQL's 63-byte limit in ASCII and in 2-byte characters (and a
+ * (quote, double quote, backslash, $$, $retort$, semicolon, comment
+ * openers, line breaks), unicode, would-be placeholders, and PostgreSQL's
+ * 63-byte limit in ASCII and in 2-byte characters (and a
  * 70-byte name, which the server itself truncates to 63).
  */
 static const char *const server_schemas[] = {
@@ -339,6 +340,11 @@ static const char *name_ident(const char *name, char *buf, size_t size)
     return ident(name, buf, size);
 }
 
+static void drop_bookkeeping(void)
+{
+    fixture_exec("DROP TABLE retort_version; DROP TABLE retort_version_log");
+}
+
 /* The declared schema: the table named name (with a column named name)
  * and, when extra, a second column and an index both named name too. */
 static char *declared(const char *name, int extra)
@@ -388,9 +394,7 @@ static void autogenerate_round_trip(const char *name)
         snprintf(sql, sizeof sql, "DROP TABLE %s; DROP TABLE victim",
                  name_ident(name, q, sizeof q));
         fixture_exec(sql);
-        fixture_exec(fixture_is_postgres()
-                         ? "DROP TABLE retort_version, retort_version_log"
-                         : "DROP TABLE retort_version; DROP TABLE retort_version_log");
+        drop_bookkeeping();
         return;
     }
     assert_ok(r, retort_schema_snapshot(r, &snap));
@@ -419,8 +423,7 @@ static void autogenerate_round_trip(const char *name)
     char q[512], sql[600];
     snprintf(sql, sizeof sql, "DROP TABLE %s; DROP TABLE victim", name_ident(name, q, sizeof q));
     fixture_exec(sql);
-    fixture_exec(fixture_is_postgres() ? "DROP TABLE retort_version, retort_version_log"
-                                       : "DROP TABLE retort_version; DROP TABLE retort_version_log");
+    drop_bookkeeping();
 }
 
 static void test_catalogue_names_in_snapshot_and_autogenerate_stay_names(void **state)

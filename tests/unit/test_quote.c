@@ -227,7 +227,8 @@ static void lex(const char *s, int dialect, toks *t)
                 break;
             }
             /* | | char ( 13 ) | | or | | LITERAL */
-            if (j + 1 < t->n && strcmp(t->v[j].text, "|") == 0 && strcmp(t->v[j + 1].text, "|") == 0) {
+            if (j + 1 < t->n && strcmp(t->v[j].text, "|") == 0 &&
+                strcmp(t->v[j + 1].text, "|") == 0) {
                 j += 2;
                 if (j + 3 < t->n && strcmp(t->v[j].text, "char") == 0 &&
                     strcmp(t->v[j + 1].text, "(") == 0 && strcmp(t->v[j + 2].text, "13") == 0 &&
@@ -521,10 +522,9 @@ static void test_identifiers_double_quotes_and_keep_every_other_byte(void **stat
     rt_buf_free(&b);
 }
 
-static void test_postgres_literal_is_plain_without_backslash_and_dollar_quoted_with_one(
-    void **state)
+static void test_postgres_literal_is_plain_without_backslash_and_dollar_quoted_with_one(void **s)
 {
-    (void)state;
+    (void)s;
     rt_buf b = RT_BUF_INIT;
     rt_quote_literal(&rt_postgres_backend, "o'brien", &b);
     assert_string_equal(rt_buf_str(&b), "'o''brien'");
@@ -544,7 +544,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identifiers_double_quotes_and_keep_every_other_byte),
-        cmocka_unit_test(test_postgres_literal_is_plain_without_backslash_and_dollar_quoted_with_one),
+#define T(f) cmocka_unit_test(f)
+        T(test_postgres_literal_is_plain_without_backslash_and_dollar_quoted_with_one),
         cmocka_unit_test(test_dollar_tag_never_occurs_in_the_body),
         cmocka_unit_test(test_offline_parameters_are_never_rendered_inside_dollar_quotes),
         cmocka_unit_test(test_comment_text_cannot_end_the_comment),
