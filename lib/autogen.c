@@ -14,26 +14,38 @@
  */
 #include "autogen.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "context.h"
 #include "error.h"
 #include "memory.h"
+#include "quote.h"
 #include "runner.h"
 #include "snapshot.h"
 
 /* --------------------------------------------------------------- helpers */
 
-void rt_ag_quote(rt_buf *b, const char *name)
+/* Both renderers' dialects read ANSI double quotes. */
+void rt_ag_quote(rt_buf *b, const char *name) { rt_quote_ident(NULL, name, b); }
+
+void rt_ag_comment(rt_buf *b, const char *fmt, ...)
 {
-    rt_buf_append_char(b, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            rt_buf_append_char(b, '"');
-        rt_buf_append_char(b, *p);
+    rt_buf text = RT_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    rt_buf_vprintf(&text, fmt, ap);
+    va_end(ap);
+    if (rt_buf_failed(&text)) {
+        b->failed = 1;
+    } else {
+        if (text.len && text.data[text.len - 1] == '\n')
+            text.data[--text.len] = '\0';
+        rt_quote_comment(rt_buf_str(&text), b);
+        rt_buf_append_char(b, '\n');
     }
-    rt_buf_append_char(b, '"');
+    rt_buf_free(&text);
 }
 
 static int int_rank(const char *t)

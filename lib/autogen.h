@@ -40,6 +40,10 @@ int rt_autogen_render_postgres(retort *err, const rt_ag_side *from, const rt_ag_
 
 /* Appends name in double quotes, doubling any inside. */
 void rt_ag_quote(rt_buf *b, const char *name);
+/* Appends one "-- ..." comment line formatted from fmt: a name or text in
+ * it (from the catalogue) cannot end the comment and start SQL, since line
+ * breaks in it are folded (rt_quote_comment); the line ends with "\n". */
+void rt_ag_comment(rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Whether changing a column's type from a to b keeps every value (a known
  * widening such as integer to bigint, or anything to text).  Types are as

@@ -204,7 +204,7 @@ static void annotate_new_column(job *j, const rt_sobj *c, int new_table)
         return;
     }
     if (!new_table && b.not_null && !b.dflt && !b.identity && !b.generated)
-        rt_buf_printf(j->out, "-- retort:review new column \"%s\".\"%s\" is NOT NULL without a "
+        rt_ag_comment(j->out, "-- retort:review new column \"%s\".\"%s\" is NOT NULL without a "
                               "default: this fails if \"%s\" has rows\n",
                       c->table, c->name, c->table);
     rt_scol_free(&b);
@@ -226,7 +226,7 @@ static void alter_column(job *j, const rt_sobj *o, const rt_sobj *n)
     const char *t = o->table, *c = o->name;
 #define SAME(x, y) ((!(x) && !(y)) || ((x) && (y) && strcmp((x), (y)) == 0))
     if (!SAME(a.identity, b.identity) || !SAME(a.generated, b.generated)) {
-        rt_buf_printf(out, "-- retort:review column \"%s\".\"%s\" changes its identity or "
+        rt_ag_comment(out, "-- retort:review column \"%s\".\"%s\" changes its identity or "
                            "generation, which autogenerate does not write: from '%s' to '%s'\n",
                       t, c, o->body, n->body);
         goto done;
@@ -242,7 +242,7 @@ static void alter_column(job *j, const rt_sobj *o, const rt_sobj *n)
     }
     if (retype) {
         if (!rt_ag_type_widens(a.type, b.type))
-            rt_buf_printf(out, "-- retort:destructive changes the type of \"%s\".\"%s\" from "
+            rt_ag_comment(out, "-- retort:destructive changes the type of \"%s\".\"%s\" from "
                                "'%s' to '%s', which may not keep every value\n",
                           t, c, a.type, b.type);
         alter_table(out, t);
@@ -263,7 +263,7 @@ static void alter_column(job *j, const rt_sobj *o, const rt_sobj *n)
     }
     if (a.not_null != b.not_null) {
         if (b.not_null)
-            rt_buf_printf(out, "-- retort:review \"%s\".\"%s\" becomes NOT NULL: this fails if "
+            rt_ag_comment(out, "-- retort:review \"%s\".\"%s\" becomes NOT NULL: this fails if "
                                "a row holds NULL there\n",
                           t, c);
         alter_table(out, t);
@@ -301,7 +301,7 @@ static void create_table(job *j, const rt_sobj *tl, const rt_sobj **cols)
     const char *t = tl->table;
     int unlogged = strcmp(tl->body, "unlogged") == 0;
     if (*tl->body && !unlogged)
-        rt_buf_printf(out, "-- retort:review table \"%s\" is '%s'; autogenerate writes it as a "
+        rt_ag_comment(out, "-- retort:review table \"%s\" is '%s'; autogenerate writes it as a "
                            "plain table\n", t, tl->body);
     rt_buf_append(out, unlogged ? "CREATE UNLOGGED TABLE " : "CREATE TABLE ");
     rt_ag_quote(out, t);
@@ -463,7 +463,7 @@ static void render(job *j)
                     old = &F->v[k];
         }
         if (old && strcmp(old->line, s->line) != 0)
-            rt_buf_printf(out, "-- retort:review sequence \"%s\" changes, which autogenerate "
+            rt_ag_comment(out, "-- retort:review sequence \"%s\" changes, which autogenerate "
                                "does not write: from '%s' to '%s'\n",
                           s->name, old->body, s->body);
         if (old)
@@ -492,7 +492,7 @@ static void render(job *j)
         if (o->kind == RT_SO_TABLE && has_table(T, o->table)) {
             const rt_sobj *n = rt_smodel_find(T, RT_SO_TABLE, o->table, NULL);
             if (strcmp(o->body, n->body) != 0)
-                rt_buf_printf(out, "-- retort:review table \"%s\" changes from '%s' to '%s', "
+                rt_ag_comment(out, "-- retort:review table \"%s\" changes from '%s' to '%s', "
                                    "which autogenerate does not write\n",
                               o->table, o->body, n->body);
         }
@@ -614,7 +614,7 @@ static void render(job *j)
         const rt_smodel *a = side ? T : F, *b = side ? F : T;
         for (size_t i = 0; i < a->n; i++)
             if (a->v[i].kind == RT_SO_OTHER && !rt_smodel_has_line(b, a->v[i].line))
-                rt_buf_printf(out, "-- retort:review not written by autogenerate, %s: %s\n",
+                rt_ag_comment(out, "-- retort:review not written by autogenerate, %s: %s\n",
                               side ? "to create" : "to drop", a->v[i].line);
     }
 }

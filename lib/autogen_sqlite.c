@@ -329,7 +329,7 @@ static void create_from(job *j, const stored_list *l, const char *type, const ch
     if (sql)
         statement(j->out, sql);
     else
-        rt_buf_printf(j->out, "-- retort:review the %s \"%s\" has no CREATE text to copy\n",
+        rt_ag_comment(j->out, "-- retort:review the %s \"%s\" has no CREATE text to copy\n",
                       type, name);
 }
 
@@ -369,11 +369,11 @@ static void annotate_column_changes(job *j, const char *t, int copying)
             return;
         }
         if (!rt_ag_type_widens(a.type, b.type))
-            rt_buf_printf(j->out, "-- retort:destructive changes the type of \"%s\".\"%s\" from "
+            rt_ag_comment(j->out, "-- retort:destructive changes the type of \"%s\".\"%s\" from "
                                   "'%s' to '%s', which may not keep every value\n",
                           t, o->name, a.type, b.type);
         if (copying && b.not_null && !a.not_null)
-            rt_buf_printf(j->out, "-- retort:review \"%s\".\"%s\" becomes NOT NULL: the copy "
+            rt_ag_comment(j->out, "-- retort:review \"%s\".\"%s\" becomes NOT NULL: the copy "
                                   "fails if a row holds NULL there\n",
                           t, o->name);
         rt_scol_free(&a);
@@ -390,7 +390,7 @@ static void annotate_column_changes(job *j, const char *t, int copying)
             return;
         }
         if (b.not_null && !b.dflt && !b.generated)
-            rt_buf_printf(j->out, "-- retort:review new column \"%s\".\"%s\" is NOT NULL "
+            rt_ag_comment(j->out, "-- retort:review new column \"%s\".\"%s\" is NOT NULL "
                                   "without a default: this fails if \"%s\" has rows\n",
                           t, n->name, t);
         rt_scol_free(&b);
@@ -404,7 +404,7 @@ static void rebuild(job *j, const char *t)
     rt_buf tmp = RT_BUF_INIT;
     rt_buf_printf(&tmp, "retort_new_%s", t);
     if (!sql || !table_name_span(sql, &s, &e)) {
-        rt_buf_printf(j->out, "-- retort:review table \"%s\" must be rebuilt, but its CREATE "
+        rt_ag_comment(j->out, "-- retort:review table \"%s\" must be rebuilt, but its CREATE "
                               "TABLE text could not be read\n", t);
         rt_buf_free(&tmp);
         return;
@@ -565,7 +565,7 @@ static void render(job *j)
         const rt_smodel *a = side ? j->to : j->from, *b = side ? j->from : j->to;
         for (size_t i = 0; i < a->n; i++)
             if (a->v[i].kind == RT_SO_OTHER && !rt_smodel_has_line(b, a->v[i].line))
-                rt_buf_printf(out, "-- retort:review not written by autogenerate, %s: %s\n",
+                rt_ag_comment(out, "-- retort:review not written by autogenerate, %s: %s\n",
                               side ? "to create" : "to drop", a->v[i].line);
     }
 }

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "memory.h"
 #include "sql_split.h"
+#include "quote.h"
 
 void rt_conn_init(struct retort_conn *conn, retort *r, rt_buf *script)
 {
@@ -49,22 +50,8 @@ void rt_script_append_statement(rt_buf *script, const char *sql)
     rt_buf_append_char(script, '\n');
 }
 
-static void append_literal(rt_buf *out, const char *value)
-{
-    if (!value) {
-        rt_buf_append(out, "NULL");
-        return;
-    }
-    rt_buf_append_char(out, '\'');
-    for (const char *p = value; *p; p++) {
-        if (*p == '\'')
-            rt_buf_append_char(out, '\'');
-        rt_buf_append_char(out, *p);
-    }
-    rt_buf_append_char(out, '\'');
-}
-
-int rt_render_params(const char *sql, int nparams, const char *const *params, rt_buf *out)
+int rt_render_params(const retort_backend *be, const char *sql, int nparams,
+                     const char *const *params, rt_buf *out)
 {
     const char *p = sql;
     while (*p) {
@@ -85,6 +72,28 @@ int rt_render_params(const char *sql, int nparams, const char *const *params, rt
             rt_buf_append_n(out, start, (size_t)(p - start));
             continue;
         }
+        if (c == '$' && (p[1] == '$' || p[1] == '_' || (p[1] >= 'a' && p[1] <= 'z') ||
+                         (p[1] >= 'A' && p[1] <= 'Z'))) {
+            /* $tag$ ... $tag$ (a dialect's dollar quote, such as a DO body or
+             * a literal the driver wrote): copied whole, never rendered into */
+            const char *q = p + 1;
+            while (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                   (*q >= '0' && *q <= '9'))
+                q++;
+            if (*q == '$') {
+                size_t taglen = (size_t)(q + 1 - p);
+                const char *close = NULL;
+                for (const char *s = q + 1; (s = strchr(s, '$')) != NULL; s++)
+                    if (strncmp(s, p, taglen) == 0) {
+                        close = s;
+                        break;
+                    }
+                const char *end = close ? close + taglen : p + strlen(p);
+                rt_buf_append_n(out, p, (size_t)(end - p));
+                p = end;
+                continue;
+            }
+        }
         if (c == '$' && p[1] >= '1' && p[1] <= '9') {
             const char *q = p + 1;
             long n = 0;
@@ -92,7 +101,7 @@ int rt_render_params(const char *sql, int nparams, const char *const *params, rt
                 n = n * 10 + (*q++ - '0');
             if (n < 1 || n > nparams)
                 return RETORT_EINVAL;
-            append_literal(out, params[n - 1]);
+            rt_quote_literal(be, params[n - 1], out);
             p = q;
             continue;
         }
@@ -155,7 +164,7 @@ RETORT_API int retort_exec_params(retort_conn *conn, const char *sql, int nparam
     }
     if (conn->script) {
         rt_buf text = RT_BUF_INIT;
-        int rc = rt_render_params(sql, nparams, params, &text);
+        int rc = rt_render_params(conn->r->backend, sql, nparams, params, &text);
         if (rc == RETORT_OK)
             rt_script_append_statement(conn->script, rt_buf_str(&text));
         else {

@@ -7,6 +7,7 @@
 #define RT_CONN_H
 
 #include "buf.h"
+#include "retort/backend.h"
 
 typedef struct retort retort;
 
@@ -31,6 +32,7 @@ void rt_script_append_statement(rt_buf *script, const char *sql);
 
 /* Renders sql with $1..$n replaced by quoted literals (outside quotes and
  * comments), for offline scripts. */
-int rt_render_params(const char *sql, int nparams, const char *const *params, rt_buf *out);
+int rt_render_params(const retort_backend *be, const char *sql, int nparams,
+                     const char *const *params, rt_buf *out);
 
 #endif

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "log.h"
 #include "memory.h"
+#include "quote.h"
 #include "url.h"
 
 #define DEFAULT_URL "sqlite:retort.db"
@@ -112,39 +113,22 @@ RETORT_API void retort_free(retort *r)
     rt_context_freed();
 }
 
-/* Writes quote(ident) into out via the driver (or ANSI quoting). */
-static size_t quote_ident(const retort_backend *be, const char *ident, char *out, size_t size)
-{
-    if (be->quote_ident)
-        return be->quote_ident(ident, out, size);
-    size_t n = 0;
-    for (const char *p = ident; *p; p++)
-        n += *p == '"' ? 2 : 1;
-    if (size >= n + 3) {
-        char *w = out;
-        *w++ = '"';
-        for (const char *p = ident; *p; p++) {
-            if (*p == '"')
-                *w++ = '"';
-            *w++ = *p;
-        }
-        *w++ = '"';
-        *w = '\0';
-    }
-    return n + 2;
-}
-
+/* quote(schema).quote(table), or quote(table) without a schema, into out.
+ * Returns 1, 0 when it does not fit, -1 when memory ran out. */
 static int qualify(const retort_backend *be, const char *schema, const char *table, char *out,
                    size_t size)
 {
-    char qs[2 * RT_NAME_MAX + 3], qt[2 * RT_NAME_MAX + 8];
-    if (quote_ident(be, table, qt, sizeof qt) >= sizeof qt)
-        return 0;
-    if (!*schema)
-        return snprintf(out, size, "%s", qt) < (int)size;
-    if (quote_ident(be, schema, qs, sizeof qs) >= sizeof qs)
-        return 0;
-    return snprintf(out, size, "%s.%s", qs, qt) < (int)size;
+    rt_buf b = RT_BUF_INIT;
+    if (*schema) {
+        rt_quote_ident(be, schema, &b);
+        rt_buf_append_char(&b, '.');
+    }
+    rt_quote_ident(be, table, &b);
+    int ok = rt_buf_failed(&b) ? -1 : b.len < size;
+    if (ok > 0)
+        memcpy(out, rt_buf_str(&b), b.len + 1);
+    rt_buf_free(&b);
+    return ok;
 }
 
 void rt_forget_sql(retort *r)
@@ -158,10 +142,14 @@ void rt_forget_sql(retort *r)
 int rt_set_names(retort *r)
 {
     rt_forget_sql(r);
-    if (!qualify(r->backend, r->schema_in_use, r->version_table, r->qtable, sizeof r->qtable) ||
-        !qualify(r->backend, r->schema_in_use, r->log_table, r->qlog, sizeof r->qlog) ||
-        quote_ident(r->backend, r->schema_in_use, r->qschema, sizeof r->qschema) >=
-            sizeof r->qschema)
+    int ok = qualify(r->backend, r->schema_in_use, r->version_table, r->qtable, sizeof r->qtable);
+    if (ok > 0)
+        ok = qualify(r->backend, r->schema_in_use, r->log_table, r->qlog, sizeof r->qlog);
+    if (ok > 0)
+        ok = qualify(r->backend, "", r->schema_in_use, r->qschema, sizeof r->qschema);
+    if (ok < 0)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    if (ok == 0)
         return rt_fail(r, RETORT_EINVAL, "version table name '%s' or schema '%s' is too long "
                                          "once quoted", r->version_table, r->schema_in_use);
     return RETORT_OK;

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "memory.h"
 #include "planner.h"
+#include "quote.h"
 #include "runner.h"
 #include "version_table.h"
 
@@ -24,8 +25,12 @@ static int append_template(retort *r, rt_buf *script, int op, int nparams,
     int t = rt_vt_template(r, op, &sql);
     if (t < 0) {
         rc = RETORT_ENOMEM;
+    } else if (t > 0 && nparams == 0) {
+        /* Nothing to render: the statement as expanded, whose names may
+         * hold "$1" inside their quotes. */
+        rt_script_append_statement(script, rt_buf_str(&sql));
     } else if (t > 0) {
-        rc = rt_render_params(rt_buf_str(&sql), nparams, params, &text);
+        rc = rt_render_params(r->backend, rt_buf_str(&sql), nparams, params, &text);
         if (rc == RETORT_OK)
             rt_script_append_statement(script, rt_buf_str(&text));
     }
@@ -45,8 +50,7 @@ static void append_comment_line(rt_buf *script, const char *label, const char *t
     rt_buf_append(script, "-- ");
     rt_buf_append(script, label);
     /* A message must not end the comment and start SQL on a new line. */
-    for (const char *p = text; *p; p++)
-        rt_buf_append_char(script, *p == '\n' || *p == '\r' ? ' ' : *p);
+    rt_quote_comment(text, script);
     rt_buf_append_char(script, '\n');
 }
 

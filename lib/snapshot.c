@@ -19,6 +19,7 @@ typedef struct {
     char **v;
     size_t n, cap;
     int oom;
+    char *broken; /* the first line holding a line break, cut there */
 } line_list;
 
 static int collect_line(void *ctx, const char *line)
@@ -26,6 +27,17 @@ static int collect_line(void *ctx, const char *line)
     line_list *l = ctx;
     if (!line)
         return RETORT_OK;
+    /* A line break inside a line (a name or a string from the catalogue)
+     * would make the rest of it read as a line of its own: autogenerate
+     * would then render an object nobody declared, from text the database
+     * owner chose.  Refused, never split. */
+    size_t cut = strcspn(line, "\r\n");
+    if (line[cut]) {
+        l->broken = rt_strndup(line, cut < 200 ? cut : 200);
+        if (!l->broken)
+            l->oom = 1;
+        return RETORT_EDB;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         char **grown = rt_reallocarray(l->v, cap, sizeof *grown);
@@ -47,6 +59,7 @@ static int collect_line(void *ctx, const char *line)
 
 static void free_lines(line_list *l)
 {
+    rt_free(l->broken);
     for (size_t i = 0; i < l->n; i++)
         rt_free(l->v[i]);
     rt_free(l->v);
@@ -73,13 +86,19 @@ int rt_schema_snapshot(retort *r, rt_buf *out)
      * a test comparing snapshots before and after a run must not see them
      * appear. */
     const char *const exclude[] = {r->version_table, r->log_table, NULL};
-    line_list lines = {NULL, 0, 0, 0};
+    line_list lines = {NULL, 0, 0, 0, NULL};
     struct retort_report rep;
     rt_report_init(&rep);
     rc = r->backend->snapshot(r->db, *r->schema_in_use ? r->schema_in_use : NULL, exclude,
                               collect_line, &lines, &rep);
-    if (rc != RETORT_OK || lines.oom) {
-        if (lines.oom)
+    if (rc != RETORT_OK || lines.oom || lines.broken) {
+        if (lines.broken)
+            rc = rt_fail(r, RETORT_EDB,
+                         "cannot take a snapshot of the schema: a name or text in it holds a "
+                         "line break, which a snapshot line cannot hold (the object starts: "
+                         "%s ...); rename it",
+                         lines.broken);
+        else if (lines.oom)
             rc = rt_fail(r, RETORT_ENOMEM, "out of memory while taking a schema snapshot");
         else {
             rt_buf what = RT_BUF_INIT;

@@ -12,16 +12,24 @@
 #include "error.h"
 #include "log.h"
 #include "memory.h"
+#include "quote.h"
 
 /* Room for "revision '<id>': cannot ..." with the longest id. */
 #define RT_WHAT_MAX 512
 
+/* Expands the driver's template: every placeholder through the quoting
+ * function of its context (quote.h), never by pasting a name. */
 int rt_vt_template(retort *r, int op, rt_buf *out)
 {
     const char *t = r->backend->sql(op);
     rt_buf_reset(out);
     if (!t)
         return 0;
+    /* {tag} is filled in last, once the text it must not occur in is
+     * known; its places are remembered, not searched for, since a name may
+     * spell "{tag}" too. */
+    size_t tags[8];
+    int ntags = 0;
     while (*t) {
         if (*t == '{') {
             if (strncmp(t, "{table}", 7) == 0) {
@@ -39,8 +47,32 @@ int rt_vt_template(retort *r, int op, rt_buf *out)
                 t += 8;
                 continue;
             }
+            if (strncmp(t, "{schema_name}", 13) == 0) {
+                rt_quote_literal(r->backend, r->schema_in_use, out);
+                t += 13;
+                continue;
+            }
+            if (strncmp(t, "{tag}", 5) == 0 && ntags < (int)(sizeof tags / sizeof tags[0])) {
+                tags[ntags++] = out->len;
+                t += 5;
+                continue;
+            }
         }
         rt_buf_append_char(out, *t++);
+    }
+    if (ntags && !rt_buf_failed(out)) {
+        char tag[32];
+        rt_dollar_tag(rt_buf_str(out), tag, sizeof tag);
+        rt_buf done = RT_BUF_INIT;
+        size_t from = 0;
+        for (int i = 0; i < ntags; i++) {
+            rt_buf_append_n(&done, out->data + from, tags[i] - from);
+            rt_buf_append(&done, tag);
+            from = tags[i];
+        }
+        rt_buf_append_n(&done, out->data + from, out->len - from);
+        rt_buf_free(out);
+        *out = done;
     }
     return rt_buf_failed(out) ? -1 : 1;
 }

@@ -1,7 +1,8 @@
 /*
  * version_table.h — reading and writing the version table and the audit log
  * through the driver's dialect templates.  Every value goes through a
- * parameter; only the validated, quoted table names are spliced into SQL.
+ * parameter; only names are spliced into SQL, each through the quoting
+ * function of its context (quote.h).
  */
 #ifndef RT_VERSION_TABLE_H
 #define RT_VERSION_TABLE_H
@@ -11,7 +12,8 @@
 typedef struct retort retort;
 typedef struct rt_rev rt_rev;
 
-/* Expands the driver's template for op into out ({table}, {log}, {schema}).
+/* Expands the driver's template for op into out ({table}, {log}, {schema},
+ * {schema_name}, {tag}: backend.h), each placeholder through quote.h.
  * Returns 1, 0 when the dialect has no such statement, or -1 when out ran
  * out of memory (never execute a cut-short statement). */
 int rt_vt_template(retort *r, int op, rt_buf *out);

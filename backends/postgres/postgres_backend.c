@@ -27,6 +27,7 @@
 #include "memory.h"
 #include "retort/backend.h"
 #include "postgres_snapshot.h"
+#include "quote.h"
 #include "sql_split.h"
 
 /* Between two pg_try_advisory_lock attempts: short enough that a waiter
@@ -904,6 +905,41 @@ static size_t pg_quote_ident(const char *ident, char *out, size_t size)
     return need;
 }
 
+/*
+ * A string literal that reads back as value whatever the session's
+ * standard_conforming_strings says: 'value' with ' doubled when value has
+ * no backslash (the only character the setting changes the meaning of),
+ * else a dollar-quoted $tag$value$tag$ whose tag occurs nowhere in value.
+ * Not E'...': its backslash escapes would be misread by the server in a
+ * client encoding whose multibyte characters may end in a 0x5c byte (SJIS,
+ * BIG5, GBK), and the dollar form has no escapes at all.
+ */
+static size_t pg_quote_literal(const char *value, char *out, size_t size)
+{
+    rt_buf b = RT_BUF_INIT;
+    if (!strchr(value, '\\')) {
+        rt_buf_append_char(&b, '\'');
+        for (const char *p = value; *p; p++) {
+            if (*p == '\'')
+                rt_buf_append_char(&b, '\'');
+            rt_buf_append_char(&b, *p);
+        }
+        rt_buf_append_char(&b, '\'');
+    } else {
+        char tag[32];
+        rt_dollar_tag(value, tag, sizeof tag);
+        rt_buf_printf(&b, "$%s$%s$%s$", tag, value, tag);
+    }
+    /* Out of memory: an empty result that fits nothing, which the caller's
+     * second call (with the size asked for) sees again; SIZE_MAX / 2 makes
+     * it fail to allocate rather than use a truncated literal. */
+    size_t need = rt_buf_failed(&b) ? (size_t)-1 / 2 : b.len;
+    if (size)
+        snprintf(out, size, "%s", rt_buf_failed(&b) ? "" : rt_buf_str(&b));
+    rt_buf_free(&b);
+    return need;
+}
+
 /* ---------------------------------------------------------------- lock */
 
 /*
@@ -1059,10 +1095,15 @@ static const char *pg_sql(int op)
          * database's CREATE privilege before it looks whether the schema
          * exists, which would fail every run of a least-privileged role
          * migrating an existing schema. */
-        return "DO $retort$ BEGIN IF pg_catalog.to_regnamespace('{schema}') IS NULL THEN "
+        /* The schema's name may come from current_schema(), that is from
+         * whoever sets the search_path: it appears only as an identifier
+         * ({schema}) and as a literal ({schema_name}), inside a body
+         * whose tag occurs nowhere in it ({tag}). */
+        return "DO ${tag}$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace "
+               "WHERE nspname = {schema_name}) THEN "
                "BEGIN CREATE SCHEMA IF NOT EXISTS {schema}; "
                "EXCEPTION WHEN unique_violation OR duplicate_schema THEN NULL; END; "
-               "END IF; END $retort$";
+               "END IF; END ${tag}$";
     case RETORT_SQL_CREATE_VERSION_TABLE:
         return "CREATE TABLE IF NOT EXISTS {table} ("
                "seq BIGSERIAL NOT NULL, "
@@ -1129,6 +1170,7 @@ const retort_backend rt_postgres_backend = {
     .lock = pg_lock,
     .unlock = pg_unlock,
     .quote_ident = pg_quote_ident,
+    .quote_literal = pg_quote_literal,
     .sql = pg_sql,
     .table_exists = pg_table_exists,
     .default_schema = pg_default_schema,

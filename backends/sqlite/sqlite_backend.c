@@ -418,6 +418,40 @@ static int sq_rollback(void *db, retort_report *rep)
     return simple(c, "ROLLBACK", rep);
 }
 
+/*
+ * 'value' with ' doubled, SQLite having no escapes in literals; except that
+ * a carriage return is written as char(13) outside the quotes, because the
+ * sqlite3 shell drops a CR that ends an input line, and an offline script
+ * is meant to be run by it: ('a' || char(13) || 'b') reads back exactly.
+ */
+static size_t sq_quote_literal(const char *value, char *out, size_t size)
+{
+    rt_buf b = RT_BUF_INIT;
+    int cr = strchr(value, '\r') != NULL;
+    if (cr)
+        rt_buf_append_char(&b, '(');
+    rt_buf_append_char(&b, '\'');
+    for (const char *p = value; *p; p++) {
+        if (*p == '\r') {
+            rt_buf_append(&b, "' || char(13) || '");
+            continue;
+        }
+        if (*p == '\'')
+            rt_buf_append_char(&b, '\'');
+        rt_buf_append_char(&b, *p);
+    }
+    rt_buf_append_char(&b, '\'');
+    if (cr)
+        rt_buf_append_char(&b, ')');
+    /* Out of memory: a length no caller can allocate, so that it fails
+     * rather than use a truncated literal. */
+    size_t need = rt_buf_failed(&b) ? (size_t)-1 / 2 : b.len;
+    if (size)
+        snprintf(out, size, "%s", rt_buf_failed(&b) ? "" : rt_buf_str(&b));
+    rt_buf_free(&b);
+    return need;
+}
+
 static const char *sq_sql(int op)
 {
     switch (op) {
@@ -533,6 +567,7 @@ const retort_backend rt_sqlite_backend = {
     .lock = NULL,
     .unlock = NULL,
     .quote_ident = NULL,
+    .quote_literal = sq_quote_literal,
     .sql = sq_sql,
     .table_exists = sq_table_exists,
     .default_schema = NULL,

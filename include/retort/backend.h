@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define RETORT_BACKEND_ABI_VERSION 2
+#define RETORT_BACKEND_ABI_VERSION 3
 
 /* Where a driver reports a failure; owned by the core, valid during the call
  * it was passed to. */
@@ -50,7 +50,14 @@ typedef int (*retort_line_fn)(void *ctx, const char *line);
  * of the version table, the audit log and transaction brackets, used online
  * (with parameters) and offline (with literals).  In a template, {table}
  * stands for the quoted, schema-qualified version table, {log} for the audit
- * log table, {schema} for the quoted schema; $1..$n are parameters.
+ * log table, {schema} for the quoted schema (identifiers, through
+ * quote_ident); {schema_name} for the schema's name as a string literal
+ * (through quote_literal; from version 3 on); {tag} for a dollar-quote tag
+ * that occurs nowhere else in the expanded statement, so that a body
+ * written $tag$ ... $tag$ holds whatever the names hold (version 3 on);
+ * $1..$n are parameters.  A placeholder stands for a name that may come
+ * from the server (current_schema()) and hold any character: a template
+ * must put each placeholder only in the context it is quoted for.
  */
 enum {
     RETORT_SQL_CREATE_SCHEMA = 1,        /* NULL when the dialect has no schemas */
@@ -172,6 +179,16 @@ struct retort_backend {
      * skipped.  Must not fail or touch the database (SQLite:
      * SQLITE_FCNTL_DATA_VERSION).  NULL member: the core always re-checks. */
     int (*data_version)(void *db, unsigned long long *version);
+
+    /* ---- members from version 3 on ---- */
+
+    /* Writes value as a string literal of the dialect into out (size bytes,
+     * NUL included) and returns the length it needs without the NUL, like
+     * snprintf.  The literal must read back as exactly value whatever the
+     * session's settings (PostgreSQL: standard_conforming_strings).  Used
+     * for offline scripts and the {schema_name} placeholder.  NULL member:
+     * 'value' with ' doubled (the SQL standard's literal). */
+    size_t (*quote_literal)(const char *value, char *out, size_t size);
 };
 
 /*
