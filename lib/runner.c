@@ -916,12 +916,56 @@ static int locked_change(retort *r, const char *what, int (*fn)(retort *, const 
     return rc;
 }
 
+typedef struct {
+    const unsigned char *want;
+    const char *target;
+} stamp_arg;
+
+/*
+ * A stamp keeps every row whose id the registry does not know (tolerated
+ * newer revisions: it cannot reason about them), so it must keep each row
+ * they depend on too: their version rows store their parents.  Refuses,
+ * naming the revision that needs it, to remove such a row; a row an unknown
+ * revision needs through another unknown one is kept with it, so checking
+ * each unknown row's own parents covers the chain.
+ */
+static int check_unknown_dependents(retort *r, const stamp_arg *a)
+{
+    const rt_state *s = &r->state;
+    for (int i = 0; i < s->n; i++) {
+        const rt_row *row = &s->rows[i];
+        if (row->rev >= 0)
+            continue;
+        for (const char *p = row->parents; *p;) {
+            p += strspn(p, " ,");
+            size_t len = strcspn(p, " ,");
+            if (!len)
+                break;
+            int v = rt_registry_find(&r->reg, p, len);
+            if (v >= 0 && r->state.mark[v] && !a->want[v])
+                return rt_fail(r, RETORT_EUNKNOWN,
+                               "cannot stamp '%s': it would remove the version row of '%s', "
+                               "which revision '%s' depends on; '%s' is recorded but this "
+                               "application does not know it (applied by a newer version): "
+                               "stamp with that version, or a target that keeps '%s'; nothing "
+                               "was changed",
+                               a->target, r->reg.revs[v].id, row->id, row->id,
+                               r->reg.revs[v].id);
+            p += len;
+        }
+    }
+    return RETORT_OK;
+}
+
 static int stamp_change(retort *r, const void *arg)
 {
-    const unsigned char *want = arg;
+    const stamp_arg *a = arg;
+    const unsigned char *want = a->want;
     int rc = rt_vt_read(r);
     if (rc == RETORT_OK)
         rc = check_state(r, 0);
+    if (rc == RETORT_OK && r->state.nunknown)
+        rc = check_unknown_dependents(r, a);
     if (rc != RETORT_OK)
         return rc;
     char now[ISO_LEN];
@@ -964,8 +1008,9 @@ RETORT_API int retort_stamp(retort *r, const char *target)
     rt_buf_free(&err);
     if (rc == RETORT_OK)
         rc = rt_connect(r);
+    stamp_arg a = {want, target};
     if (rc == RETORT_OK)
-        rc = locked_change(r, "stamp", stamp_change, want);
+        rc = locked_change(r, "stamp", stamp_change, &a);
     if (rc == RETORT_OK)
         rt_log(r, RETORT_LOG_INFO, "stamped the database at '%s'", target);
     rt_free(want);
