@@ -28,6 +28,22 @@ typedef struct pair {
     int (*other)(retort *r);
 } pair;
 
+/* Step events as text: "b:ID" before, "a:ID" after with RETORT_OK,
+ * "f:ID" after a failure, each followed by a space. */
+static void record_event(int phase, int direction, int index, int total, const char *id,
+                         const char *message, int status, long duration_ms, void *user)
+{
+    (void)direction;
+    (void)index;
+    (void)total;
+    (void)message;
+    (void)duration_ms;
+    char *buf = user;
+    size_t len = strlen(buf);
+    snprintf(buf + len, 512 - len, "%s:%s ",
+             phase == RETORT_EVENT_BEFORE ? "b" : status == RETORT_OK ? "a" : "f", id);
+}
+
 static int other_upgrade(retort *r) { return retort_migrate_to_head(r); }
 static int other_downgrade(retort *r) { return retort_downgrade(r, "base"); }
 static int other_stamp_base(retort *r) { return retort_stamp(r, "base"); }
@@ -136,12 +152,19 @@ static void test_whole_run_upgrade_raced_before_a_non_transactional_step_runs_ea
     setup_pair(&p, 1, 1);
     p.at_commit = 2;
     p.other = other_upgrade;
+    char events_a[512] = "", events_b[512] = "";
+    assert_ok(p.ra, retort_set_event_fn(p.ra, record_event, events_a));
+    assert_ok(p.rb, retort_set_event_fn(p.rb, record_event, events_b));
     hook_after_commit(fire, &p);
     assert_ok(p.ra, retort_migrate_to_head(p.ra));
     assert_true(p.fired);
     assert_int_equal(p.other_rc, RETORT_OK);
     assert_each_ran(&p, 1, 1);
     assert_version_ids("c1 c2 c3 c4 c5 c6");
+    /* Each reports only what it ran; in whole-run mode an after-event
+     * comes once the run's transaction has committed. */
+    assert_string_equal(events_a, "b:c1 b:c2 a:c1 a:c2 ");
+    assert_string_equal(events_b, "b:c3 a:c3 b:c4 a:c4 b:c5 a:c5 b:c6 a:c6 ");
 }
 
 /* ---------------------------------------------------- per-migration mode */
@@ -224,6 +247,21 @@ static void test_an_undisturbed_run_through_the_wrapper_runs_each_body_once(void
     assert_version_ids("");
 }
 
+/* Whole-run mode: a failure rolls back the steps before it too, and their
+ * after-events say so (no step is reported applied). */
+static void test_whole_run_failure_reports_every_rolled_back_step_as_failed(void **state)
+{
+    (void)state;
+    pair p;
+    setup_pair(&p, 0, 1);
+    p.a[4].fail_up = 1;
+    char events[512] = "";
+    assert_ok(p.ra, retort_set_event_fn(p.ra, record_event, events));
+    assert_rc(p.ra, retort_migrate_to_head(p.ra), RETORT_EMIGRATION);
+    assert_string_equal(events, "b:c1 b:c2 b:c3 b:c4 b:c5 f:c1 f:c2 f:c3 f:c4 f:c5 ");
+    assert_version_ids("");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -235,6 +273,7 @@ int main(void)
         IT_TEST(test_upgrade_raced_by_stamp_base_records_no_child_without_its_parent),
         IT_TEST(test_downgrade_raced_by_an_upgrade_leaves_no_child_without_its_parent),
         IT_TEST(test_an_undisturbed_run_through_the_wrapper_runs_each_body_once),
+        IT_TEST(test_whole_run_failure_reports_every_rolled_back_step_as_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
