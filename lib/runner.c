@@ -655,6 +655,22 @@ static int execute_plan(retort *r, run *x)
             in_tx = 1;
         }
         const rt_rev *rev = &r->reg.revs[x->plan->steps[x->next]];
+        /* Re-planning follows another migrator going the other way (an
+         * upgrade re-applies what a downgrade reverted meanwhile); should
+         * two keep undoing each other, stop instead of alternating forever.
+         * Without such a race a run takes at most one step per revision. */
+        if (x->started > 2 * r->graph.n + 2) {
+            rc = rt_fail(r, RETORT_ELOCK,
+                         "stopped after %d steps: another process keeps moving the version "
+                         "table %s the other way while this %s runs; run it again once that "
+                         "process has finished",
+                         x->started, r->qtable, x->up ? "upgrade" : "downgrade");
+            if (in_tx) {
+                rollback_quietly(r);
+                settle_pending(r, x, rc);
+            }
+            return rc;
+        }
         if (rev->flags & RETORT_REV_NO_TRANSACTION) {
             if (x->npending) { /* end the run's transaction first */
                 in_tx = 0;

@@ -60,6 +60,18 @@ static int fire(int commits, void *user)
     return 1;
 }
 
+/* Fires after every commit from at_commit on (a process that keeps
+ * undoing the run's work). */
+static int fire_each(int commits, void *user)
+{
+    pair *p = user;
+    if (commits >= p->at_commit) {
+        p->fired++;
+        p->other_rc = p->other(p->rb);
+    }
+    return 0;
+}
+
 /* Registers the chain c1..c6 in both contexts; nontx: c3 runs outside a
  * transaction; whole: ra runs in whole-run mode. */
 static void setup_pair(pair *p, int nontx, int whole)
@@ -262,6 +274,26 @@ static void test_whole_run_failure_reports_every_rolled_back_step_as_failed(void
     assert_version_ids("");
 }
 
+/* A downgrade to base after each of the upgrade's commits: re-planning
+ * would re-apply c1 forever; the run stops with an error saying why, the
+ * recorded set still closed under parents. */
+static void test_an_upgrade_another_process_keeps_undoing_stops_with_an_error(void **state)
+{
+    (void)state;
+    pair p;
+    setup_pair(&p, 0, 0);
+    p.at_commit = 2; /* after the tables' creation, from c1's commit on */
+    p.other = other_downgrade;
+    hook_after_commit(fire_each, &p);
+    assert_rc(p.ra, retort_migrate_to_head(p.ra), RETORT_ELOCK);
+    hook_after_commit(NULL, NULL);
+    assert_contains(retort_errmsg(p.ra), "keeps moving the version table");
+    assert_true(p.fired > 1);
+    assert_int_equal(p.other_rc, RETORT_OK);
+    assert_closed_under_parents();
+    assert_int_equal(p.a[3].ups, 0); /* never got past c1 */
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -274,6 +306,7 @@ int main(void)
         IT_TEST(test_downgrade_raced_by_an_upgrade_leaves_no_child_without_its_parent),
         IT_TEST(test_an_undisturbed_run_through_the_wrapper_runs_each_body_once),
         IT_TEST(test_whole_run_failure_reports_every_rolled_back_step_as_failed),
+        IT_TEST(test_an_upgrade_another_process_keeps_undoing_stops_with_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
