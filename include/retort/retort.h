@@ -211,7 +211,12 @@ RETORT_API int retort_migrate_to_head(retort *r);
  * (RETORT_EMIGRATION, naming the revision and carrying the database's text).
  *
  * Concurrent callers in any number of processes apply each revision exactly
- * once and all return RETORT_OK.  Already at target costs one query.
+ * once and all return RETORT_OK.  Already at target costs one query.  The
+ * target is resolved under the lock (SQLite: the first write transaction's)
+ * into the revisions it names; should another process change the recorded
+ * state meanwhile (a downgrade, a stamp), the rest of the run is planned
+ * again toward them, so no revision is ever recorded without its parents.
+ * A run that another process keeps undoing stops with RETORT_ELOCK.
  */
 RETORT_API int retort_upgrade(retort *r, const char *target);
 
@@ -235,8 +240,11 @@ RETORT_API int retort_current(retort *r, const char **heads);
  * Sets the recorded state to target without running any migration: "base"
  * clears it; "head", "heads" or ids (several separated by spaces) record
  * exactly those revisions and their ancestors as applied.  Logged in the
- * audit log.  Errors: RETORT_ETARGET, and those of retort_upgrade() before
- * anything runs.
+ * audit log.  Rows of revisions the registry does not know (tolerated, see
+ * retort_set_tolerate_unknown) are kept, and so is every row they depend on:
+ * a stamp that would remove one fails with RETORT_EUNKNOWN naming the row
+ * and the unknown revision that needs it, and changes nothing.  Errors:
+ * RETORT_ETARGET, and those of retort_upgrade() before anything runs.
  */
 RETORT_API int retort_stamp(retort *r, const char *target);
 
@@ -252,7 +260,12 @@ RETORT_API int retort_check(retort *r);
 /*
  * The ids that retort_upgrade(r, target) (direction > 0) or
  * retort_downgrade(r, target) (direction < 0) would run now, in order,
- * space-separated ("" if none).  Reads the database, runs nothing.
+ * space-separated ("" if none).  Reads the database, runs nothing.  A
+ * preview: another process may have run some of them by the time an
+ * operation runs (step events report what one actually ran).  A dirty row
+ * seen where the driver has an exclusive lock (PostgreSQL) may be a
+ * non-transactional revision another process is running: retort_plan then
+ * waits for the lock (up to the lock timeout) and judges it under it.
  * *ids is owned by r until its next call.
  */
 RETORT_API int retort_plan(retort *r, int direction, const char *target, const char **ids);
