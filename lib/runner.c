@@ -367,6 +367,7 @@ typedef struct run {
     int *pending;
     long *pending_ms;
     int npending;
+    int pending_first; /* the events' index of pending[0] */
 } run;
 
 /* Calls the event callback, refusing reentry as a migration callback does. */
@@ -404,7 +405,7 @@ static void settle_pending(retort *r, run *x, int status)
 {
     int total = x->started + x->plan->n - x->next;
     for (int k = 0; k < x->npending; k++) {
-        int index = x->started - x->npending + 1 + k;
+        int index = x->pending_first + k;
         emit(r, RETORT_EVENT_AFTER, &r->reg.revs[x->pending[k]], x->up, index, total, status,
              x->pending_ms[k]);
     }
@@ -520,6 +521,8 @@ static int run_transactional(retort *r, run *x, const rt_rev *rev, int keep_open
     set_mark(r, rev, x->up ? RT_APPLIED : RT_UNAPPLIED);
     log_done(r, rev, x->up, ms);
     if (keep_open) {
+        if (!x->npending)
+            x->pending_first = index;
         x->pending[x->npending] = (int)(rev - r->reg.revs);
         x->pending_ms[x->npending++] = ms;
         return RETORT_OK;
@@ -733,7 +736,7 @@ static int migrate(retort *r, int up, const char *target)
      * PostgreSQL), so only a database without them pays for it. */
     if (rc == RETORT_OK && plan.n && up && r->state.table_missing)
         rc = rt_vt_ensure(r);
-    run x = {up, target, &plan, 0, exclusive, NULL, 0, NULL, NULL, 0};
+    run x = {up, target, &plan, 0, exclusive, NULL, 0, NULL, NULL, 0, 0};
     if (rc == RETORT_OK && plan.n)
         rc = execute_plan(r, &x);
     else if (rc == RETORT_OK)

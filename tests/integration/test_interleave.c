@@ -28,20 +28,19 @@ typedef struct pair {
     int (*other)(retort *r);
 } pair;
 
-/* Step events as text: "b:ID" before, "a:ID" after with RETORT_OK,
- * "f:ID" after a failure, each followed by a space. */
+/* Step events as text: "bINDEX:ID" before, "aINDEX:ID" after with
+ * RETORT_OK, "fINDEX:ID" after a failure, each followed by a space. */
 static void record_event(int phase, int direction, int index, int total, const char *id,
                          const char *message, int status, long duration_ms, void *user)
 {
     (void)direction;
-    (void)index;
     (void)total;
     (void)message;
     (void)duration_ms;
     char *buf = user;
     size_t len = strlen(buf);
-    snprintf(buf + len, 512 - len, "%s:%s ",
-             phase == RETORT_EVENT_BEFORE ? "b" : status == RETORT_OK ? "a" : "f", id);
+    snprintf(buf + len, 512 - len, "%s%d:%s ",
+             phase == RETORT_EVENT_BEFORE ? "b" : status == RETORT_OK ? "a" : "f", index, id);
 }
 
 static int other_upgrade(retort *r) { return retort_migrate_to_head(r); }
@@ -175,8 +174,8 @@ static void test_whole_run_upgrade_raced_before_a_non_transactional_step_runs_ea
     assert_version_ids("c1 c2 c3 c4 c5 c6");
     /* Each reports only what it ran; in whole-run mode an after-event
      * comes once the run's transaction has committed. */
-    assert_string_equal(events_a, "b:c1 b:c2 a:c1 a:c2 ");
-    assert_string_equal(events_b, "b:c3 a:c3 b:c4 a:c4 b:c5 a:c5 b:c6 a:c6 ");
+    assert_string_equal(events_a, "b1:c1 b2:c2 a1:c1 a2:c2 ");
+    assert_string_equal(events_b, "b1:c3 a1:c3 b2:c4 a2:c4 b3:c5 a3:c5 b4:c6 a4:c6 ");
 }
 
 /* ---------------------------------------------------- per-migration mode */
@@ -270,7 +269,7 @@ static void test_whole_run_failure_reports_every_rolled_back_step_as_failed(void
     char events[512] = "";
     assert_ok(p.ra, retort_set_event_fn(p.ra, record_event, events));
     assert_rc(p.ra, retort_migrate_to_head(p.ra), RETORT_EMIGRATION);
-    assert_string_equal(events, "b:c1 b:c2 b:c3 b:c4 b:c5 f:c1 f:c2 f:c3 f:c4 f:c5 ");
+    assert_string_equal(events, "b1:c1 b2:c2 b3:c3 b4:c4 b5:c5 f1:c1 f2:c2 f3:c3 f4:c4 f5:c5 ");
     assert_version_ids("");
 }
 
