@@ -635,10 +635,12 @@ static int execute_plan(retort *r, run *x)
     int whole = r->tx_mode == RETORT_TX_WHOLE_RUN;
     int in_tx = 0, rc;
     const char *tx_id = "";
-    x->pending = rt_calloc((size_t)r->graph.n + 1, sizeof *x->pending);
-    x->pending_ms = rt_calloc((size_t)r->graph.n + 1, sizeof *x->pending_ms);
-    if (!x->pending || !x->pending_ms)
-        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    if (whole) { /* per-migration mode never keeps a step pending */
+        x->pending = rt_calloc((size_t)r->graph.n + 1, sizeof *x->pending);
+        x->pending_ms = rt_calloc((size_t)r->graph.n + 1, sizeof *x->pending_ms);
+        if (!x->pending || !x->pending_ms)
+            return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    }
     for (;;) {
         if (x->next >= x->plan->n)
             return in_tx ? commit_run(r, x, tx_id) : RETORT_OK;
