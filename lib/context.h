@@ -55,6 +55,8 @@ struct retort {
     int log_level;
     retort_log_fn log_fn;
     void *log_user;
+    retort_event_fn event_fn; /* per-step events (retort_set_event_fn) */
+    void *event_user;
 
     /* a fresh test target (retort_new_fresh) that retort_free tears down */
     int fresh;        /* made by retort_new_fresh and no operation run yet */

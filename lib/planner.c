@@ -491,3 +491,38 @@ int rt_plan_out_of_order(const rt_registry *reg, const rt_graph *g, const unsign
     rt_free(stack);
     return rt_buf_failed(out) ? -1 : found;
 }
+
+void rt_plan_goal(const rt_graph *g, const rt_plan *plan, int up, unsigned char *goal)
+{
+    memset(goal, 0, (size_t)g->n);
+    for (int i = 0; i < plan->n; i++)
+        goal[plan->steps[i]] = 1;
+    if (up) {
+        close_ancestors(g, goal);
+        return;
+    }
+    /* Descendants: one forward pass, children after their parents. */
+    for (int k = 0; k < g->n; k++) {
+        int v = g->topo[k];
+        if (!goal[v])
+            continue;
+        for (int e = g->child_start[v]; e < g->child_start[v + 1]; e++)
+            goal[g->child[e]] = 1;
+    }
+}
+
+int rt_plan_toward(const rt_graph *g, const unsigned char *mark, const unsigned char *goal,
+                   int up, rt_plan *plan)
+{
+    int count = 0;
+    for (int i = 0; i < g->n; i++)
+        count += goal[i] && (up ? !mark[i] : mark[i] != 0);
+    if (alloc_plan(plan, count) != RETORT_OK)
+        return RETORT_ENOMEM;
+    for (int k = 0; k < g->n; k++) {
+        int v = g->topo[up ? k : g->n - 1 - k];
+        if (goal[v] && (up ? !mark[v] : mark[v] != 0))
+            plan->steps[plan->n++] = v;
+    }
+    return RETORT_OK;
+}

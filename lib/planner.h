@@ -57,6 +57,24 @@ int rt_plan_stamp_set(const rt_registry *reg, const rt_graph *g, const char *tar
 int rt_plan_out_of_order(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
                          const rt_plan *plan, rt_buf *out);
 
+/*
+ * What a plan resolved its target to, for re-planning after another
+ * migrator moved the state (SQLite): goal[i] = 1 (g->n bytes, owned by the
+ * caller) for each revision the run must leave applied (up: the plan's
+ * steps and their ancestors) or unapplied (down: the steps and their
+ * descendants).  Relative targets ("+2") are thereby fixed once.
+ */
+void rt_plan_goal(const rt_graph *g, const rt_plan *plan, int up, unsigned char *goal);
+
+/*
+ * A plan from the state mark toward goal: up, every goal revision not
+ * applied, parents first; down, every applied goal revision, children
+ * first.  So its first step has all its parents applied (up) or no applied
+ * child (down).  RETORT_ENOMEM only.
+ */
+int rt_plan_toward(const rt_graph *g, const unsigned char *mark, const unsigned char *goal,
+                   int up, rt_plan *plan);
+
 /* Appends the ids of plan's steps, space-separated. */
 void rt_plan_append_ids(const rt_registry *reg, const rt_plan *plan, rt_buf *out);
 

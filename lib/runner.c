@@ -249,18 +249,23 @@ static int check_out_of_order(retort *r, const rt_plan *plan)
     return rc;
 }
 
-/* Reads and checks the state, then plans; plan empty at target. */
-static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
+/* Plans from the state just read and checked: toward goal when the run has
+ * resolved its target already (a re-plan), else toward target.  Plan empty
+ * at target. */
+static int plan_state(retort *r, int up, const char *target, const unsigned char *goal,
+                      rt_plan *plan)
 {
     rt_plan_free(plan);
-    int rc = rt_vt_read(r);
-    if (rc == RETORT_OK)
-        rc = check_state(r, 0);
-    if (rc != RETORT_OK)
-        return rc;
     rt_buf err = RT_BUF_INIT;
-    rc = up ? rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err)
-            : rt_plan_downgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err);
+    int rc;
+    if (goal) {
+        rc = rt_plan_toward(&r->graph, r->state.mark, goal, up, plan);
+        if (rc != RETORT_OK)
+            rt_buf_append(&err, "out of memory");
+    } else {
+        rc = up ? rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err)
+                : rt_plan_downgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err);
+    }
     if (rc == RETORT_OK && !up)
         rc = rt_plan_check_reversible(&r->reg, plan, &err);
     if (rc != RETORT_OK) {
@@ -288,6 +293,16 @@ static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
     }
     rt_buf_free(&err);
     return rc;
+}
+
+/* Reads and checks the state, then plans toward target. */
+static int read_and_plan(retort *r, int up, const char *target, rt_plan *plan)
+{
+    rt_plan_free(plan);
+    int rc = rt_vt_read(r);
+    if (rc == RETORT_OK)
+        rc = check_state(r, 0);
+    return rc != RETORT_OK ? rc : plan_state(r, up, target, NULL, plan);
 }
 
 /* The first read of an operation, outside any lock or transaction: if the
@@ -373,13 +388,75 @@ static void log_failure_quietly(retort *r, const char *id, const char *direction
     rt_buf_free(&saved);
 }
 
-/* ---------------------------------------------------------- one step */
+/* ---------------------------------------------------------- a whole run */
 
-typedef struct {
+/*
+ * One upgrade or downgrade as it runs.  Every write transaction begins with
+ * a re-check under its write lock where the lock is not exclusive (SQLite):
+ * when the driver's data version shows that another connection committed
+ * since the core last knew the table, the state is read again and the rest
+ * of the run re-planned toward goal, the set the target was resolved to
+ * under the first write lock.  So each step taken has, at that moment, all
+ * its parents recorded (up) or no recorded child (down), and no body runs
+ * for a step another migrator took already.
+ */
+typedef struct run {
     int up;
-    int recheck;   /* the lock is not exclusive: re-check each step under begin's lock */
-    int in_run_tx; /* whole-run mode: already inside the run's transaction */
-} step_mode;
+    const char *target;
+    rt_plan *plan;
+    int next;             /* index in plan of the next step */
+    int exclusive;        /* the lock excludes every other migrator: no re-checks */
+    unsigned char *goal;  /* NULL until resolved under the first write lock */
+    int started;          /* steps begun by this process, for the events' index */
+    /* whole-run mode: steps done inside the open run transaction, whose
+     * after-events wait for its end */
+    int *pending;
+    long *pending_ms;
+    int npending;
+    int pending_first; /* the events' index of pending[0] */
+} run;
+
+/* Calls the event callback, refusing reentry as a migration callback does. */
+static void emit(retort *r, int phase, const rt_rev *rev, int up, int index, int total,
+                 int status, long ms)
+{
+    if (!r->event_fn)
+        return;
+    int was = r->in_callback;
+    r->in_callback = 1;
+    r->event_fn(phase, up ? 1 : -1, index, total, rev->id, rev->message, status, ms,
+                r->event_user);
+    r->in_callback = was;
+}
+
+/* Announces the step about to run: this process is running it now.  Called
+ * after x->next moved past it, so the plan's rest is what follows it. */
+static int before_step(retort *r, run *x, const rt_rev *rev)
+{
+    int index = ++x->started;
+    emit(r, RETORT_EVENT_BEFORE, rev, x->up, index, index + x->plan->n - x->next,
+         RETORT_OK, 0);
+    return index;
+}
+
+static void after_step(retort *r, run *x, const rt_rev *rev, int index, int status, long ms)
+{
+    emit(r, RETORT_EVENT_AFTER, rev, x->up, index, index + x->plan->n - x->next, status,
+         ms);
+}
+
+/* The end of the run transaction (whole-run mode): each step it held is
+ * applied (status RETORT_OK, committed) or was rolled back (the error). */
+static void settle_pending(retort *r, run *x, int status)
+{
+    int total = x->started + x->plan->n - x->next;
+    for (int k = 0; k < x->npending; k++) {
+        int index = x->pending_first + k;
+        emit(r, RETORT_EVENT_AFTER, &r->reg.revs[x->pending[k]], x->up, index, total, status,
+             x->pending_ms[k]);
+    }
+    x->npending = 0;
+}
 
 static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, int whole_run)
 {
@@ -390,22 +467,6 @@ static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, i
                              : up ? "it was rolled back, earlier revisions stay applied"
                                   : "it was rolled back, revisions reverted before it stay "
                                     "reverted");
-}
-
-/* Whether the step is still needed, read under the write lock. */
-static int still_needed(retort *r, const rt_rev *rev, int up, int *needed)
-{
-    char state[16];
-    int rc = rt_vt_lookup(r, rev->id, state, sizeof state);
-    if (rc != RETORT_OK)
-        return rc;
-    if (*state && strcmp(state, "applied") != 0) {
-        return rt_fail(r, RETORT_EDIRTY, "revision '%s' became dirty in another process; "
-                                         "resolve it with retort_mark_applied or "
-                                         "retort_mark_reverted", rev->id);
-    }
-    *needed = up ? !*state : !!*state;
-    return RETORT_OK;
 }
 
 /* Keeps the applied marks (seen through retort_revision_info) in step with
@@ -431,8 +492,8 @@ static void log_done(retort *r, const rt_rev *rev, int up, long ms)
  * that every later run refuses until an operator resolves it, and appends
  * the failure to the audit log.
  */
-static int fail_partly_committed(retort *r, const rt_rev *rev, step_mode m, const char *detail,
-                                 const char *started)
+static int fail_partly_committed(retort *r, const rt_rev *rev, int up, int in_run_tx,
+                                 const char *detail, const char *started)
 {
     rt_buf msg = RT_BUF_INIT;
     rt_buf_printf(&msg,
@@ -440,14 +501,14 @@ static int fail_partly_committed(retort *r, const rt_rev *rev, step_mode m, cons
                   "that statement, so the database is now marked dirty: inspect it, then "
                   "resolve with retort_mark_applied or retort_mark_reverted (command: retort "
                   "mark-applied|mark-reverted %s)",
-                  m.up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
+                  up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
                   rev->message, *rev->message ? ")" : "", detail,
-                  m.in_run_tx ? " (and the revisions before it in this whole-run transaction)"
+                  in_run_tx ? " (and the revisions before it in this whole-run transaction)"
                               : "",
                   rev->id);
     int rc = begin_tx(r, rev->id);
     if (rc == RETORT_OK)
-        rc = m.up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
+        rc = up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
     if (rc == RETORT_OK)
         rc = commit_tx(r, rev->id);
     if (rc != RETORT_OK) {
@@ -458,102 +519,136 @@ static int fail_partly_committed(retort *r, const rt_rev *rev, step_mode m, cons
     }
     rt_fail(r, RETORT_EMIGRATION, "%s", rt_buf_str(&msg));
     rt_buf_free(&msg);
-    log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, detail, -1);
+    log_failure_quietly(r, rev->id, up ? "up" : "down", started, detail, -1);
     return RETORT_EMIGRATION;
 }
 
-static int run_transactional(retort *r, const rt_rev *rev, step_mode m)
+/*
+ * Right after begin, under its write lock: where the lock is not exclusive
+ * and another connection may have committed since the core last knew the
+ * table (its data version moved, or cannot tell), reads the state again and
+ * re-plans toward the goal; x->next restarts at 0.  Unchanged, the plan
+ * stands: one data-version check, no query.  The first time, the goal is
+ * resolved from the plan now known to hold under the lock.
+ */
+static int recheck(retort *r, run *x)
 {
-    int rc;
-    if (!m.in_run_tx && (rc = begin_tx(r, rev->id)) != RETORT_OK)
-        return rc;
-    /* Under begin's write lock: skip the re-read of the row when nobody
-     * else has committed since the core last knew the table. */
-    int unchanged = 0;
-    if (m.recheck && !m.in_run_tx && !(unchanged = rt_vt_unchanged(r))) {
-        int needed = 1;
-        if ((rc = still_needed(r, rev, m.up, &needed)) != RETORT_OK) {
-            rollback_quietly(r);
+    if (x->exclusive)
+        return RETORT_OK;
+    if (!rt_vt_unchanged(r)) {
+        int rc = rt_vt_read(r);
+        if (rc == RETORT_OK)
+            rc = check_state(r, 0);
+        if (rc == RETORT_OK)
+            rc = plan_state(r, x->up, x->target, x->goal, x->plan);
+        if (rc != RETORT_OK)
             return rc;
-        }
-        if (!needed) {
-            rt_log(r, RETORT_LOG_DEBUG, "revision '%s' was %s by another process", rev->id,
-                   m.up ? "applied" : "reverted");
-            return commit_tx(r, rev->id);
-        }
+        if (x->goal || x->plan->n)
+            rt_log(r, RETORT_LOG_DEBUG, "another migrator changed the version table: "
+                                        "re-planned, %d step%s left",
+                   x->plan->n, x->plan->n == 1 ? "" : "s");
+        x->next = 0;
     }
+    if (!x->goal) {
+        x->goal = rt_calloc((size_t)r->graph.n + 1, 1);
+        if (!x->goal)
+            return rt_fail(r, RETORT_ENOMEM, "out of memory");
+        rt_plan_goal(&r->graph, x->plan, x->up, x->goal);
+    }
+    return RETORT_OK;
+}
+
+/* Commits a transaction the run began and re-checked: the core knew the
+ * table under its lock, so it still knows it after its own commit. */
+static int commit_checked(retort *r, const char *id)
+{
+    int rc = commit_tx(r, id);
+    if (rc == RETORT_OK)
+        rt_vt_committed(r, 1);
+    return rc;
+}
+
+/* A transactional step inside the transaction the run has begun and
+ * re-checked; commits it unless keep_open (whole-run mode). */
+static int run_transactional(retort *r, run *x, const rt_rev *rev, int keep_open)
+{
+    int index = before_step(r, x, rev);
     char started[ISO_LEN];
     iso_now(started);
     long t0 = monotonic_ms();
     struct retort_conn conn;
     rt_conn_init(&conn, r, NULL);
-    rc = rt_run_body(r, rev, m.up, &conn);
+    int rc = rt_run_body(r, rev, x->up, &conn);
     long ms = monotonic_ms() - t0;
     if (conn.partial) { /* even if a callback went on after the failed exec */
         rollback_quietly(r);
-        rc = fail_partly_committed(r, rev, m, rt_buf_str(&conn.error), started);
+        rc = fail_partly_committed(r, rev, x->up, keep_open, rt_buf_str(&conn.error), started);
         rt_conn_free(&conn);
+        settle_pending(r, x, rc);
+        after_step(r, x, rev, index, rc, ms);
         return rc;
     }
     if (rc != RETORT_OK) {
         rollback_quietly(r);
-        fail_step(r, rev, m.up, rt_buf_str(&conn.error), m.in_run_tx);
+        fail_step(r, rev, x->up, rt_buf_str(&conn.error), keep_open);
         if (rc == RETORT_ENOMEM)
             r->errcode = RETORT_ENOMEM; /* the message says "out of memory" */
-        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&conn.error),
-                            -1);
+        log_failure_quietly(r, rev->id, x->up ? "up" : "down", started,
+                            rt_buf_str(&conn.error), -1);
         rt_conn_free(&conn);
+        settle_pending(r, x, r->errcode);
+        after_step(r, x, rev, index, r->errcode, ms);
         return rc;
     }
     rt_conn_free(&conn);
     char finished[ISO_LEN];
     iso_now(finished);
-    rc = rt_vt_record(r, rev, m.up, ms, started, finished, !m.in_run_tx);
+    rc = rt_vt_record(r, rev, x->up, ms, started, finished, !keep_open);
     if (rc != RETORT_OK) {
         rollback_quietly(r);
-        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, retort_errmsg(r), -1);
+        log_failure_quietly(r, rev->id, x->up ? "up" : "down", started, retort_errmsg(r), -1);
+        settle_pending(r, x, rc);
+        after_step(r, x, rev, index, rc, ms);
         return rc;
     }
-    if (!m.in_run_tx)
-        rt_vt_committed(r, unchanged);
-    set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
-    log_done(r, rev, m.up, ms);
+    set_mark(r, rev, x->up ? RT_APPLIED : RT_UNAPPLIED);
+    log_done(r, rev, x->up, ms);
+    if (keep_open) {
+        if (!x->npending)
+            x->pending_first = index;
+        x->pending[x->npending] = (int)(rev - r->reg.revs);
+        x->pending_ms[x->npending++] = ms;
+        return RETORT_OK;
+    }
+    rt_vt_committed(r, 1);
+    after_step(r, x, rev, index, RETORT_OK, ms);
     return RETORT_OK;
 }
 
-/* A non-transactional step: marked dirty before, clean after, so that a
- * failure or a crash midway is visible to every later run. */
-static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
+/* A non-transactional step, from inside the transaction the run has begun
+ * and re-checked: the row is marked dirty there and committed, so that a
+ * failure or a crash midway is visible to every later run; the body then
+ * runs outside any transaction, and the row is made clean after it. */
+static int run_non_transactional(retort *r, run *x, const rt_rev *rev)
 {
-    /* Its body and last writes run without the write lock: whatever the
-     * core knew of the table may change meanwhile. */
-    r->dv_known = 0;
-    int rc;
-    if ((rc = begin_tx(r, rev->id)) != RETORT_OK)
-        return rc;
-    if (m.recheck) {
-        int needed = 1;
-        if ((rc = still_needed(r, rev, m.up, &needed)) != RETORT_OK) {
-            rollback_quietly(r);
-            return rc;
-        }
-        if (!needed)
-            return commit_tx(r, rev->id);
-    }
-    rc = m.up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
+    int rc = x->up ? rt_vt_insert(r, rev, "dirty", 0) : rt_vt_update(r, rev->id, "dirty", 0);
     if (rc == RETORT_OK)
         rc = commit_tx(r, rev->id);
     if (rc != RETORT_OK) {
         rollback_quietly(r);
         return rc;
     }
+    /* Its body and last writes run without the write lock: whatever the
+     * core knew of the table may change meanwhile. */
+    r->dv_known = 0;
     set_mark(r, rev, RT_DIRTY);
+    int index = before_step(r, x, rev);
     char started[ISO_LEN];
     iso_now(started);
     long t0 = monotonic_ms();
     struct retort_conn conn;
     rt_conn_init(&conn, r, NULL);
-    rc = rt_run_body(r, rev, m.up, &conn);
+    rc = rt_run_body(r, rev, x->up, &conn);
     long ms = monotonic_ms() - t0;
     if (rc != RETORT_OK) {
         /* A transaction the body opened (and maybe broke) would swallow the
@@ -564,11 +659,12 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
                 "%s; the database is now marked dirty: inspect it, then resolve with "
                 "retort_mark_applied or retort_mark_reverted (command: retort "
                 "mark-applied|mark-reverted %s)",
-                m.up ? "upgrade" : "downgrade", rev->id, conn.done, conn.done == 1 ? "" : "s",
+                x->up ? "upgrade" : "downgrade", rev->id, conn.done, conn.done == 1 ? "" : "s",
                 rt_buf_str(&conn.error), rev->id);
-        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&conn.error),
+        log_failure_quietly(r, rev->id, x->up ? "up" : "down", started, rt_buf_str(&conn.error),
                             conn.done);
         rt_conn_free(&conn);
+        after_step(r, x, rev, index, r->errcode, ms);
         return r->errcode;
     }
     int done = conn.done;
@@ -595,31 +691,32 @@ static int run_non_transactional(retort *r, const rt_rev *rev, step_mode m)
                     "were rolled back, and the database is now marked dirty: inspect it, then "
                     "resolve with retort_mark_applied or retort_mark_reverted (command: retort "
                     "mark-applied|mark-reverted %s)",
-                    m.up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
+                    x->up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
         else
             rt_fail(r, code,
                     "%s of non-transactional revision '%s' ran, but recording it failed: "
                     "cannot begin a transaction: %s; the database stays marked dirty: inspect "
                     "it, then resolve with retort_mark_applied or retort_mark_reverted "
                     "(command: retort mark-applied|mark-reverted %s)",
-                    m.up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
-        log_failure_quietly(r, rev->id, m.up ? "up" : "down", started, rt_buf_str(&detail),
+                    x->up ? "upgrade" : "downgrade", rev->id, rt_buf_str(&detail), rev->id);
+        log_failure_quietly(r, rev->id, x->up ? "up" : "down", started, rt_buf_str(&detail),
                             done);
         rt_buf_free(&detail);
+        after_step(r, x, rev, index, r->errcode, ms);
         return r->errcode;
     }
     rt_report_free(&rep);
-    rc = rt_vt_record_finished(r, rev, m.up, ms, started, finished, done);
+    rc = rt_vt_record_finished(r, rev, x->up, ms, started, finished, done);
     if (rc != RETORT_OK) {
         rollback_quietly(r);
+        after_step(r, x, rev, index, rc, ms);
         return rc;
     }
-    set_mark(r, rev, m.up ? RT_APPLIED : RT_UNAPPLIED);
-    log_done(r, rev, m.up, ms);
+    set_mark(r, rev, x->up ? RT_APPLIED : RT_UNAPPLIED);
+    log_done(r, rev, x->up, ms);
+    after_step(r, x, rev, index, RETORT_OK, ms);
     return RETORT_OK;
 }
-
-/* ---------------------------------------------------------- a whole run */
 
 static int lock_run(retort *r, int *exclusive)
 {
@@ -648,58 +745,91 @@ static void unlock_run(retort *r)
     rt_report_free(&rep);
 }
 
-static int execute_plan(retort *r, int up, const char *target, rt_plan *plan, int exclusive)
+/* Commits the run transaction (whole-run mode) and settles its steps. */
+static int commit_run(retort *r, run *x, const char *id)
 {
-    step_mode m = {up, !exclusive, 0};
-    if (r->tx_mode == RETORT_TX_PER_MIGRATION) {
-        for (int i = 0; i < plan->n; i++) {
-            const rt_rev *rev = &r->reg.revs[plan->steps[i]];
-            int rc = (rev->flags & RETORT_REV_NO_TRANSACTION) ? run_non_transactional(r, rev, m)
-                                                               : run_transactional(r, rev, m);
-            if (rc != RETORT_OK)
-                return rc;
-        }
-        return RETORT_OK;
-    }
-
-    /* Whole run: one transaction, re-planned inside it when the lock is not
-     * exclusive (SQLite: BEGIN IMMEDIATE makes the state read final).  A
-     * non-transactional revision cannot run inside it: the run commits
-     * before it and begins again after it. */
-    const char *first = r->reg.revs[plan->steps[0]].id;
-    int rc = begin_tx(r, first);
+    int rc = commit_checked(r, id);
     if (rc != RETORT_OK)
-        return rc;
-    if (!exclusive) {
-        rc = read_and_plan(r, up, target, plan);
-        if (rc != RETORT_OK) {
-            rollback_quietly(r);
+        r->state.loaded = 0; /* the marks of the rolled-back steps are wrong */
+    settle_pending(r, x, rc);
+    return rc;
+}
+
+/*
+ * Runs the plan.  Per-migration mode: one transaction per step.  Whole-run
+ * mode: one transaction for the run, committed before a non-transactional
+ * step (which cannot run inside it) and begun again after it.  Each begin
+ * re-checks (recheck), so everything after a released write lock is planned
+ * again from the state as it is under the next one.
+ */
+static int execute_plan(retort *r, run *x)
+{
+    int whole = r->tx_mode == RETORT_TX_WHOLE_RUN;
+    int in_tx = 0, rc;
+    const char *tx_id = "";
+    if (whole) { /* per-migration mode never keeps a step pending */
+        x->pending = rt_calloc((size_t)r->graph.n + 1, sizeof *x->pending);
+        x->pending_ms = rt_calloc((size_t)r->graph.n + 1, sizeof *x->pending_ms);
+        if (!x->pending || !x->pending_ms)
+            return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    }
+    for (;;) {
+        if (x->next >= x->plan->n)
+            return in_tx ? commit_run(r, x, tx_id) : RETORT_OK;
+        if (!in_tx) {
+            tx_id = r->reg.revs[x->plan->steps[x->next]].id;
+            if ((rc = begin_tx(r, tx_id)) != RETORT_OK)
+                return rc;
+            if ((rc = recheck(r, x)) != RETORT_OK) {
+                rollback_quietly(r);
+                return rc;
+            }
+            if (x->next >= x->plan->n) {
+                rt_log(r, RETORT_LOG_DEBUG, "nothing left to %s: another process did it",
+                       x->up ? "upgrade" : "downgrade");
+                return commit_checked(r, tx_id);
+            }
+            in_tx = 1;
+        }
+        const rt_rev *rev = &r->reg.revs[x->plan->steps[x->next]];
+        /* Re-planning follows another migrator going the other way (an
+         * upgrade re-applies what a downgrade reverted meanwhile); should
+         * two keep undoing each other, stop instead of alternating forever.
+         * Without such a race a run takes at most one step per revision. */
+        if (x->started > 2 * r->graph.n + 2) {
+            rc = rt_fail(r, RETORT_ELOCK,
+                         "stopped after %d steps: another process keeps moving the version "
+                         "table %s the other way while this %s runs; run it again once that "
+                         "process has finished",
+                         x->started, r->qtable, x->up ? "upgrade" : "downgrade");
+            if (in_tx) {
+                rollback_quietly(r);
+                settle_pending(r, x, rc);
+            }
             return rc;
         }
-    }
-    m.recheck = 0;
-    for (int i = 0; i < plan->n; i++) {
-        const rt_rev *rev = &r->reg.revs[plan->steps[i]];
         if (rev->flags & RETORT_REV_NO_TRANSACTION) {
-            if ((rc = commit_tx(r, rev->id)) != RETORT_OK)
-                return rc;
-            m.in_run_tx = 0;
-            if ((rc = run_non_transactional(r, rev, m)) != RETORT_OK)
-                return rc;
-            if ((rc = begin_tx(r, rev->id)) != RETORT_OK)
+            if (x->npending) { /* end the run's transaction first */
+                in_tx = 0;
+                if ((rc = commit_run(r, x, tx_id)) != RETORT_OK)
+                    return rc;
+                continue; /* the next begin re-checks */
+            }
+            in_tx = 0;
+            x->next++;
+            if ((rc = run_non_transactional(r, x, rev)) != RETORT_OK)
                 return rc;
             continue;
         }
-        m.in_run_tx = 1;
-        if ((rc = run_transactional(r, rev, m)) != RETORT_OK) {
-            r->state.loaded = 0; /* the marks of the rolled-back steps are wrong */
-            return rc;           /* already rolled back */
+        x->next++;
+        if ((rc = run_transactional(r, x, rev, whole)) != RETORT_OK) {
+            if (whole)
+                r->state.loaded = 0; /* the marks of the rolled-back steps are wrong */
+            return rc;               /* already rolled back */
         }
+        if (!whole)
+            in_tx = 0;
     }
-    rc = commit_tx(r, first);
-    if (rc != RETORT_OK)
-        r->state.loaded = 0;
-    return rc;
 }
 
 static int migrate(retort *r, int up, const char *target)
@@ -732,15 +862,23 @@ static int migrate(retort *r, int up, const char *target)
         return rc;
     }
     /* Another migrator may have moved on while we waited for the lock.
-     * Without a lock there was no wait: each transaction re-checks instead. */
-    if (r->backend->lock)
-        rc = read_and_plan(r, up, target, &plan);
+     * Without a lock there was no wait: each transaction re-checks instead.
+     * What the first read found no longer stands either way. */
+    if (r->backend->lock && (rc = read_and_plan(r, up, target, &plan)) == RETORT_OK)
+        rt_clear_error(r);
     /* Creating the tables needs CREATE rights even when they exist (on
      * PostgreSQL), so only a database without them pays for it. */
     if (rc == RETORT_OK && plan.n && up && r->state.table_missing)
         rc = rt_vt_ensure(r);
+    run x = {up, target, &plan, 0, exclusive, NULL, 0, NULL, NULL, 0, 0};
     if (rc == RETORT_OK && plan.n)
-        rc = execute_plan(r, up, target, &plan, exclusive);
+        rc = execute_plan(r, &x);
+    else if (rc == RETORT_OK)
+        rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: another process reached '%s' first",
+               up ? "upgrade" : "downgrade", target);
+    rt_free(x.goal);
+    rt_free(x.pending);
+    rt_free(x.pending_ms);
     rt_plan_free(&plan);
     unlock_run(r);
     return rc;
@@ -818,6 +956,17 @@ RETORT_API int retort_plan(retort *r, int direction, const char *target, const c
         return rc;
     rt_plan plan = {NULL, 0};
     rc = first_read_and_plan(r, direction > 0, target, &plan);
+    /* A dirty row seen without the lock may be a non-transactional revision
+     * another process is running: judge it under the lock, after waiting
+     * for that process, as an upgrade would. */
+    if (rc == RETORT_EDIRTY && r->backend->lock) {
+        int exclusive = 0;
+        if ((rc = lock_run(r, &exclusive)) == RETORT_OK) {
+            if ((rc = read_and_plan(r, direction > 0, target, &plan)) == RETORT_OK)
+                rt_clear_error(r);
+            unlock_run(r);
+        }
+    }
     if (rc == RETORT_OK) {
         rt_buf_reset(&r->out);
         rt_plan_append_ids(&r->reg, &plan, &r->out);
@@ -941,12 +1090,56 @@ static int locked_change(retort *r, const char *what, int (*fn)(retort *, const 
     return rc;
 }
 
+typedef struct {
+    const unsigned char *want;
+    const char *target;
+} stamp_arg;
+
+/*
+ * A stamp keeps every row whose id the registry does not know (tolerated
+ * newer revisions: it cannot reason about them), so it must keep each row
+ * they depend on too: their version rows store their parents.  Refuses,
+ * naming the revision that needs it, to remove such a row; a row an unknown
+ * revision needs through another unknown one is kept with it, so checking
+ * each unknown row's own parents covers the chain.
+ */
+static int check_unknown_dependents(retort *r, const stamp_arg *a)
+{
+    const rt_state *s = &r->state;
+    for (int i = 0; i < s->n; i++) {
+        const rt_row *row = &s->rows[i];
+        if (row->rev >= 0)
+            continue;
+        for (const char *p = row->parents; *p;) {
+            p += strspn(p, " ,");
+            size_t len = strcspn(p, " ,");
+            if (!len)
+                break;
+            int v = rt_registry_find(&r->reg, p, len);
+            if (v >= 0 && r->state.mark[v] && !a->want[v])
+                return rt_fail(r, RETORT_EUNKNOWN,
+                               "cannot stamp '%s': it would remove the version row of '%s', "
+                               "which revision '%s' depends on; '%s' is recorded but this "
+                               "application does not know it (applied by a newer version): "
+                               "stamp with that version, or a target that keeps '%s'; nothing "
+                               "was changed",
+                               a->target, r->reg.revs[v].id, row->id, row->id,
+                               r->reg.revs[v].id);
+            p += len;
+        }
+    }
+    return RETORT_OK;
+}
+
 static int stamp_change(retort *r, const void *arg)
 {
-    const unsigned char *want = arg;
+    const stamp_arg *a = arg;
+    const unsigned char *want = a->want;
     int rc = rt_vt_read(r);
     if (rc == RETORT_OK)
         rc = check_state(r, 0);
+    if (rc == RETORT_OK && r->state.nunknown)
+        rc = check_unknown_dependents(r, a);
     if (rc != RETORT_OK)
         return rc;
     char now[ISO_LEN];
@@ -990,8 +1183,9 @@ RETORT_API int retort_stamp(retort *r, const char *target)
     rt_buf_free(&err);
     if (rc == RETORT_OK)
         rc = rt_connect(r);
+    stamp_arg a = {want, target};
     if (rc == RETORT_OK)
-        rc = locked_change(r, "stamp", stamp_change, want);
+        rc = locked_change(r, "stamp", stamp_change, &a);
     if (rc == RETORT_OK)
         rt_log(r, RETORT_LOG_INFO, "stamped the database at '%s'", target);
     rt_free(want);

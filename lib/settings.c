@@ -143,6 +143,18 @@ RETORT_API int retort_set_log(retort *r, retort_log_fn fn, void *user)
     return RETORT_OK;
 }
 
+RETORT_API int retort_set_event_fn(retort *r, retort_event_fn fn, void *user)
+{
+    if (!r)
+        return RETORT_EINVAL;
+    rt_clear_error(r);
+    if (r->in_callback)
+        return rt_fail(r, RETORT_EMISUSE, "retort_set_event_fn called from inside a callback");
+    r->event_fn = fn;
+    r->event_user = user;
+    return RETORT_OK;
+}
+
 RETORT_API int retort_set_log_level(retort *r, int level)
 {
     if (!r)

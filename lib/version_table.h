@@ -54,9 +54,9 @@ int rt_vt_record_finished(retort *r, const rt_rev *rev, int up, long duration_ms
 
 /*
  * What the core last saw, for drivers whose lock is not exclusive (SQLite):
- * each step re-reads its own row under begin's write lock, unless the
- * driver's data version shows that nobody else has committed since the core
- * last knew the table.  rt_vt_seen notes the version after a read (rt_vt_read
+ * each transaction of a run re-reads the table and re-plans under begin's
+ * write lock, unless the driver's data version shows that nobody else has
+ * committed since the core last knew the table.  rt_vt_seen notes the version after a read (rt_vt_read
  * calls it); rt_vt_unchanged, right after begin, says whether it still holds
  * (forgetting it when not); rt_vt_committed, after committing a transaction
  * begun with that answer, carries it past the core's own commit.

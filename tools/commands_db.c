@@ -12,19 +12,6 @@
 #include "cli.h"
 #include "template.h"
 
-/* Prints each space-separated id of list as "PREFIX ID". */
-static void say_each(const cli *c, const char *prefix, const char *list)
-{
-    const char *p = list;
-    while (*p) {
-        size_t n = strcspn(p, " ");
-        if (n)
-            cli_say(c, "%s%.*s\n", prefix, (int)n, p);
-        p += n;
-        p += strspn(p, " ");
-    }
-}
-
 /* "Now at X" after a change: the database's current heads, or base. */
 static int say_now(cli *c, retort *r, const char *what)
 {
@@ -47,7 +34,88 @@ static int print_script(cli *c, retort *r, int rc, const char *script)
     return CLI_EXIT_OK;
 }
 
-/* Runs an upgrade or downgrade, printing what the plan said would run. */
+/* What one upgrade or downgrade has done so far, from the library's step
+ * events: the output reports only what this process ran and committed, not
+ * what it planned (another process may take a step first). */
+typedef struct progress {
+    const cli *c;
+    int done;        /* steps applied or reverted, committed */
+    char **parents;  /* -v: parents by revision, for "Running" lines */
+    char **ids;
+    int n;
+} progress;
+
+static void free_parents(progress *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        free(p->ids[i]);
+        free(p->parents[i]);
+    }
+    free(p->ids);
+    free(p->parents);
+    p->ids = p->parents = NULL;
+    p->n = 0;
+}
+
+/* Copies each revision's parents before the run: the event callback may
+ * not call the library. */
+static void load_parents(progress *p, retort *r)
+{
+    int n = 0;
+    if (retort_revision_count(r, &n) != RETORT_OK || n <= 0)
+        return;
+    p->ids = calloc((size_t)n, sizeof *p->ids);
+    p->parents = calloc((size_t)n, sizeof *p->parents);
+    if (!p->ids || !p->parents) {
+        free_parents(p);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *id, *parents;
+        if (retort_revision_info(r, i, &id, &parents, NULL, NULL) != RETORT_OK)
+            break;
+        p->ids[i] = strdup(id);
+        p->parents[i] = strdup(parents);
+        p->n = i + 1;
+        if (!p->ids[i] || !p->parents[i])
+            break;
+    }
+}
+
+static const char *parents_of(const progress *p, const char *id)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->ids[i] && strcmp(p->ids[i], id) == 0)
+            return p->parents[i] && *p->parents[i] ? p->parents[i] : "base";
+    return "?";
+}
+
+static void on_step(int phase, int direction, int index, int total, const char *id,
+                    const char *message, int status, long duration_ms, void *user)
+{
+    progress *p = user;
+    (void)index;
+    (void)total;
+    (void)duration_ms;
+    if (phase == RETORT_EVENT_BEFORE) {
+        if (p->c->cfg.verbosity > 0) {
+            const char *parents = parents_of(p, id);
+            cli_say(p->c, "Running %s %s -> %s%s%s%s\n", direction > 0 ? "upgrade" : "downgrade",
+                    direction > 0 ? parents : id, direction > 0 ? id : parents,
+                    *message ? " (" : "", message, *message ? ")" : "");
+            fflush(stdout);
+        }
+        return;
+    }
+    if (status != RETORT_OK)
+        return; /* the error is reported once the call returns */
+    p->done++;
+    cli_say(p->c, "%s %s\n", direction > 0 ? "Applied" : "Reverted", id);
+    fflush(stdout);
+}
+
+/* Runs an upgrade or downgrade, printing each step this process applied or
+ * reverted as it commits. */
 static int migrate(cli *c, int direction, const char *target)
 {
     retort *r;
@@ -62,32 +130,20 @@ static int migrate(cli *c, int direction, const char *target)
         retort_free(r);
         return status;
     }
-    const char *ids;
-    char *plan = NULL;
-    if (retort_plan(r, direction, target, &ids) != RETORT_OK) {
+    progress p = {c, 0, NULL, NULL, 0};
+    if (c->cfg.verbosity > 0)
+        load_parents(&p, r);
+    int rc = retort_set_event_fn(r, on_step, &p);
+    if (rc == RETORT_OK)
+        rc = direction > 0 ? retort_upgrade(r, target) : retort_downgrade(r, target);
+    if (rc != RETORT_OK)
         status = cli_lib_fail(c, r);
-        retort_free(r);
-        return status;
-    }
-    if (!(plan = strdup(ids))) {
-        retort_free(r);
-        return cli_fail(c, "out of memory");
-    }
-    /* Nothing planned: the plan's read already validated the state, so
-     * running the operation would only read the version table again. */
-    int rc = !*plan                 ? RETORT_OK
-             : direction > 0        ? retort_upgrade(r, target)
-                                    : retort_downgrade(r, target);
-    if (rc != RETORT_OK) {
-        status = cli_lib_fail(c, r);
-    } else if (!*plan) {
+    else if (!p.done)
         status = say_now(c, r, direction > 0 ? "Nothing to upgrade: at" : "Nothing to "
-                                                                          "downgrade: at");
-    } else {
-        say_each(c, direction > 0 ? "Applied " : "Reverted ", plan);
+                                                                       "downgrade: at");
+    else
         status = say_now(c, r, "Now at");
-    }
-    free(plan);
+    free_parents(&p);
     retort_free(r);
     return status;
 }

@@ -5,8 +5,9 @@
  * statements for the version-table templates, which run once per revision.
  * SQLite has no advisory locks: the driver leaves lock NULL and takes the
  * write lock with BEGIN IMMEDIATE, under the busy timeout, so the core
- * re-checks the state inside each write transaction, unless SQLite's data
- * version shows that no other connection has committed since it last knew it.
+ * re-reads the state and re-plans inside each write transaction, unless
+ * SQLite's data version shows that no other connection has committed since
+ * it last knew it.
  *
  * A database file that does not exist yet is opened only when something is
  * about to write to it: read-only operations (current, check, plan) against

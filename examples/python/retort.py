@@ -41,7 +41,7 @@ import os
 import threading
 
 __all__ = [
-    "Retort", "Conn", "Revision", "Error", "load_library", "library_path",
+    "Retort", "Conn", "Revision", "StepEvent", "Error", "load_library", "library_path",
     "version", "version_number", "strerror", "backend_schemes", "has_backend",
     "has_function",
 ]
@@ -94,6 +94,10 @@ LOG_ERROR = 1
 LOG_WARN = 2
 LOG_INFO = 3
 LOG_DEBUG = 4
+
+# Phases of a step event (set_event_handler).
+EVENT_BEFORE = 1
+EVENT_AFTER = 2
 
 _CODE_NAMES = {
     OK: "RETORT_OK", ERROR: "RETORT_ERROR", EINVAL: "RETORT_EINVAL",
@@ -254,6 +258,9 @@ _c_char_pp = ctypes.POINTER(ctypes.c_char_p)
 # c_void_p: the binding never looks inside them.
 _STEP_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 _LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+_EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                             ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_long,
+                             ctypes.c_void_p)
 _MALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t)
 _REALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 _FREE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -307,6 +314,7 @@ _PROTOTYPES = {
     # logging
     "retort_set_log": (ctypes.c_int, [ctypes.c_void_p, _LOG_FN, ctypes.c_void_p]),
     "retort_set_log_level": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int]),
+    "retort_set_event_fn": (ctypes.c_int, [ctypes.c_void_p, _EVENT_FN, ctypes.c_void_p]),
     # offline SQL
     "retort_upgrade_sql": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
     "retort_downgrade_sql": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
@@ -545,6 +553,35 @@ class Revision:
             self.id, self.parents, self.message, self.flags)
 
 
+class StepEvent:
+    """One step event (Retort.set_event_handler): phase EVENT_BEFORE or
+    EVENT_AFTER; direction 1 (upgrade) or -1 (downgrade); index (1, 2, ...)
+    and total of the steps this call runs; the revision's id and message;
+    status (OK, or the error code in an after-event); duration_ms; error,
+    the library's message when status is not OK, else None."""
+
+    __slots__ = ("phase", "direction", "index", "total", "id", "message", "status",
+                 "duration_ms", "error")
+
+    def __init__(self, phase, direction, index, total, id, message, status, duration_ms,
+                 error):
+        self.phase = phase
+        self.direction = direction
+        self.index = index
+        self.total = total
+        self.id = id
+        self.message = message
+        self.status = status
+        self.duration_ms = duration_ms
+        self.error = error
+
+    def __repr__(self):
+        return "StepEvent(%s %s %r %d/%d status=%d)" % (
+            "before" if self.phase == EVENT_BEFORE else "after",
+            "up" if self.direction > 0 else "down", self.id, self.index, self.total,
+            self.status)
+
+
 # -------------------------------------------------------------------- Conn
 
 class Conn:
@@ -663,6 +700,8 @@ class Retort:
         self._up_trampoline = _STEP_FN(self._run_up)
         self._down_trampoline = _STEP_FN(self._run_down)
         self._log_trampoline = _LOG_FN(self._on_log)
+        self._event_trampoline = _EVENT_FN(self._on_event)
+        self._event_handler = None
 
         out = ctypes.c_void_p()
         new = lib.retort_new_fresh if _fresh else lib.retort_new
@@ -832,6 +871,41 @@ class Retort:
             pass
         finally:
             self._in_callback -= 1
+
+    def _on_event(self, phase, direction, index, total, id, message, status, duration_ms,
+                  user):
+        handler = self._event_handler
+        if handler is None:
+            return
+        try:
+            error = None
+            if phase == EVENT_AFTER and status != OK:
+                error = _dec(self._lib.retort_errmsg(self._ptr))
+            handler(StepEvent(phase, direction, index, total, _dec(id), _dec(message), status,
+                              duration_ms, error))
+        except BaseException:
+            # The step's outcome does not depend on the handler: report,
+            # never unwind through C.
+            try:
+                self._logger.exception("retort: the event handler raised")
+            except BaseException:
+                pass
+
+    def set_event_handler(self, handler):
+        """Calls handler(event) for each step of an upgrade or downgrade
+        that this process itself runs (retort_set_event_fn): once before
+        its body (event.phase EVENT_BEFORE) and once when its outcome is
+        known (EVENT_AFTER, event.status OK or the error code, event.error
+        the library's message).  A step another process took is never
+        reported.  The handler must not call this context; an exception it
+        raises is logged and does not change the outcome.  None: no
+        handler."""
+        if handler is not None and not callable(handler):
+            raise TypeError("handler must be callable or None")
+        self._check(self._lib.retort_set_event_fn(
+            self._handle(), self._event_trampoline if handler is not None else _EVENT_FN(),
+            None))
+        self._event_handler = handler
 
     # -- registration
 

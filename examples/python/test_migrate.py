@@ -37,6 +37,41 @@ def linear(r):
 
 class MigrateTest(DatabaseTestCase):
 
+    def test_event_handler_sees_each_step_this_process_runs(self):
+        r = self.open()
+        linear(r)
+        events = []
+        r.set_event_handler(lambda e: events.append(
+            (e.phase, e.direction, e.index, e.total, e.id, e.status)))
+        r.migrate_to_head()
+        B, A = retort.EVENT_BEFORE, retort.EVENT_AFTER
+        self.assertEqual(events, [
+            (B, 1, 1, 3, "a1", retort.OK), (A, 1, 1, 3, "a1", retort.OK),
+            (B, 1, 2, 3, "a2", retort.OK), (A, 1, 2, 3, "a2", retort.OK),
+            (B, 1, 3, 3, "a3", retort.OK), (A, 1, 3, 3, "a3", retort.OK)])
+        del events[:]
+        r.migrate_to_head()  # at head: nothing ran, nothing reported
+        self.assertEqual(events, [])
+        r.downgrade("a2")
+        self.assertEqual(events, [(B, -1, 1, 1, "a3", retort.OK),
+                                  (A, -1, 1, 1, "a3", retort.OK)])
+
+    def test_event_handler_reports_a_failed_step_with_its_error(self):
+        r = self.open()
+        r.add_sql("b1", None, "ok", "CREATE TABLE b1 (x INTEGER)", "DROP TABLE b1")
+        r.add_sql("b2", "b1", "broken", "CREATE TABLE nope (", None)
+        seen = []
+        r.set_event_handler(seen.append)
+        with self.assertRaises(retort.MigrationError):
+            r.migrate_to_head()
+        self.assertEqual([(e.phase, e.id, e.status) for e in seen],
+                         [(retort.EVENT_BEFORE, "b1", retort.OK),
+                          (retort.EVENT_AFTER, "b1", retort.OK),
+                          (retort.EVENT_BEFORE, "b2", retort.OK),
+                          (retort.EVENT_AFTER, "b2", retort.EMIGRATION)])
+        self.assertIn("b2", seen[-1].error)
+        self.assertEqual(self.db.versions(), ["b1"])
+
     def test_migrate_to_head_applies_sql_and_python_revisions(self):
         r = self.open()
         linear(r)

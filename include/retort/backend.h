@@ -79,8 +79,8 @@ enum {
     RETORT_SQL_INSERT_LOG = 9,
     RETORT_SQL_BEGIN = 10, /* offline transaction brackets */
     RETORT_SQL_COMMIT = 11,
-    /* $1 id; one column: state.  The per-transaction re-check of drivers
-     * whose lock is not exclusive. */
+    /* $1 id; one column: state.  One row's lookup (mark-applied,
+     * mark-reverted). */
     RETORT_SQL_SELECT_VERSION = 12
 };
 
@@ -175,8 +175,8 @@ struct retort_backend {
      * returns 0 when it cannot tell.  Called right after begin, under its
      * write lock, and after the core's own reads and commits: when the value
      * after begin is the one the core last saw, nothing changed under it and
-     * the per-transaction re-check of a driver whose lock is not exclusive is
-     * skipped.  Must not fail or touch the database (SQLite:
+     * the per-transaction re-check (re-read and re-plan) of a driver whose
+     * lock is not exclusive is skipped.  Must not fail or touch the database (SQLite:
      * SQLITE_FCNTL_DATA_VERSION).  NULL member: the core always re-checks. */
     int (*data_version)(void *db, unsigned long long *version);
 

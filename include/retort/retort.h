@@ -216,7 +216,12 @@ RETORT_API int retort_migrate_to_head(retort *r);
  * (RETORT_EMIGRATION, naming the revision and carrying the database's text).
  *
  * Concurrent callers in any number of processes apply each revision exactly
- * once and all return RETORT_OK.  Already at target costs one query.
+ * once and all return RETORT_OK.  Already at target costs one query.  The
+ * target is resolved under the lock (SQLite: the first write transaction's)
+ * into the revisions it names; should another process change the recorded
+ * state meanwhile (a downgrade, a stamp), the rest of the run is planned
+ * again toward them, so no revision is ever recorded without its parents.
+ * A run that another process keeps undoing stops with RETORT_ELOCK.
  */
 RETORT_API int retort_upgrade(retort *r, const char *target);
 
@@ -240,8 +245,11 @@ RETORT_API int retort_current(retort *r, const char **heads);
  * Sets the recorded state to target without running any migration: "base"
  * clears it; "head", "heads" or ids (several separated by spaces) record
  * exactly those revisions and their ancestors as applied.  Logged in the
- * audit log.  Errors: RETORT_ETARGET, and those of retort_upgrade() before
- * anything runs.
+ * audit log.  Rows of revisions the registry does not know (tolerated, see
+ * retort_set_tolerate_unknown) are kept, and so is every row they depend on:
+ * a stamp that would remove one fails with RETORT_EUNKNOWN naming the row
+ * and the unknown revision that needs it, and changes nothing.  Errors:
+ * RETORT_ETARGET, and those of retort_upgrade() before anything runs.
  */
 RETORT_API int retort_stamp(retort *r, const char *target);
 
@@ -257,7 +265,12 @@ RETORT_API int retort_check(retort *r);
 /*
  * The ids that retort_upgrade(r, target) (direction > 0) or
  * retort_downgrade(r, target) (direction < 0) would run now, in order,
- * space-separated ("" if none).  Reads the database, runs nothing.
+ * space-separated ("" if none).  Reads the database, runs nothing.  A
+ * preview: another process may have run some of them by the time an
+ * operation runs (step events report what one actually ran).  A dirty row
+ * seen where the driver has an exclusive lock (PostgreSQL) may be a
+ * non-transactional revision another process is running: retort_plan then
+ * waits for the lock (up to the lock timeout) and judges it under it.
  * *ids is owned by r until its next call.
  */
 RETORT_API int retort_plan(retort *r, int direction, const char *target, const char **ids);
@@ -398,6 +411,45 @@ RETORT_API int retort_set_log(retort *r, retort_log_fn fn, void *user);
 
 /* Messages above this level are dropped.  Default RETORT_LOG_WARN. */
 RETORT_API int retort_set_log_level(retort *r, int level);
+
+/* ------------------------------------------------------------ step events */
+
+/* The phase of a step event: before the step's body runs, or after the
+ * step's outcome is known. */
+#define RETORT_EVENT_BEFORE 1
+#define RETORT_EVENT_AFTER 2
+
+/*
+ * Receives one event per step of an upgrade or downgrade that this process
+ * itself runs: what Alembic's on_version_apply and Flyway's callbacks give.
+ *  - phase: RETORT_EVENT_BEFORE, just before the revision's body runs (after
+ *    the run checked, under its lock, that the step is still needed: a step
+ *    another process took is never announced), or RETORT_EVENT_AFTER.
+ *  - direction: 1 upgrade, -1 downgrade.
+ *  - index: 1 for the first step this call runs, then 2, 3, ...; total: the
+ *    steps this call expects to run in all, as known at the event (it may
+ *    change when another migrator's commit makes the run re-plan).
+ *  - id, message: the revision's; valid only during the call.
+ *  - status: in an after-event, RETORT_OK when the step is applied or
+ *    reverted and committed, else the error status of the call (the
+ *    migration failed, or the step was rolled back with the run); while the
+ *    callback runs, retort_errmsg(r) holds that error's message.  In
+ *    whole-run mode a step's after-event comes when the run's transaction
+ *    ends.  Always RETORT_OK in a before-event.
+ *  - duration_ms: the body's duration in an after-event, 0 before.
+ * Every before-event is followed by exactly one after-event for the same
+ * index.  Called on the thread running the operation, from inside it: the
+ * callback must not call any retort_* function on r except retort_errmsg
+ * and retort_errcode (others return RETORT_EMISUSE and replace the message),
+ * and must return (no longjmp).
+ */
+typedef void (*retort_event_fn)(int phase, int direction, int index, int total, const char *id,
+                                const char *message, int status, long duration_ms, void *user);
+
+/* Routes step events to fn (NULL: none, the default).  user is passed
+ * through untouched and never freed.  RETORT_EMISUSE from inside a
+ * callback. */
+RETORT_API int retort_set_event_fn(retort *r, retort_event_fn fn, void *user);
 
 /* ---------------------------------------------------------- offline SQL */
 

@@ -177,6 +177,66 @@ static void test_stamp_heads_records_every_branch(void **state)
     assert_trace("");
 }
 
+/* A rolling deploy: a newer build applied a..d; an older one, knowing a
+ * and b and tolerating the rest, stamps. */
+static const char *const abcd[] = {"a", "b", "c", "d"};
+
+static retort *older_tolerant_build(step *s)
+{
+    retort *newer = fixture_new();
+    add_chain(newer, s, abcd, 4);
+    assert_ok(newer, retort_migrate_to_head(newer));
+    fixture_free(newer);
+    retort *older = fixture_new();
+    readd_step(older, &s[0], NULL);
+    readd_step(older, &s[1], "a");
+    assert_ok(older, retort_set_tolerate_unknown(older, 1));
+    step_trace[0] = '\0';
+    return older;
+}
+
+/* The newer build, back at startup, must find nothing to run. */
+static void assert_newer_build_runs_nothing(step *s)
+{
+    retort *newer = fixture_new();
+    readd_step(newer, &s[0], NULL);
+    readd_step(newer, &s[1], "a");
+    readd_step(newer, &s[2], "b");
+    readd_step(newer, &s[3], "c");
+    assert_ok(newer, retort_migrate_to_head(newer));
+    assert_trace("");
+    assert_version_ids("a b c d");
+}
+
+static void test_stamp_under_tolerate_unknown_keeps_the_rows_newer_revisions_need(void **state)
+{
+    (void)state;
+    step s[4];
+    retort *r = older_tolerant_build(s);
+    assert_ok(r, retort_stamp(r, "b")); /* what is recorded already: nothing to remove */
+    assert_version_ids("a b c d");
+    assert_newer_build_runs_nothing(s);
+}
+
+static void test_stamp_under_tolerate_unknown_refuses_to_remove_a_row_a_newer_revision_needs(
+    void **state)
+{
+    (void)state;
+    step s[4];
+    retort *r = older_tolerant_build(s);
+    assert_rc(r, retort_stamp(r, "a"), RETORT_EUNKNOWN);
+    assert_contains(retort_errmsg(r), "'b'");
+    assert_contains(retort_errmsg(r), "'c'"); /* the unknown revision that needs it */
+    assert_version_ids("a b c d");
+    assert_rc(r, retort_stamp(r, "base"), RETORT_EUNKNOWN);
+    assert_contains(retort_errmsg(r), "'c'");
+    assert_version_ids("a b c d");
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version_log "
+                                   "WHERE direction = 'stamp'"),
+                     0);
+    assert_newer_build_runs_nothing(s);
+}
+
 static void test_stamp_of_an_unknown_target_changes_nothing(void **state)
 {
     (void)state;
@@ -342,6 +402,8 @@ int main(void)
         IT_TEST(test_stamp_id_records_it_and_its_ancestors),
         IT_TEST(test_stamp_moves_the_recorded_state_down_without_reverting),
         IT_TEST(test_stamp_base_clears_the_recorded_state),
+        IT_TEST(test_stamp_under_tolerate_unknown_keeps_the_rows_newer_revisions_need),
+        IT_TEST(test_stamp_under_tolerate_unknown_refuses_to_remove_a_row_a_newer_revision_needs),
         IT_TEST(test_stamp_heads_records_every_branch),
         IT_TEST(test_stamp_of_an_unknown_target_changes_nothing),
         IT_TEST(test_changed_sql_text_is_a_warning_by_default),
