@@ -7,7 +7,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_int, c_void};
+use std::os::raw::{c_char, c_int, c_long, c_void};
 
 // ------------------------------------------------------------- versions
 
@@ -71,6 +71,9 @@ pub const RETORT_LOG_WARN: c_int = 2;
 pub const RETORT_LOG_INFO: c_int = 3;
 pub const RETORT_LOG_DEBUG: c_int = 4;
 
+pub const RETORT_EVENT_BEFORE: c_int = 1;
+pub const RETORT_EVENT_AFTER: c_int = 2;
+
 // -------------------------------------------------------------- handles
 
 /// One migration context (`retort *`): registry, settings, connection.
@@ -89,6 +92,18 @@ pub struct retort_conn {
 pub type retort_fn = unsafe extern "C" fn(conn: *mut retort_conn, user: *mut c_void) -> c_int;
 /// Receives each formatted log message (valid only during the call).
 pub type retort_log_fn = unsafe extern "C" fn(level: c_int, message: *const c_char, user: *mut c_void);
+/// Receives each step's before- and after-event (strings valid only during the call).
+pub type retort_event_fn = unsafe extern "C" fn(
+    phase: c_int,
+    direction: c_int,
+    index: c_int,
+    total: c_int,
+    id: *const c_char,
+    message: *const c_char,
+    status: c_int,
+    duration_ms: c_long,
+    user: *mut c_void,
+);
 pub type retort_malloc_fn = unsafe extern "C" fn(size: usize) -> *mut c_void;
 pub type retort_realloc_fn = unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void;
 pub type retort_free_fn = unsafe extern "C" fn(ptr: *mut c_void);
@@ -162,6 +177,7 @@ extern "C" {
 
     // logging
     pub fn retort_set_log(r: *mut retort, func: Option<retort_log_fn>, user: *mut c_void) -> c_int;
+    pub fn retort_set_event_fn(r: *mut retort, func: Option<retort_event_fn>, user: *mut c_void) -> c_int;
     pub fn retort_set_log_level(r: *mut retort, level: c_int) -> c_int;
 
     // offline SQL
