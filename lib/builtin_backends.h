@@ -12,8 +12,8 @@
  * transaction the core opened (COMMIT or ROLLBACK in it). */
 #define RT_ENDED_TRANSACTION                                                                   \
     "the migration ended the transaction retort opened for it (COMMIT or ROLLBACK in its "     \
-    "SQL), so it was not atomic and its version row was not written; remove that statement, " \
-    "or mark the revision non-transactional"
+    "SQL), so it was not atomic and is not recorded as applied; remove that statement, or "    \
+    "mark the revision non-transactional"
 
 #ifdef RETORT_HAVE_SQLITE
 extern const retort_backend rt_sqlite_backend;

@@ -183,7 +183,6 @@ static int read_file(ld_ctx *c, const char *name, char **text)
     rt_buf data = RT_BUF_INIT;
     int rerr = 0, too_big = 0;
     long nul_line = 0; /* the line of the first NUL byte, 0 if none */
-    long lines = 1;
     ssize_t got;
     /* Each chunk is checked as it comes: a NUL byte or a size past the
      * limit stops the read there, not after a huge file was read whole. */
@@ -195,8 +194,10 @@ static int read_file(ld_ctx *c, const char *name, char **text)
             break;
         }
         const char *nul = memchr(c->scratch, '\0', (size_t)got);
-        if (nul) {
-            nul_line = lines;
+        if (nul) { /* its line, counted only now: the text before it is here */
+            nul_line = 1;
+            for (size_t i = 0; i < data.len; i++)
+                nul_line += data.data[i] == '\n';
             for (const char *p = c->scratch; p < nul; p++)
                 nul_line += *p == '\n';
             break;
@@ -205,8 +206,6 @@ static int read_file(ld_ctx *c, const char *name, char **text)
             too_big = 1;
             break;
         }
-        for (ssize_t i = 0; i < got; i++)
-            lines += c->scratch[i] == '\n';
         rt_buf_append_n(&data, c->scratch, (size_t)got);
         /* A short read of a regular file means its end. */
         if ((size_t)got < want || rt_buf_failed(&data))

@@ -1032,7 +1032,8 @@ class Retort:
         """Sets a setting by name: version_table, schema, lock_timeout
         (milliseconds), transaction_mode ("per-migration" | "whole-run" or
         TX_*), checksum_policy ("warn" | "error" | "ignore" or CHECKSUM_*),
-        tolerate_unknown (bool), log_level (see set_log_level)."""
+        tolerate_unknown (bool), allow_out_of_order (bool), log_level (see
+        set_log_level)."""
         if name == "log_level":
             return self.set_log_level(value)
         if name == "transaction_mode" and isinstance(value, int):

@@ -245,21 +245,24 @@ class MigrateTest(DatabaseTestCase):
         self.assertTrue(r.closed)
 
     def test_close_from_inside_the_log_handler_raises_there_and_closes_nothing(self):
-        r = self.open()
         raised = []
+        holder = []
 
         class Closer(logging.Handler):
             def emit(self, record):
                 try:
-                    r.close()
+                    holder[0].close()
                 except retort.MisuseError as exc:
                     raised.append(exc)
 
         logger = logging.getLogger("retort.test.closer")
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
-        logger.addHandler(Closer())
-        r._logger = logger
+        handler = Closer()
+        logger.addHandler(handler)
+        self.addCleanup(logger.removeHandler, handler)
+        r = self.open(logger=logger)
+        holder.append(r)
         r.add_sql("y1", None, None, "CREATE TABLE y1 (x INTEGER)", None)
         r.migrate_to_head()
         self.assertTrue(raised)

@@ -151,12 +151,13 @@ RETORT_API int retort_errcode(const retort *r);
  * "heads" (reserved target names).  parents: NULL or "" for a root, one id,
  * or several ids separated by spaces and/or commas (a merge); parents need
  * not be registered yet (they are checked by the first operation).  message:
- * free text, NULL is "".  up: required.  down: NULL makes the revision
+ * free text in UTF-8 (it is stored as text), NULL is "".  up: required.  down: NULL makes the revision
  * irreversible.  user: passed to up and down untouched; owned by the caller,
  * who keeps it valid for the context's lifetime.
  *
  * Errors (nothing is registered): RETORT_EINVAL (bad id, bad parents list,
- * up NULL, a parent listed twice or equal to id), RETORT_EEXIST (id already
+ * up NULL, a parent listed twice or equal to id, a message that is not valid
+ * UTF-8), RETORT_EEXIST (id already
  * registered), RETORT_EMISUSE (called from inside a callback).
  */
 RETORT_API int retort_add(retort *r, const char *id, const char *parents, const char *message,
@@ -210,10 +211,18 @@ RETORT_API int retort_migrate_to_head(retort *r);
  * RETORT_EGRAPH), the recorded state is read and checked (a revision the
  * registry does not know: RETORT_EUNKNOWN unless tolerated; a dirty
  * database: RETORT_EDIRTY; a changed SQL text: RETORT_ECHECKSUM under the
- * "error" policy).  Each revision then runs in its own transaction with its
+ * "error" policy; a revision that is not applied but is an ancestor of an
+ * applied one, added out of order: RETORT_EGRAPH naming both, unless the
+ * setting "allow_out_of_order" is on, which applies it with a warning).
+ * White space around target is ignored.  Each revision then runs in its own
+ * transaction with its
  * version row (or the whole plan in one, see retort_set_transaction_mode); a
  * failure rolls that revision back and stops, earlier revisions stay applied
  * (RETORT_EMIGRATION, naming the revision and carrying the database's text).
+ * A revision whose SQL ends the transaction itself (COMMIT or ROLLBACK in
+ * it) fails the same way and, where part of it may have been committed, is
+ * recorded dirty (RETORT_EDIRTY for every later run until resolved); so is a
+ * non-transactional revision that leaves a transaction of its own open.
  *
  * Concurrent callers in any number of processes apply each revision exactly
  * once and all return RETORT_OK.  Already at target costs one query.  The
@@ -258,7 +267,8 @@ RETORT_API int retort_stamp(retort *r, const char *target);
  * when every head is applied and every applied SQL migration's checksum
  * matches; RETORT_EPENDING when revisions remain to be applied (the message
  * lists them); RETORT_ECHECKSUM when an applied SQL text changed (naming the
- * revision); RETORT_EDIRTY, RETORT_EUNKNOWN, RETORT_EGRAPH as for upgrade.
+ * revision); RETORT_EDIRTY, RETORT_EUNKNOWN, RETORT_EGRAPH (also for a
+ * revision added out of order, unless "allow_out_of_order") as for upgrade.
  */
 RETORT_API int retort_check(retort *r);
 
@@ -393,7 +403,8 @@ RETORT_API int retort_set_tolerate_unknown(retort *r, int on);
  * and bindings: "version_table", "schema", "lock_timeout" (milliseconds),
  * "transaction_mode" ("per-migration" | "whole-run"), "checksum_policy"
  * ("warn" | "error" | "ignore"), "tolerate_unknown" ("0"/"1"/"true"/"false"),
- * "log_level" ("error" | "warn" | "info" | "debug").  An unknown name or a
+ * "allow_out_of_order" (the same booleans; see retort_upgrade), "log_level"
+ * ("error" | "warn" | "info" | "debug").  An unknown name or a
  * bad value is RETORT_EINVAL naming it.
  */
 RETORT_API int retort_set(retort *r, const char *name, const char *value);
