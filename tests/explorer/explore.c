@@ -81,9 +81,11 @@ static int rnd(uint64_t *s, int n) { return (int)(splitmix(s) % (uint64_t)n); }
 
 /* ------------------------------------------------------------ schedules */
 
-enum { OP_UPGRADE, OP_DOWNGRADE, OP_STAMP, OP_MARK_APPLIED, OP_MARK_REVERTED, OP_CHECK };
+/* OP_PLAN_UPGRADE is what the command does: retort_plan, then retort_upgrade. */
+enum { OP_UPGRADE, OP_DOWNGRADE, OP_STAMP, OP_MARK_APPLIED, OP_MARK_REVERTED, OP_CHECK,
+       OP_PLAN_UPGRADE };
 static const char *const op_names[] = {"upgrade", "downgrade", "stamp", "mark-applied",
-                                       "mark-reverted", "check"};
+                                       "mark-reverted", "check", "plan+upgrade"};
 
 #define T_BASE (-1)
 #define T_HEAD 100
@@ -119,7 +121,8 @@ static void gen_schedule(uint64_t seed, long idx, sched_t *s, uint64_t *sched_rn
     for (int c = 0; c < s->nops; c++) {
         op_t *o = &s->ops[c];
         int w = rnd(&st, 100);
-        o->kind = w < 35   ? OP_UPGRADE
+        o->kind = w < 28   ? OP_UPGRADE
+                  : w < 35 ? OP_PLAN_UPGRADE
                   : w < 70 ? OP_DOWNGRADE
                   : w < 80 ? OP_STAMP
                   : w < 85 ? OP_MARK_APPLIED
@@ -131,6 +134,7 @@ static void gen_schedule(uint64_t seed, long idx, sched_t *s, uint64_t *sched_rn
         int t = rnd(&st, o->known + 1);
         switch (o->kind) {
         case OP_UPGRADE:
+        case OP_PLAN_UPGRADE:
             o->target = t == o->known ? T_HEAD : t;
             break;
         case OP_DOWNGRADE:
@@ -168,7 +172,7 @@ static void describe_op(const op_t *o, int k, char *out, size_t size)
     target_name(o, t, sizeof t);
     size_t n = (size_t)snprintf(out, size, "%s%s%s", op_names[o->kind],
                                 o->kind == OP_CHECK ? "" : " ", o->kind == OP_CHECK ? "" : t);
-    if (o->kind == OP_UPGRADE || o->kind == OP_DOWNGRADE)
+    if (o->kind == OP_UPGRADE || o->kind == OP_DOWNGRADE || o->kind == OP_PLAN_UPGRADE)
         n += (size_t)snprintf(out + n, size - n, " (%s)", o->whole_run ? "whole-run"
                                                                         : "per-migration");
     if (o->known < k && n < size)
@@ -420,6 +424,11 @@ static int run_op(retort *r, const op_t *o)
         return retort_mark_applied(r, t);
     case OP_MARK_REVERTED:
         return retort_mark_reverted(r, t);
+    case OP_PLAN_UPGRADE: {
+        const char *ids = NULL;
+        int rc = retort_plan(r, 1, t, &ids);
+        return rc != RETORT_OK ? rc : retort_upgrade(r, t);
+    }
     default:
         return retort_check(r);
     }
@@ -432,7 +441,7 @@ static void child_main(const place_t *pl, const sched_t *s, int c, int out, int 
     int rc = open_context(&r, pl->url, pl, s, &s->ops[c]);
     if (rc == RETORT_OK)
         rc = run_op(r, &s->ops[c]);
-    xp_done(rc, retort_errmsg(r));
+    xp_done(rc, retort_errcode(r), retort_errmsg(r));
     retort_free(r);
     _exit(0);
 }
@@ -448,6 +457,7 @@ typedef struct {
     int retry_ok;
     char label[128];
     int rc;
+    int errcode; /* retort_errcode() after the operation */
     char msg[1000];
     int done_order;
     unsigned s_done, d_done; /* the state when it returned */
@@ -491,6 +501,7 @@ typedef struct {
     sbuf trace;
     sbuf problems;
     int steps;
+    double t0;
 } coord_t;
 
 static void note_problem(coord_t *co, const char *fmt, ...)
@@ -549,6 +560,7 @@ static int take_message(coord_t *co, int c)
     }
     ch->st = C_DONE;
     ch->rc = m.arg;
+    ch->errcode = m.arg2;
     snprintf(ch->msg, sizeof ch->msg, "%s", m.text);
     ch->done_order = co->ndone++;
     read_state(co->run, co->pl, &ch->s_done, &ch->d_done);
@@ -600,12 +612,20 @@ static void on_progress(coord_t *co, int c)
             co->ch[i].retry_ok = 1;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void go(coord_t *co, int c)
 {
     char b = 'g';
     child_t *ch = &co->ch[c];
     if (co->run->verbose)
-        sb_printf(&co->trace, "  step %d: c%d %s (%s)\n", co->steps, c,
+        sb_printf(&co->trace, "  step %d [%.1f ms]: c%d %s (%s)\n", co->steps,
+                  now_ms() - co->t0, c,
                   ch->st == C_BLOCKED ? "retries" : "goes", ch->label);
     ch->st = C_RUNNING;
     if (write(ch->wfd, &b, 1) != 1) {
@@ -699,12 +719,15 @@ static unsigned model_apply(const op_t *o, int k, unsigned s)
     int t = o->target == T_HEAD ? model_known_head(o) : o->target;
     switch (o->kind) {
     case OP_UPGRADE:
+    case OP_PLAN_UPGRADE:
         return s | ((2u << t) - 1);
     case OP_DOWNGRADE:
         return o->target == T_BASE ? 0 : s & ((2u << t) - 1);
     case OP_STAMP: {
+        /* Newer revisions recorded (an old replica tolerating them) depend
+         * on every revision it knows, on a chain: a stamp keeps them. */
         unsigned want = o->target == T_BASE ? 0 : (2u << t) - 1;
-        return want | (s & ~known_mask);
+        return s & ~known_mask ? s | known_mask : want;
     }
     case OP_MARK_APPLIED:
         return s | (1u << o->target);
@@ -728,10 +751,16 @@ static void check_result(coord_t *co, int c, int *unexpected)
     describe_op(o, s->k, d, sizeof d);
     set_text(st, s->k, seen, sizeof seen);
     int t = o->target == T_HEAD ? model_known_head(o) : o->target;
+    if (ch->rc == RETORT_OK && (ch->errcode != RETORT_OK || ch->msg[0])) {
+        note_problem(co, "c%d (%s) returned success but retort_errcode() is %d and "
+                         "retort_errmsg() \"%s\"", c, d, ch->errcode, ch->msg);
+        *unexpected = 1;
+    }
     if (ch->rc == RETORT_OK) {
         const char *broken = NULL;
         switch (o->kind) {
         case OP_UPGRADE:
+        case OP_PLAN_UPGRADE:
             if ((st & ((2u << t) - 1)) != ((2u << t) - 1))
                 broken = "its target or an ancestor is not applied";
             break;
@@ -739,10 +768,13 @@ static void check_result(coord_t *co, int c, int *unexpected)
             if (o->target == T_BASE ? st != 0 : (st & ~((2u << t) - 1)) != 0)
                 broken = "a descendant of its target is still applied";
             break;
-        case OP_STAMP:
-            if ((st & known_mask) != (o->target == T_BASE ? 0 : (2u << t) - 1))
+        case OP_STAMP: {
+            unsigned want = o->target == T_BASE ? 0 : (2u << t) - 1;
+            /* With newer revisions recorded, what they depend on stays. */
+            if ((st & ~known_mask) ? (st & want) != want : (st & known_mask) != want)
                 broken = "the recorded state is not its target";
             break;
+        }
         case OP_MARK_APPLIED:
             if (!(st & (1u << o->target)))
                 broken = "the revision is not recorded";
@@ -824,6 +856,7 @@ static void check_schedule(coord_t *co, unsigned initial, long base_seq, int any
 
     /* The audit log, replayed. */
     unsigned state = initial;
+    unsigned marked = 0; /* revisions resolved by hand: no precondition holds after */
     int any_failed_entry = 0;
     if (table_exists(run, pl, "retort_version_log")) {
         char sql[256];
@@ -851,33 +884,40 @@ static void check_schedule(coord_t *co, unsigned initial, long base_seq, int any
                     any_failed_entry = 1;
                     continue;
                 }
-                if (strcmp(v[2], "up") == 0) {
-                    if (state & bit)
-                        note_problem(co, "audit #%s: %s applied while already applied (its body "
-                                         "ran again)", v[0], v[1]);
-                    else if (i && !(state & (bit >> 1)) && !any_mark)
-                        note_problem(co, "audit #%s: %s applied while its parent r%02d was not",
-                                     v[0], v[1], i);
-                    state |= bit;
-                } else if (strcmp(v[2], "down") == 0) {
-                    if (!(state & bit))
-                        note_problem(co, "audit #%s: %s reverted while not applied (its down "
-                                         "body ran again)", v[0], v[1]);
-                    else if ((state & ~((bit << 1) - 1)) && !any_mark)
-                        note_problem(co, "audit #%s: %s reverted while a child was applied", v[0],
-                                     v[1]);
-                    state &= ~bit;
-                } else if (strcmp(v[2], "stamp") == 0) {
-                    int add = strstr(v[4], "not applied") == NULL;
-                    if (add == !!(state & bit))
+                int add = -1; /* the entry's effect: 1 records, 0 removes */
+                if (strcmp(v[2], "up") == 0 || strcmp(v[2], "mark-applied") == 0)
+                    add = 1;
+                else if (strcmp(v[2], "down") == 0 || strcmp(v[2], "mark-reverted") == 0)
+                    add = 0;
+                else if (strcmp(v[2], "stamp") == 0)
+                    add = strstr(v[4], "not applied") == NULL;
+                if (add < 0)
+                    continue;
+                /* After an operator's mark of a revision, which may overtake a
+                 * run of it, only its state is followed. */
+                if (!(marked & bit)) {
+                    if (strcmp(v[2], "up") == 0) {
+                        if (state & bit)
+                            note_problem(co, "audit #%s: %s applied while already applied (its "
+                                             "body ran again)", v[0], v[1]);
+                        else if (i && !(state & (bit >> 1)) && !any_mark)
+                            note_problem(co, "audit #%s: %s applied while its parent r%02d was "
+                                             "not", v[0], v[1], i);
+                    } else if (strcmp(v[2], "down") == 0) {
+                        if (!(state & bit))
+                            note_problem(co, "audit #%s: %s reverted while not applied (its "
+                                             "down body ran again)", v[0], v[1]);
+                        else if ((state & ~((bit << 1) - 1)) && !any_mark)
+                            note_problem(co, "audit #%s: %s reverted while a child was applied",
+                                         v[0], v[1]);
+                    } else if (strcmp(v[2], "stamp") == 0 && add == !!(state & bit)) {
                         note_problem(co, "audit #%s: stamp of %s logged a change it did not "
                                          "make (%s)", v[0], v[1], v[4]);
-                    state = add ? state | bit : state & ~bit;
-                } else if (strcmp(v[2], "mark-applied") == 0) {
-                    state |= bit;
-                } else if (strcmp(v[2], "mark-reverted") == 0) {
-                    state &= ~bit;
+                    }
                 }
+                if (strncmp(v[2], "mark-", 5) == 0)
+                    marked |= bit;
+                state = add ? state | bit : state & ~bit;
             }
             rows_free(&log);
         }
@@ -1002,6 +1042,7 @@ static int run_schedule(run_t *run, uint64_t seed, long idx)
     co.run = run;
     co.pl = &pl;
     co.s = &s;
+    co.t0 = now_ms();
     if (prepare_place(run, idx, &s, &pl) != 0) {
         fprintf(stderr, "explore: cannot prepare the database of schedule %ld\n", idx);
         return 1;
@@ -1035,6 +1076,8 @@ static int run_schedule(run_t *run, uint64_t seed, long idx)
         rows_free(&r);
     }
 
+    if (run->verbose)
+        sb_printf(&co.trace, "  [%.1f ms] database ready, children start\n", now_ms() - co.t0);
     body_fd = open(pl.bodies_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     int any_mark = 0;
     int hang = 0;
@@ -1086,6 +1129,8 @@ static int run_schedule(run_t *run, uint64_t seed, long idx)
     }
     close(body_fd);
     body_fd = -1;
+    if (run->verbose)
+        sb_printf(&co.trace, "  [%.1f ms] children done\n", now_ms() - co.t0);
     if (!hang)
         check_schedule(&co, initial, base_seq, any_mark);
 
@@ -1217,8 +1262,15 @@ int main(int argc, char **argv)
         printf("# SKIP: retort was built without the %s driver\n", backend);
         return 77;
     }
+    /* SQLite files in memory where there is a tmpfs: fsync tells nothing
+     * about interleavings and costs most of a schedule's time on a disk. */
     const char *tmp = getenv("TMPDIR");
-    snprintf(run.dir, sizeof run.dir, "%s/retort-explore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    struct stat sb;
+    if (!tmp || !*tmp)
+        tmp = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0
+                  ? "/dev/shm"
+                  : "/tmp";
+    snprintf(run.dir, sizeof run.dir, "%s/retort-explore-XXXXXX", tmp);
     if (!mkdtemp(run.dir)) {
         perror("explore: mkdtemp");
         return 2;

@@ -45,7 +45,7 @@ void xp_client_attach(int out, int in)
     in_fd = in;
 }
 
-static void send_msg(int kind, int arg, const char *text)
+static void send_msg(int kind, int arg, int arg2, const char *text)
 {
     if (out_fd < 0)
         return;
@@ -53,6 +53,7 @@ static void send_msg(int kind, int arg, const char *text)
     memset(&m, 0, sizeof m);
     m.kind = kind;
     m.arg = arg;
+    m.arg2 = arg2;
     snprintf(m.text, sizeof m.text, "%s", text ? text : "");
     const char *p = (const char *)&m;
     size_t left = sizeof m;
@@ -86,11 +87,14 @@ void xp_point(const char *label)
 {
     if (out_fd < 0)
         return;
-    send_msg(XP_MSG_POINT, 0, label);
+    send_msg(XP_MSG_POINT, 0, 0, label);
     wait_go();
 }
 
-void xp_done(int code, const char *message) { send_msg(XP_MSG_DONE, code, message); }
+void xp_done(int code, int errcode, const char *message)
+{
+    send_msg(XP_MSG_DONE, code, errcode, message);
+}
 
 /* Would wait inside the database: say so, retry when told. */
 static void blocked(const char *what)
@@ -100,7 +104,7 @@ static void blocked(const char *what)
         nanosleep(&ts, NULL);
         return;
     }
-    send_msg(XP_MSG_BLOCKED, 0, what);
+    send_msg(XP_MSG_BLOCKED, 0, 0, what);
     wait_go();
 }
 

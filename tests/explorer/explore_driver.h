@@ -24,6 +24,7 @@ enum {
 typedef struct {
     int kind;
     int arg;
+    int arg2;
     char text[1000];
 } xp_msg;
 
@@ -40,7 +41,8 @@ void xp_client_attach(int out_fd, int in_fd);
  * waits for the go.  Exits the process if the coordinator has gone. */
 void xp_point(const char *label);
 
-/* Reports the operation's result. */
-void xp_done(int code, const char *message);
+/* Reports the operation's result: its return value, retort_errcode() and
+ * retort_errmsg() after it. */
+void xp_done(int code, int errcode, const char *message);
 
 #endif
