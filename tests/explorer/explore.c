@@ -105,6 +105,10 @@ typedef struct {
     int initial; /* revisions [0, initial) applied before the children start */
     int nops;
     op_t ops[MAXC];
+    /* A failing body: revision poison (-1: none) fails in direction
+     * poison_up after its statements ran. */
+    int poison;
+    int poison_up;
 } sched_t;
 
 static void gen_schedule(uint64_t seed, long idx, sched_t *s, uint64_t *sched_rng)
@@ -152,6 +156,17 @@ static void gen_schedule(uint64_t seed, long idx, sched_t *s, uint64_t *sched_rn
         }
     }
     *sched_rng = splitmix(&st);
+    /* From a stream of its own, so that adding failures left every other
+     * choice of a schedule as it was. */
+    uint64_t pst = seed * 0x9E3779B97F4A7C15ull + (uint64_t)idx * 0x2545F4914F6CDD1Dull + 7;
+    splitmix(&pst);
+    s->poison = -1;
+    if (rnd(&pst, 5) == 0) {
+        /* An up step can fail only above the initial prefix (the setup
+         * applies that prefix through the same bodies). */
+        s->poison_up = s->initial < s->k ? rnd(&pst, 2) : 0;
+        s->poison = s->poison_up ? s->initial + rnd(&pst, s->k - s->initial) : rnd(&pst, s->k);
+    }
 }
 
 static void rev_id(int i, char *out, size_t size) { snprintf(out, size, "r%02d", i + 1); }
@@ -326,6 +341,7 @@ static void set_text(unsigned set, int k, char *out, size_t size)
 /* ------------------------------------------------------------ bodies */
 
 static int g_pg;
+static const sched_t *g_sched; /* the schedule the bodies belong to */
 static int body_fd = -1;
 static int body_index[MAXK];
 
@@ -361,6 +377,11 @@ static int body(retort_conn *conn, void *user, int up)
         int n = snprintf(line, sizeof line, "%s %s\n", id, up ? "up" : "down");
         if (write(body_fd, line, (size_t)n) != n)
             return 1;
+    }
+    /* The injected failure: after the statements, as a real one would. */
+    if (g_sched && g_sched->poison == i && g_sched->poison_up == up) {
+        retort_exec(conn, "SELECT * FROM explore_no_such_table");
+        return 1;
     }
     snprintf(label, sizeof label, "after body %s %s", id, up ? "up" : "down");
     xp_point(label);
@@ -436,6 +457,7 @@ static int run_op(retort *r, const op_t *o)
 
 static void child_main(const place_t *pl, const sched_t *s, int c, int out, int in)
 {
+    g_sched = s;
     xp_client_attach(out, in);
     /* The coordinator decides when it starts, too: an operation started
      * while another is midway is where several defects hid. */
@@ -513,6 +535,7 @@ typedef struct {
     sbuf problems;
     int steps;
     long ev; /* messages received */
+    int any_failed; /* the audit log records a failed attempt */
     double t0;
 } coord_t;
 
@@ -860,12 +883,20 @@ static void check_result(coord_t *co, int c, int *unexpected)
     else if (ch->rc == RETORT_EPENDING)
         ok = o->kind == OP_CHECK && (st & known_mask) != known_mask;
     else if (ch->rc == RETORT_EDIRTY)
-        /* Documented for SQLite (doc/RELIABILITY.md, "What is not
-         * guaranteed"): with no session lock, a revision another process is
-         * running outside a transaction looks dirty.  Acceptable only while
-         * a row is dirty indeed; never on PostgreSQL, whose lock lets it
-         * wait. */
-        ok = !co->run->pg && (ch->have_read ? ch->d_read : ch->d_done) != 0;
+        /* After a non-transactional revision failed; and, documented for
+         * SQLite (doc/RELIABILITY.md, "What is not guaranteed"), while
+         * another process runs one, since without a session lock it looks
+         * dirty.  Only while a row is dirty indeed; on PostgreSQL, whose
+         * lock lets it wait, only after a failure. */
+        ok = (ch->have_read ? ch->d_read : ch->d_done) != 0 && (!co->run->pg || co->any_failed);
+    else if (ch->rc == RETORT_EMIGRATION && s->poison >= 0) {
+        /* The injected failure, named, in the direction it was injected. */
+        char quoted[16];
+        snprintf(quoted, sizeof quoted, "'r%02d'", s->poison + 1);
+        int dir_up = o->kind == OP_UPGRADE || o->kind == OP_PLAN_UPGRADE;
+        ok = strstr(ch->msg, quoted) != NULL &&
+             (s->poison_up ? dir_up : o->kind == OP_DOWNGRADE);
+    }
     else if (ch->rc == RETORT_ETARGET)
         ok = o->kind == OP_DOWNGRADE && o->target != T_BASE && !(st & (1u << o->target));
     if (!ok) {
@@ -989,9 +1020,16 @@ static void check_schedule(coord_t *co, unsigned initial, long base_seq, int any
         }
     }
 
+    co->any_failed = any_failed_entry;
+    /* A whole run that failed rolled back the audit entries of the steps
+     * before the failing one with them: their bodies ran, no entry says so. */
+    int whole_run_failed = 0;
+    for (int c = 0; c < s->nops; c++)
+        whole_run_failed |= s->ops[c].whole_run && co->ch[c].rc == RETORT_EMIGRATION;
     for (int i = 0; i < k; i++) {
         counts_t *x = &cnt[i];
-        if (x->up_file != x->up_log || x->down_file != x->down_log)
+        if (whole_run_failed ? x->up_file < x->up_log || x->down_file < x->down_log
+                             : x->up_file != x->up_log || x->down_file != x->down_log)
             note_problem(co, "r%02d: bodies ran up %d / down %d times, the audit log records "
                              "%d / %d attempts",
                          i + 1, x->up_file, x->down_file, x->up_log, x->down_log);
@@ -1124,6 +1162,7 @@ static int run_schedule(run_t *run, uint64_t seed, long idx)
     }
     /* The initial state, through the built-in driver, bodies not counted. */
     unsigned initial = 0;
+    g_sched = &s;
     if (s.initial) {
         retort *r = NULL;
         char t[8];
@@ -1216,12 +1255,18 @@ static int run_schedule(run_t *run, uint64_t seed, long idx)
         for (int i = 0; i < s.k; i++)
             if (s.nontx[i])
                 n += (size_t)snprintf(nt + n, sizeof nt - n, "%sr%02d", n ? " " : "", i + 1);
-        printf("%s schedule %ld (seed %llu): %s%s, revisions r01..r%02d%s%s%s, initial %s%02d, "
+        char poison[48] = "";
+        if (s.poison >= 0)
+            snprintf(poison, sizeof poison, ", r%02d %s fails", s.poison + 1,
+                     s.poison_up ? "up" : "down");
+        char init[8] = "base";
+        if (s.initial)
+            rev_id(s.initial - 1, init, sizeof init);
+        printf("%s schedule %ld (seed %llu): %s%s, revisions r01..r%02d%s%s%s%s, initial %s, "
                "%d processes\n",
                failed ? "FAIL" : "ok", idx, (unsigned long long)seed, run->pg ? "postgresql" : "sqlite",
                run->pg ? "" : s.wal ? " wal" : " rollback-journal", s.k,
-               n ? " (non-transactional: " : "", nt, n ? ")" : "", s.initial ? "r" : "base",
-               s.initial, s.nops);
+               n ? " (non-transactional: " : "", nt, n ? ")" : "", poison, init, s.nops);
         for (int c = 0; c < s.nops; c++) {
             char d[160];
             describe_op(&s.ops[c], s.k, d, sizeof d);
