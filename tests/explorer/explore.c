@@ -125,7 +125,7 @@ static void gen_schedule(uint64_t seed, long idx, sched_t *s, uint64_t *sched_rn
     for (int c = 0; c < s->nops; c++) {
         op_t *o = &s->ops[c];
         int w = rnd(&st, 100);
-        o->kind = w < 28   ? OP_UPGRADE
+        o->kind = w < 22   ? OP_UPGRADE
                   : w < 35 ? OP_PLAN_UPGRADE
                   : w < 70 ? OP_DOWNGRADE
                   : w < 80 ? OP_STAMP
@@ -217,6 +217,7 @@ typedef struct {
     char db_path[300];
     char bodies_path[300];
     sqlite3 *sq;
+    int have_table; /* the version table was seen: it is never dropped */
 } place_t;
 
 /* ------------------------------------------------- the parent's reads */
@@ -310,7 +311,7 @@ static int table_exists(run_t *run, place_t *pl, const char *table)
 static int read_state(run_t *run, place_t *pl, unsigned *applied, unsigned *dirty)
 {
     *applied = *dirty = 0;
-    if (!table_exists(run, pl, "retort_version"))
+    if (!pl->have_table && !(pl->have_table = table_exists(run, pl, "retort_version")))
         return 0;
     rows_t r;
     if (db_query(run, pl, "SELECT id, state FROM retort_version", &r) != 0)
@@ -1450,7 +1451,10 @@ int main(int argc, char **argv)
         PQfinish(run.pq);
         char sql[128];
         snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", run.pgdb);
-        PQclear(PQexec(admin, sql));
+        if (failures && run.keep)
+            printf("# kept database %s\n", run.pgdb);
+        else
+            PQclear(PQexec(admin, sql));
         PQfinish(admin);
     }
 #endif
