@@ -6,32 +6,35 @@
  *
  * The parent (the coordinator) generates a schedule from (seed, index):
  * a linear chain of 3 to 6 revisions, some non-transactional, an initial
- * applied prefix, and one operation per child (upgrade, downgrade, stamp,
- * mark-applied, mark-reverted, check) with its transaction mode and its
- * registry (the whole chain, or an old replica's prefix, tolerating unknown
- * revisions or not).  Each child runs its operation through the public API
- * on an "explore+BACKEND:" URL, whose driver (explore_driver.c) reports every
- * point where the order of events matters and waits for the parent's go.
- * The parent picks, from a PRNG seeded by (seed, index), which paused child
- * goes next; a child that would wait inside the database reports "blocked"
- * and retries only when told, so a schedule replays exactly.
+ * applied prefix, in one schedule in five a body that fails, and one
+ * operation per child (upgrade, the command's plan-then-upgrade, downgrade,
+ * stamp, mark-applied, mark-reverted, check) with its transaction mode and
+ * its registry (the whole chain, or an old replica's prefix, tolerating
+ * unknown revisions or not).  Each child runs its operation through the
+ * public API on an "explore+BACKEND:" URL, whose driver (explore_driver.c)
+ * reports every point where the order of events matters and waits for the
+ * parent's go.  The parent picks, from a PRNG seeded by (seed, index), when
+ * each child starts and which paused child goes next; a child that would
+ * wait inside the database reports "blocked" and retries only when told, so
+ * a schedule replays exactly.
  *
- * After the children finish, the parent reads the database directly
- * (sqlite3 / libpq, never through retort) and checks:
+ * While the children run, the parent takes the committed state (sqlite3 /
+ * libpq, never through retort) whenever one of them has just read it or
+ * committed, and after they finish it checks:
  *  - bodies: each body ran (a line appended to a file outside the database)
  *    exactly as often as the audit log records an attempt of it, and its
- *    committed effect (a row in the migration's own table) as often as the
+ *    committed effect (a row in a table of the explorer) as often as the
  *    audit log records a completed transition;
  *  - the audit log replays: no revision applied twice, reverted while not
  *    applied, applied without its parent, reverted under its child; the
  *    replayed state is the version table's;
- *  - the recorded set is closed under parents, and nothing is dirty;
- *  - each operation returned success or a documented error that the state it
- *    saw justifies (EUNKNOWN: it saw a revision its registry lacks; EPENDING:
- *    it saw one missing), and a success left what it promised (the state
- *    when it returned, taken in lock step);
+ *  - the recorded set is closed under parents, and nothing is dirty unless
+ *    a failure left it so;
+ *  - each operation returned success, with its promise holding where it last
+ *    committed (or read), or a documented error that the state it last read
+ *    justifies;
  *  - the final state is that of a serial execution of the successful
- *    operations in the order they finished.
+ *    operations in the order of their last commits.
  *
  * A failing schedule prints its operations, what broke and the command that
  * replays it.  See doc/RELIABILITY.md, "The schedule explorer".
