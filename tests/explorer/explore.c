@@ -1281,7 +1281,8 @@ static int run_schedule(run_t *run, uint64_t seed, long idx)
             fputs(co.trace.text, stdout);
         if (failed) {
             fputs(co.problems.text, stdout);
-            printf("  replay: %s --backend %s --seed %llu --schedule %ld -v\n", run->argv0,
+            printf("  replay: %s%s --backend %s --seed %llu --schedule %ld -v\n",
+                   run->pg ? "scripts/with-postgres " : "", run->argv0,
                    run->pg ? "postgres" : "sqlite", (unsigned long long)seed, idx);
         }
         fflush(stdout);
