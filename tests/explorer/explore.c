@@ -1046,7 +1046,10 @@ static void check_schedule(coord_t *co, unsigned initial, long base_seq, int any
     unsigned final, dirty;
     read_state(run, pl, &final, &dirty);
     char a[64], b[64];
-    if (!any_failed_entry && state != final) {
+    /* A mark by hand racing a run of the same revision (misuse: marks
+     * resolve dirty rows) may leave the run's entry and the row apart: the
+     * revisions marked are compared no further. */
+    if (!any_failed_entry && (state & ~marked) != (final & ~marked)) {
         set_text(state, k, a, sizeof a);
         set_text(final, k, b, sizeof b);
         note_problem(co, "the audit log replays to %s, the version table holds %s", a, b);
