@@ -286,9 +286,16 @@ static int plan_state(retort *r, int up, const char *target, const unsigned char
                      rt_buf_str(&ids), r->reg.revs[plan->steps[0]].id);
         rt_buf_free(&ids);
         rt_plan_free(plan);
-    } else if (!up && plan->n && r->state.nunknown) {
+    } else if (!up && r->state.nunknown) {
+        /* Even with nothing known to revert: success would claim the
+         * database is at the target while newer revisions stay applied. */
+        rt_buf ids = RT_BUF_INIT;
+        append_row_ids(&r->state, 1, &ids);
         rc = rt_fail(r, RETORT_EUNKNOWN, "refusing to downgrade a database that holds "
-                                         "revisions this application does not know");
+                                         "revisions this application does not know (%s); only "
+                                         "the application that added them can revert them",
+                     rt_buf_str(&ids));
+        rt_buf_free(&ids);
         rt_plan_free(plan);
     }
     rt_buf_free(&err);

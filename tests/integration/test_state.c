@@ -237,6 +237,23 @@ static void test_stamp_under_tolerate_unknown_refuses_to_remove_a_row_a_newer_re
     assert_newer_build_runs_nothing(s);
 }
 
+/* Reporting success would claim the database is at the target while
+ * revisions newer than the application stay applied above it. */
+static void test_downgrade_under_tolerate_unknown_with_nothing_known_to_revert_is_refused(
+    void **state)
+{
+    (void)state;
+    step s[4];
+    retort *r = older_tolerant_build(s);
+    assert_rc(r, retort_downgrade(r, "b"), RETORT_EUNKNOWN);
+    assert_contains(retort_errmsg(r), "('c', 'd')");
+    assert_version_ids("a b c d");
+    assert_rc(r, retort_downgrade(r, "a"), RETORT_EUNKNOWN);
+    assert_version_ids("a b c d");
+    assert_trace("");
+    assert_newer_build_runs_nothing(s);
+}
+
 static void test_stamp_of_an_unknown_target_changes_nothing(void **state)
 {
     (void)state;
@@ -405,6 +422,7 @@ int main(void)
         IT_TEST(test_stamp_under_tolerate_unknown_keeps_the_rows_newer_revisions_need),
         IT_TEST(test_stamp_under_tolerate_unknown_refuses_to_remove_a_row_a_newer_revision_needs),
         IT_TEST(test_stamp_heads_records_every_branch),
+        IT_TEST(test_downgrade_under_tolerate_unknown_with_nothing_known_to_revert_is_refused),
         IT_TEST(test_stamp_of_an_unknown_target_changes_nothing),
         IT_TEST(test_changed_sql_text_is_a_warning_by_default),
         IT_TEST(test_changed_sql_text_is_echecksum_under_the_error_policy),
