@@ -337,9 +337,15 @@ typedef struct {
 
 static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, int whole_run)
 {
-    return rt_fail(r, RETORT_EMIGRATION, "%s of revision '%s'%s%s%s failed: %s; %s",
+    /* The database refused a statement inside a transaction: say how the
+     * revision's own format (goose, dbmate, ...) runs it outside one. */
+    int hint = rev->no_tx_hint && (strstr(detail, "inside a transaction block") ||
+                                   strstr(detail, "within a transaction"));
+    return rt_fail(r, RETORT_EMIGRATION, "%s of revision '%s'%s%s%s failed: %s%s%s%s; %s",
                    up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
                    rev->message, *rev->message ? ")" : "", detail,
+                   hint ? " (to run it outside a transaction, its format says: " : "",
+                   hint ? rev->no_tx_hint : "", hint ? ")" : "",
                    whole_run ? "the whole run was rolled back (transaction mode whole-run)"
                              : up ? "it was rolled back, earlier revisions stay applied"
                                   : "it was rolled back, revisions reverted before it stay "

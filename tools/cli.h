@@ -83,8 +83,9 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
 
 /*
  * Creates the context the configuration describes (URL, settings, log
- * level) and, when load is nonzero, registers the migrations directory.
- * Does not connect.  On failure reports and returns CLI_EXIT_FAILURE with
+ * level) and, when load is nonzero, registers the migrations directory
+ * (load 2: a directory with no migrations yet is not an error, for the
+ * commands that write the first one).  Does not connect.  On failure reports and returns CLI_EXIT_FAILURE with
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
