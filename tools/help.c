@@ -15,7 +15,8 @@ const cli_command cli_commands[] = {
      "default SQL template to DIR/template.sql.tmpl for you to edit, and writes\n"
      "retort.ini (or the file named by --config / RETORT_CONFIG).  Refuses, and\n"
      "changes nothing, if the configuration file or the template already exists.\n"
-     "An existing directory of migrations (golang-migrate, dbmate) is kept as is.\n"},
+     "An existing directory of migrations (goose, Flyway, sqlx, diesel, dbmate,\n"
+     "golang-migrate, sql-migrate, morph) is kept as is.\n"},
     {"revision", cmd_revision,
      OPT_MESSAGE | OPT_PARENTS | OPT_LANG | OPT_REV_ID | OPT_TEMPLATE | OPT_AUTOGENERATE |
          OPT_SCHEMA,
@@ -170,6 +171,9 @@ void cli_print_overview(void)
     printf("usage: retort [OPTIONS] COMMAND [ARGS]\n"
            "\n"
            "Versioned database schema migrations from a directory of SQL files.\n"
+           "The directory is read unchanged as retort, dbmate, golang-migrate, goose,\n"
+           "sql-migrate, Flyway, sqlx, diesel or morph write it (see retort(1),\n"
+           "MIGRATION FILES); -v lists the entries that are not migrations.\n"
            "\n"
            "Commands:\n");
     for (int i = 0; i < cli_ncommands; i++)

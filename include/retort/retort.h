@@ -182,11 +182,20 @@ RETORT_API int retort_revision_set_transactional(retort *r, const char *id, int 
  * Registers every migration in directory path: files "ID.sql" with
  * "-- retort:up" and "-- retort:down" sections, or pairs "ID.up.sql" /
  * "ID.down.sql".  Header comments: "-- retort:parents A B",
- * "-- retort:message TEXT", "-- retort:no-transaction".  Without a parents
- * line a file's parent is the previous id in sorted order.  The directory is
- * validated as a whole first: on any error nothing is registered.
+ * "-- retort:message TEXT", "-- retort:no-transaction".  Other tools'
+ * layouts are read unchanged, several in one directory: dbmate, goose,
+ * sql-migrate and golang-migrate/sqlx/morph files by their markers,
+ * Flyway's V/U files, diesel's VERSION_name/up.sql directories; a .sql file
+ * without section markers is one up-only migration (see retort(1)).
+ * Without a parents line a file's parent is the previous id in the tools'
+ * version order.  The directory is validated as a whole first: on any error
+ * nothing is registered.  Entries that are not migrations are listed at
+ * RETORT_LOG_INFO.
  * Errors: RETORT_EIO (unreadable directory or file), RETORT_EPARSE (the
- * message names file:line), RETORT_EEXIST, RETORT_EINVAL.
+ * message names file:line; also near-miss markers of any known tool, goose
+ * .go and Pop .fizz files, template actions), RETORT_ENOTFOUND (the
+ * directory holds no migration: the message names what it holds),
+ * RETORT_EEXIST, RETORT_EINVAL.
  */
 RETORT_API int retort_load_dir(retort *r, const char *path);
 
