@@ -831,6 +831,12 @@ static int stamp_change(retort *r, const void *arg)
     return rc;
 }
 
+int rt_locked_change(retort *r, const char *what, int (*fn)(retort *, const void *),
+                     const void *arg)
+{
+    return locked_change(r, what, fn, arg);
+}
+
 RETORT_API int retort_stamp(retort *r, const char *target)
 {
     int rc = rt_prepare(r, "retort_stamp", 0);

@@ -100,6 +100,7 @@ int cmd_index(cli *c);
 int cmd_upgrade(cli *c);
 int cmd_downgrade(cli *c);
 int cmd_stamp(cli *c);
+int cmd_adopt(cli *c);
 int cmd_current(cli *c);
 int cmd_check(cli *c);
 int cmd_mark_applied(cli *c);

@@ -80,6 +80,16 @@ const cli_command cli_commands[] = {
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"
      "quoted as one argument).  They and their ancestors are recorded as applied.\n"},
+    {"adopt", cmd_adopt, 0, 0, 1, "adopt [TOOL]",
+     "record what another tool's version table says is applied",
+     "Reads the version table another migration tool left in the database and\n"
+     "records the same revisions of the directory as applied in retort's table,\n"
+     "running nothing and leaving that table as it is.  TOOL: golang-migrate,\n"
+     "goose, flyway, sqlx, diesel, dbmate, sql-migrate or alembic; without it,\n"
+     "the one tool whose table is present.  Refuses, changing nothing, when that\n"
+     "table records a failed or dirty migration, a version the directory does\n"
+     "not have, or when several tools' tables are present.  See\n"
+     "doc/MIGRATING.md.\n"},
     {"current", cmd_current, 0, 0, 0, "current",
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"
