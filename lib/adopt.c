@@ -346,6 +346,26 @@ static int read_tool(retort *r, const adopt_tool *t, unsigned char *want)
     return rc;
 }
 
+int rt_adopt_guard(retort *r, const char *op)
+{
+    for (int i = 0; i < NTOOLS; i++) {
+        if (i == 1)
+            continue; /* dbmate's table is golang-migrate's name */
+        int exists = 0;
+        int rc = table_exists(r, tools[i].table, &exists);
+        if (rc != RETORT_OK)
+            return rc;
+        if (exists)
+            return rt_fail(r, RETORT_EUNKNOWN,
+                           "%s: the database has another tool's version table (%s, as %s%s "
+                           "writes it) and no retort version table: record what it applied "
+                           "with 'retort adopt' (retort_adopt), or start from nothing with "
+                           "'retort stamp base'; nothing was changed",
+                           op, tools[i].table, tools[i].name, i == 0 ? " or dbmate" : "");
+    }
+    return RETORT_OK;
+}
+
 RETORT_API int retort_adopt(retort *r, const char *tool)
 {
     int rc = rt_prepare(r, "retort_adopt", 1);

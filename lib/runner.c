@@ -597,6 +597,8 @@ static int migrate(retort *r, int up, const char *target)
      * has an exclusive lock, judge dirtiness only under it. */
     rc = first_read_and_plan(r, up, target, &plan);
     int judge_under_lock = rc == RETORT_EDIRTY && r->backend->lock;
+    if (rc == RETORT_OK && up && plan.n && r->state.table_missing)
+        rc = rt_adopt_guard(r, op);
     if (!judge_under_lock && (rc != RETORT_OK || plan.n == 0)) {
         if (rc == RETORT_OK)
             rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: already at '%s'",
@@ -699,6 +701,8 @@ RETORT_API int retort_check(retort *r)
     if (rc != RETORT_OK)
         return rc;
     if ((rc = first_read(r)) != RETORT_OK || (rc = check_state(r, 1)) != RETORT_OK)
+        return rc;
+    if (r->state.table_missing && (rc = rt_adopt_guard(r, "retort_check")) != RETORT_OK)
         return rc;
     rt_plan plan = {NULL, 0};
     rt_buf err = RT_BUF_INIT;

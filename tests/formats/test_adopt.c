@@ -262,6 +262,26 @@ static void test_several_tools_tables_without_a_name_are_refused(void **state)
     refuses(loaded("goose"), NULL, RETORT_EINVAL, "goose_db_version");
 }
 
+static void test_upgrade_and_check_before_adoption_refuse_naming_the_table(void **state)
+{
+    (void)state;
+    tool_table(goose_pg, goose_sqlite,
+               "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), "
+               "(1, true);");
+    retort *r = loaded("goose");
+    assert_int_equal(retort_migrate_to_head(r), RETORT_EUNKNOWN);
+    assert_non_null(strstr(retort_errmsg(r), "goose_db_version"));
+    assert_non_null(strstr(retort_errmsg(r), "retort adopt"));
+    assert_int_equal(retort_check(r), RETORT_EUNKNOWN);
+    assert_non_null(strstr(retort_errmsg(r), "goose_db_version"));
+    assert_no_table("retort_version");
+    assert_no_table("users");
+    /* the way out that starts from nothing */
+    assert_ok(r, retort_stamp(r, "base"));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_table("users");
+}
+
 static void test_no_tool_table_is_enotfound(void **state)
 {
     (void)state;
@@ -286,6 +306,7 @@ int main(void)
         T(test_alembic_head_implies_its_ancestors),
         T(test_version_the_directory_lacks_is_refused_naming_it),
         T(test_several_tools_tables_without_a_name_are_refused),
+        T(test_upgrade_and_check_before_adoption_refuse_naming_the_table),
         T(test_no_tool_table_is_enotfound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
