@@ -607,6 +607,15 @@ static int parse_single_any(ld_ctx *c, ld_rev *rev, const char *text)
         /* No section markers: the whole file is the up, and the rest of
          * its lines are checked as a pair's up file is. */
         rev->fmt = &rt_format_plain;
+        /* Without markers nothing says the file is SQL: control bytes say
+         * it is not (a binary file that happens to end in .sql). */
+        w.line = 1;
+        for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+            if (*p == '\n')
+                w.line++;
+            else if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\f') || *p == 0x7f)
+                return failw(&w, "byte 0x%02x is not SQL text (a binary file?)", *p);
+        }
         if (parse_pair_file(c, rev, rev->file, text, 1) != RETORT_OK)
             return c->code;
         if (!(rev->up_sql = rt_strdup(text)))
