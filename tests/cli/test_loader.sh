@@ -177,4 +177,22 @@ expect_status 1 "a goose Go migration fails the upgrade"
 expect_err "goose/00002_b.go' is a goose Go migration" "the message names the file"
 expect_eq "$(applied goose.db)" "" "nothing was applied"
 
+# A database goose migrated: upgrade refuses until 'retort adopt' takes it over.
+rm -rf goose && mkdir goose
+printf -- '-- +goose Up\nCREATE TABLE g1 (x INTEGER);\n-- +goose Down\nDROP TABLE g1;\n' >goose/00001_a.sql
+printf -- '-- +goose Up\nCREATE TABLE g2 (x INTEGER);\n-- +goose Down\nDROP TABLE g2;\n' >goose/00002_b.sql
+sqlite3 goosed.db "CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now'))); INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, 1), (1, 1); CREATE TABLE g1 (x INTEGER);"
+run --dir goose --url sqlite:goosed.db upgrade
+expect_status 1 "upgrade refuses a database goose migrated"
+expect_err "goose_db_version" "the message names goose's table"
+expect_err "retort adopt" "and the way out"
+run --dir goose --url sqlite:goosed.db adopt
+expect_status 0 "adopt takes goose's state"
+expect_out "Adopted: now at 00001_a" "it says where the database now is"
+expect_eq "$(applied goosed.db)" "00001_a" "exactly goose's revision is recorded"
+run --dir goose --url sqlite:goosed.db upgrade
+expect_status 0 "upgrade then runs only the rest"
+expect_eq "$(applied goosed.db)" "00001_a 00002_b" "both are applied"
+expect_eq "$(sql goosed.db 'SELECT COUNT(*) FROM goose_db_version')" "2" "goose's table is untouched"
+
 done_testing
