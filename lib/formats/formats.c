@@ -91,9 +91,9 @@ int rt_sections_parse(const rt_format *f, const char *text, rt_sections *out, rt
         int kind, no_tx;
         const rt_format *lf = rt_format_of_line(s, e, &kind, &no_tx);
         if (lf && lf != f && kind != RT_MARK_INVALID && lf->sections) {
-            rt_buf_printf(err, "a %s marker in a %s file (line %d has its '%s' marker): one "
-                               "file uses one tool's markers",
-                          lf->name, f->name, up_line ? up_line : line, f->name);
+            rt_buf_printf(err, "a %s marker in a file written with %s markers: one file uses "
+                               "one tool's markers",
+                          lf->name, f->name);
             out->err_line = line;
             rc = -1;
             break;
@@ -123,8 +123,8 @@ int rt_sections_parse(const rt_format *f, const char *text, rt_sections *out, rt
                     out->err_line = line;
                     rc = -1;
                 }
-                if (sec->len != before + (size_t)(next - s) ||
-                    memcmp(sec->data + before, s, (size_t)(next - s)) != 0)
+                if (!rt_buf_failed(sec) && (sec->len != before + (size_t)(next - s) ||
+                                            memcmp(sec->data + before, s, (size_t)(next - s))))
                     substituted = 1;
             } else {
                 rt_buf_append_n(sec, s, (size_t)(next - s));
