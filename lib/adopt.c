@@ -33,7 +33,8 @@ typedef struct adopt_tool {
 /* golang-migrate and dbmate share the table name; golang-migrate's has the
  * "dirty" column, which is how detection tells them apart. */
 static const adopt_tool tools[] = {
-    {"golang-migrate", "schema_migrations", "SELECT version, dirty FROM schema_migrations", K_GOLANG},
+    {"golang-migrate", "schema_migrations", "SELECT version, dirty FROM schema_migrations",
+     K_GOLANG},
     {"dbmate", "schema_migrations", "SELECT version FROM schema_migrations", K_DBMATE},
     {"goose", "goose_db_version",
      "SELECT version_id, is_applied FROM goose_db_version ORDER BY id", K_GOOSE},

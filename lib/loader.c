@@ -1,14 +1,21 @@
 /*
  * loader.c — retort_load_dir(): registers the SQL migrations of a directory.
  *
- * Owns the two file formats and their header directives:
+ * Owns the directory walk and retort's own formats with their header
+ * directives:
  *   ID.sql                 "-- retort:up" and "-- retort:down" sections (dbmate's
  *                          "-- migrate:up" / "-- migrate:down" are accepted too)
- *   ID.up.sql, ID.down.sql golang-migrate / dbmate pairs; no down file makes
- *                          the revision irreversible
+ *   ID.up.sql, ID.down.sql golang-migrate / dbmate / sqlx / morph pairs; no down
+ *                          file makes the revision irreversible
  * and the rule that a file without "-- retort:parents" has the previous id in
- * sorted order as its parent.  Anything else in the directory (README.md,
- * template files, the C index) is not a migration and is ignored.
+ * order as its parent.  Other tools' formats (goose, sql-migrate, Flyway,
+ * diesel, the flags of morph and sqlx) live in lib/formats/, one file each:
+ * the walk sorts entries into single files, pairs (Flyway's V/U files,
+ * diesel's DIR/up.sql + DIR/down.sql) and entries that are not migrations,
+ * which are listed at info level; a directory with no migration, and files
+ * another tool could run but retort cannot (goose .go, Pop .fizz), are
+ * errors.  A single file's markers choose its parser; one without section
+ * markers is one up-only migration.
  *
  * The whole directory is read and validated before anything is registered,
  * and if registering any of its revisions fails (running out of memory
@@ -19,7 +26,8 @@
  * Sorting: ids are ordered by strcmp, except that a leading run of digits is
  * compared by its numeric value first, so that golang-migrate's unpadded
  * "1_a", "2_b", "10_c" keep their intended order.  For zero-padded numbers
- * and timestamps (equal-length digit runs) this is exactly strcmp.
+ * and timestamps (equal-length digit runs) this is exactly strcmp.  Flyway's
+ * "V<version>__<desc>" ids come after all others, in Flyway's version order.
  */
 /* d_type in struct dirent: the directory listing already says which entries
  * are regular files, sparing a stat per migration on every startup. */

@@ -30,8 +30,8 @@ typedef struct rt_rev {
     char checksum[65];  /* hex SHA-256 for SQL revisions, "" otherwise */
     int flags;          /* RETORT_REV_IRREVERSIBLE | _NO_TRANSACTION | _SQL */
     /* How the revision's own format marks it non-transactional (a static
-     * string, e.g. "-- +goose NO TRANSACTION"), suggested when the database
-     * refuses a statement inside a transaction; NULL: no hint. */
+     * string, e.g. "add the line '-- +goose NO TRANSACTION'"), given when
+     * the database refuses a statement inside a transaction; NULL: none. */
     const char *no_tx_hint;
 } rt_rev;
 

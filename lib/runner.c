@@ -344,7 +344,7 @@ static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, i
     return rt_fail(r, RETORT_EMIGRATION, "%s of revision '%s'%s%s%s failed: %s%s%s%s; %s",
                    up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
                    rev->message, *rev->message ? ")" : "", detail,
-                   hint ? " (to run it outside a transaction, its format says: " : "",
+                   hint ? " (to run it outside a transaction, " : "",
                    hint ? rev->no_tx_hint : "", hint ? ")" : "",
                    whole_run ? "the whole run was rolled back (transaction mode whole-run)"
                              : up ? "it was rolled back, earlier revisions stay applied"

@@ -61,5 +61,5 @@ int rt_diesel_metadata(const char *text, int *no_tx, int *line, rt_buf *err)
 }
 
 const rt_format rt_format_diesel = {
-    "diesel", "run_in_transaction = false in its metadata.toml", "", NULL, 0, 0,
+    "diesel", "set 'run_in_transaction = false' in its metadata.toml", "", NULL, 0, 0,
 };

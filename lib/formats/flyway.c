@@ -78,6 +78,6 @@ int rt_flyway_version_cmp(const char *a, size_t alen, const char *b, size_t blen
 }
 
 const rt_format rt_format_flyway = {
-    "Flyway", "-- retort:no-transaction",
+    "Flyway", "add the line '-- retort:no-transaction'",
     "", NULL, 0, 0,
 };

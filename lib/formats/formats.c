@@ -11,14 +11,18 @@
 #include "../memory.h"
 
 /* Parsed by lib/loader.c itself; here for the table and the hints. */
-const rt_format rt_format_retort = {"retort", "-- retort:no-transaction",
-                                    "retort:up, retort:down, retort:parents, retort:message, "
-                                    "retort:no-transaction",
-                                    NULL, 1, 0};
-const rt_format rt_format_dbmate = {"dbmate", "-- migrate:up transaction:false",
-                                    "migrate:up, migrate:down", NULL, 1, 0};
+const rt_format rt_format_retort = {
+    "retort", "add the line '-- retort:no-transaction'",
+    "retort:up, retort:down, retort:parents, retort:message, retort:no-transaction", NULL, 1, 0,
+};
+const rt_format rt_format_dbmate = {
+    "dbmate", "write its up marker as '-- migrate:up transaction:false'",
+    "migrate:up, migrate:down", NULL, 1, 0,
+};
 /* A file without markers: golang-migrate/sqlx pairs, sqlx up-only files. */
-const rt_format rt_format_plain = {"plain SQL", "-- retort:no-transaction", "", NULL, 0, 0};
+const rt_format rt_format_plain = {
+    "plain SQL", "add the line '-- retort:no-transaction'", "", NULL, 0, 0,
+};
 
 const rt_format *const rt_formats[] = {
     &rt_format_retort, &rt_format_dbmate, &rt_format_goose, &rt_format_sql_migrate,

@@ -39,8 +39,9 @@ enum rt_mark {
 
 typedef struct rt_format {
     const char *name;       /* the tool, as users know it: "goose" */
-    /* How a migration of this format is marked non-transactional, quoted in
-     * the hint when the database refuses a statement inside a transaction. */
+    /* How a migration of this format is marked non-transactional, as an
+     * instruction ("add the line '-- +goose NO TRANSACTION'"), given when
+     * the database refuses a statement inside a transaction. */
     const char *no_tx_hint;
     /* The valid markers, for messages. */
     const char *known;

@@ -61,13 +61,16 @@ static int goose_mark(const char *p, size_t n, int *no_tx)
 }
 
 const rt_format rt_format_goose = {
-    "goose", "-- +goose NO TRANSACTION",
+    "goose", "add the line '-- +goose NO TRANSACTION'",
     "+goose Up, +goose Down, +goose StatementBegin, +goose StatementEnd, "
     "+goose NO TRANSACTION, +goose ENVSUB ON, +goose ENVSUB OFF",
     goose_mark, 1, 1,
 };
 
-static int name_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int name_start(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 static int name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
 
 int rt_goose_envsub(const char *s, size_t n, rt_buf *out, rt_buf *err)

@@ -17,5 +17,5 @@ static int morph_mark(const char *p, size_t n, int *no_tx)
 }
 
 const rt_format rt_format_morph = {
-    "morph", "-- morph:nontransactional", "morph:nontransactional", morph_mark, 0, 0,
+    "morph", "add the line '-- morph:nontransactional'", "morph:nontransactional", morph_mark, 0, 0,
 };

@@ -48,7 +48,7 @@ static int sql_migrate_mark(const char *p, size_t n, int *no_tx)
 }
 
 const rt_format rt_format_sql_migrate = {
-    "sql-migrate", "-- +migrate Up notransaction",
+    "sql-migrate", "write its up marker as '-- +migrate Up notransaction'",
     "+migrate Up, +migrate Down (either followed by notransaction), +migrate StatementBegin, "
     "+migrate StatementEnd",
     sql_migrate_mark, 1, 0,

@@ -15,5 +15,5 @@ static int sqlx_mark(const char *p, size_t n, int *no_tx)
 }
 
 const rt_format rt_format_sqlx = {
-    "sqlx", "-- no-transaction", "no-transaction", sqlx_mark, 0, 0,
+    "sqlx", "add the line '-- no-transaction'", "no-transaction", sqlx_mark, 0, 0,
 };

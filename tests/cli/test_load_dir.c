@@ -404,11 +404,12 @@ static void test_diesel_metadata_setting_retort_cannot_honour_is_an_error(void *
 static void test_goose_envsub_substitutes_and_checksums_the_file_text(void **state)
 {
     (void)state;
-    write_file("00001_a.sql", "-- +goose Up\n-- +goose ENVSUB ON\n"
-                              "CREATE TABLE t (a TEXT, b TEXT, c TEXT);\n"
-                              "INSERT INTO t VALUES ('${RETORT_T_GOOSE}', '${RETORT_T_UNSET:-dflt}', "
-                              "'$$');\n"
-                              "-- +goose ENVSUB OFF\nINSERT INTO t VALUES ('${RETORT_T_GOOSE}', '', '');\n");
+    write_file("00001_a.sql",
+               "-- +goose Up\n-- +goose ENVSUB ON\n"
+               "CREATE TABLE t (a TEXT, b TEXT, c TEXT);\n"
+               "INSERT INTO t VALUES ('${RETORT_T_GOOSE}', '${RETORT_T_UNSET:-dflt}', '$$');\n"
+               "-- +goose ENVSUB OFF\n"
+               "INSERT INTO t VALUES ('${RETORT_T_GOOSE}', '', '');\n");
     setenv("RETORT_T_GOOSE", "first", 1);
     unsetenv("RETORT_T_UNSET");
     char url[128], db[96];

@@ -273,9 +273,10 @@ static void test_flyway_downgrade_past_a_version_without_undo_changes_nothing(vo
 static void test_refused_inside_a_transaction_suggests_the_formats_marker(void **state)
 {
     (void)state;
-    const char *stmt = fixture_is_postgres()
-                           ? "CREATE TABLE h (x INTEGER);\nCREATE INDEX CONCURRENTLY h_x ON h (x);\n"
-                           : "VACUUM;\n";
+    const char *stmt =
+        fixture_is_postgres()
+            ? "CREATE TABLE h (x INTEGER);\nCREATE INDEX CONCURRENTLY h_x ON h (x);\n"
+            : "VACUUM;\n";
     static const struct {
         const char *file, *head, *down, *hint;
     } cases[] = {
