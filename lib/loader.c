@@ -417,7 +417,7 @@ static int unknown_directive(ld_where *w, const ld_directive *d)
  * comment: a near miss is an error, a flag (morph's, sqlx's no-transaction)
  * marks the revision, a section marker does not belong in this file. */
 static int foreign_marker(ld_where *w, const char *s, const char *e, ld_rev *rev,
-                          const char *where)
+                          const char *where, int allow_flags)
 {
     int kind, no_tx;
     const rt_format *f = rt_format_of_line(s, e, &kind, &no_tx);
@@ -431,7 +431,7 @@ static int foreign_marker(ld_where *w, const char *s, const char *e, ld_rev *rev
     if (kind == RT_MARK_INVALID)
         return failw(w, "'%.*s' is not a valid %s marker (known: %s)", len, s, f->name,
                      f->known);
-    if (kind == RT_MARK_NO_TX && !f->sections) {
+    if (kind == RT_MARK_NO_TX && !f->sections && allow_flags) {
         rev->no_transaction = 1;
         if (rev->fmt == &rt_format_plain)
             rev->fmt = f;
@@ -480,8 +480,8 @@ static int parse_single(ld_ctx *c, ld_rev *rev, const char *text)
         parse_directive(s, e, &d);
         switch (d.kind) {
         case D_NONE:
-            if (foreign_marker(&w, s, e, rev, "a file with retort or dbmate markers") !=
-                RETORT_OK)
+            if (foreign_marker(&w, s, e, rev, "a file with retort or dbmate markers (write "
+                                              "'-- retort:no-transaction' there)", 0) != RETORT_OK)
                 return c->code;
             if (state == HEADER && !is_comment_or_blank(s, e))
                 return failw(&w, "SQL before '-- retort:up' (the up statements go after that "
@@ -557,7 +557,8 @@ static int parse_pair_file(ld_ctx *c, ld_rev *rev, const char *file, const char 
         if (d.kind == D_UNKNOWN)
             return unknown_directive(&w, &d);
         if (d.kind == D_NONE &&
-            foreign_marker(&w, s, e, rev, "a file whose whole text is one section") != RETORT_OK)
+            foreign_marker(&w, s, e, rev, "a file whose whole text is one section", 1) !=
+                RETORT_OK)
             return c->code;
         if ((d.kind == D_UP || d.kind == D_DOWN) && !d.dbmate)
             return failw(&w, "'-- %.*s' is for single-file migrations (ID.sql); in "

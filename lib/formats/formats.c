@@ -94,7 +94,7 @@ int rt_sections_parse(const rt_format *f, const char *text, rt_sections *out, rt
         line++;
         int kind, no_tx;
         const rt_format *lf = rt_format_of_line(s, e, &kind, &no_tx);
-        if (lf && lf != f && kind != RT_MARK_INVALID && lf->sections) {
+        if (lf && lf != f && kind != RT_MARK_INVALID) {
             rt_buf_printf(err, "a %s marker in a file written with %s markers: one file uses "
                                "one tool's markers",
                           lf->name, f->name);

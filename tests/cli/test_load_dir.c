@@ -272,6 +272,10 @@ static void test_near_miss_markers_are_errors_naming_file_and_line(void **state)
         {"SELECT 1;\n-- morph:nontransactionl\n", "x.sql:2:"},
         {"-- retort:up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n", "x.sql:3:"},
         {"-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n", "x.sql:2:"},
+        /* another tool's flag in a file with section markers is not taken
+         * silently as this file's setting */
+        {"-- retort:up\n-- no-transaction\nSELECT 1;\n", "x.sql:2:"},
+        {"-- +goose Up\n-- morph:nontransactional\nSELECT 1;\n", "x.sql:2:"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_file("x.sql", cases[i].text);
