@@ -1,14 +1,21 @@
 /*
  * loader.c — retort_load_dir(): registers the SQL migrations of a directory.
  *
- * Owns the two file formats and their header directives:
+ * Owns the directory walk and retort's own formats with their header
+ * directives:
  *   ID.sql                 "-- retort:up" and "-- retort:down" sections (dbmate's
  *                          "-- migrate:up" / "-- migrate:down" are accepted too)
- *   ID.up.sql, ID.down.sql golang-migrate / dbmate pairs; no down file makes
- *                          the revision irreversible
+ *   ID.up.sql, ID.down.sql golang-migrate / dbmate / sqlx / morph pairs; no down
+ *                          file makes the revision irreversible
  * and the rule that a file without "-- retort:parents" has the previous id in
- * sorted order as its parent.  Anything else in the directory (README.md,
- * template files, the C index) is not a migration and is ignored.
+ * order as its parent.  Other tools' formats (goose, sql-migrate, Flyway,
+ * diesel, the flags of morph and sqlx) live in lib/formats/, one file each:
+ * the walk sorts entries into single files, pairs (Flyway's V/U files,
+ * diesel's DIR/up.sql + DIR/down.sql) and entries that are not migrations,
+ * which are listed at info level; a directory with no migration, and files
+ * another tool could run but retort cannot (goose .go, Pop .fizz), are
+ * errors.  A single file's markers choose its parser; one without section
+ * markers is one up-only migration.
  *
  * The whole directory is read and validated before anything is registered,
  * and if registering any of its revisions fails (running out of memory
@@ -19,7 +26,8 @@
  * Sorting: ids are ordered by strcmp, except that a leading run of digits is
  * compared by its numeric value first, so that golang-migrate's unpadded
  * "1_a", "2_b", "10_c" keep their intended order.  For zero-padded numbers
- * and timestamps (equal-length digit runs) this is exactly strcmp.
+ * and timestamps (equal-length digit runs) this is exactly strcmp.  Flyway's
+ * "V<version>__<desc>" ids come after all others, in Flyway's version order.
  */
 /* d_type in struct dirent: the directory listing already says which entries
  * are regular files, sparing a stat per migration on every startup. */
@@ -35,8 +43,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "checksum.h"
 #include "context.h"
 #include "error.h"
+#include "formats/formats.h"
+#include "log.h"
 #include "memory.h"
 #include "registry.h"
 
@@ -44,9 +55,11 @@ enum { F_SINGLE, F_UP, F_DOWN };
 
 /* One directory entry that names a migration file. */
 typedef struct ld_entry {
-    char *name; /* file name within the directory */
+    char *name; /* file name within the directory ("DIR/up.sql" for diesel) */
     char *id;
     int kind;   /* F_SINGLE, F_UP, F_DOWN */
+    const rt_format *fmt; /* Flyway or diesel by its name; NULL: read from the text */
+    int metadata;         /* diesel: the directory has a metadata.toml */
 } ld_entry;
 
 /* One revision assembled from its file(s). */
@@ -60,9 +73,13 @@ typedef struct ld_rev {
     int parents_line;
     char *message;         /* NULL: derived from the id */
     int no_transaction;
+    const rt_format *fmt;  /* whose markers or layout the revision is written in */
+    int metadata;          /* diesel: read DIR/metadata.toml */
+    char *up_raw, *down_raw; /* goose ENVSUB: the text before substitution, for the checksum */
 } ld_rev;
 
 typedef struct ld_ctx {
+    retort *r;     /* for info-level notes on skipped entries */
     const char *dir;
     rt_buf err;
     int code;
@@ -129,10 +146,27 @@ static int id_cmp_full(const char *a, const char *b)
     return d ? d : strcmp(a, b);
 }
 
+/* The order of revisions: Flyway's "V<version>__<desc>" ids by Flyway's
+ * version rules, after every other id; the others as id_cmp_full.  A total
+ * order, so that qsort and the binary search of find_rev agree. */
+static int rev_cmp(const char *a, const char *b)
+{
+    size_t va = 0, vb = 0;
+    int fa = a[0] == 'V' && rt_flyway_kind(a, strlen(a), &va) == RT_FLYWAY_VERSIONED;
+    int fb = b[0] == 'V' && rt_flyway_kind(b, strlen(b), &vb) == RT_FLYWAY_VERSIONED;
+    if (fa != fb)
+        return fa ? 1 : -1;
+    if (fa) {
+        int d = rt_flyway_version_cmp(a + 1, va, b + 1, vb);
+        return d ? d : strcmp(a, b);
+    }
+    return id_cmp_full(a, b);
+}
+
 static int entry_cmp(const void *pa, const void *pb)
 {
     const ld_entry *a = pa, *b = pb;
-    int d = id_cmp_full(a->id, b->id);
+    int d = rev_cmp(a->id, b->id);
     return d ? d : a->kind - b->kind;
 }
 
@@ -278,9 +312,9 @@ static void parse_directive(const char *s, const char *e, ld_directive *d)
             qe++;
         int up = qe - q == 2 && memcmp(q, "up", 2) == 0;
         int down = qe - q == 4 && memcmp(q, "down", 4) == 0;
-        if (!up && !down)
-            return; /* dbmate has no other markers: leave it a comment */
-        d->kind = up ? D_UP : D_DOWN;
+        /* dbmate has no other markers: "-- migrate:dwon" is a typo that
+         * would otherwise fold the down section into the up. */
+        d->kind = up ? D_UP : down ? D_DOWN : D_UNKNOWN;
         d->dbmate = 1;
         d->name = p;
         d->name_len = (size_t)(qe - p);
@@ -385,9 +419,40 @@ static int header_directive(ld_where *w, const ld_directive *d, ld_rev *rev, int
 
 static int unknown_directive(ld_where *w, const ld_directive *d)
 {
+    if (d->dbmate)
+        return failw(w, "unknown dbmate marker '-- %.*s' (known: migrate:up, migrate:down)",
+                     (int)(d->name_len > 80 ? 80 : d->name_len), d->name);
     return failw(w, "unknown directive '-- %.*s' (known: retort:up, retort:down, "
                     "retort:parents, retort:message, retort:no-transaction)",
                  (int)(d->name_len > 80 ? 80 : d->name_len), d->name);
+}
+
+/* Another tool's marker on a line that retort's and dbmate's grammar call a
+ * comment: a near miss is an error, a flag (morph's, sqlx's no-transaction)
+ * marks the revision, a section marker does not belong in this file. */
+static int foreign_marker(ld_where *w, const char *s, const char *e, ld_rev *rev,
+                          const char *where, int allow_flags)
+{
+    int kind, no_tx;
+    const rt_format *f = rt_format_of_line(s, e, &kind, &no_tx);
+    if (!f)
+        return RETORT_OK;
+    while (s < e && is_blank(*s))
+        s++;
+    while (e > s && is_blank(e[-1]))
+        e--;
+    int len = (int)((e - s) > 80 ? 80 : (e - s));
+    if (kind == RT_MARK_INVALID)
+        return failw(w, "'%.*s' is not a valid %s marker (known: %s)", len, s, f->name,
+                     f->known);
+    if (kind == RT_MARK_NO_TX && !f->sections && allow_flags) {
+        rev->no_transaction = 1;
+        if (rev->fmt == &rt_format_plain)
+            rev->fmt = f;
+        return RETORT_OK;
+    }
+    return failw(w, "'%.*s' is a %s marker, which does not belong in %s", len, s, f->name,
+                 where);
 }
 
 /* Checks the arguments of an up/down marker: none for retort's, dbmate's
@@ -429,6 +494,9 @@ static int parse_single(ld_ctx *c, ld_rev *rev, const char *text)
         parse_directive(s, e, &d);
         switch (d.kind) {
         case D_NONE:
+            if (foreign_marker(&w, s, e, rev, "a file with retort or dbmate markers (write "
+                                              "'-- retort:no-transaction' there)", 0) != RETORT_OK)
+                return c->code;
             if (state == HEADER && !is_comment_or_blank(s, e))
                 return failw(&w, "SQL before '-- retort:up' (the up statements go after that "
                                  "line, the down statements after '-- retort:down')");
@@ -442,6 +510,7 @@ static int parse_single(ld_ctx *c, ld_rev *rev, const char *text)
             state = UP;
             up_line = w.line;
             up_start = next;
+            rev->fmt = d.dbmate ? &rt_format_dbmate : &rt_format_retort;
             break;
         case D_DOWN:
             if (state == HEADER)
@@ -501,6 +570,10 @@ static int parse_pair_file(ld_ctx *c, ld_rev *rev, const char *file, const char 
         parse_directive(s, e, &d);
         if (d.kind == D_UNKNOWN)
             return unknown_directive(&w, &d);
+        if (d.kind == D_NONE &&
+            foreign_marker(&w, s, e, rev, "a file whose whole text is one section", 1) !=
+                RETORT_OK)
+            return c->code;
         if ((d.kind == D_UP || d.kind == D_DOWN) && !d.dbmate)
             return failw(&w, "'-- %.*s' is for single-file migrations (ID.sql); in "
                              "ID.up.sql / ID.down.sql the whole file is the section",
@@ -517,10 +590,98 @@ static int parse_pair_file(ld_ctx *c, ld_rev *rev, const char *file, const char 
     return RETORT_OK;
 }
 
+/* A single file ID.sql: its markers say whose format it is.  retort's and
+ * dbmate's go to parse_single (as they always have), goose's and
+ * sql-migrate's to the shared section parser, and a file with no section
+ * markers at all is one up-only (irreversible) migration, as sqlx and
+ * Flyway write them. */
+static int parse_single_any(ld_ctx *c, ld_rev *rev, const char *text)
+{
+    ld_where w = {c, rev->file, 0};
+    const rt_format *sections = NULL;
+    int sections_line = 0, retort_line = 0;
+    for (const char *s = text; *s;) {
+        const char *e = strchr(s, '\n');
+        const char *next = e ? e + 1 : s + strlen(s);
+        if (!e)
+            e = next;
+        w.line++;
+        ld_directive d;
+        parse_directive(s, e, &d);
+        int kind, no_tx;
+        const rt_format *f = d.kind == D_NONE ? rt_format_of_line(s, e, &kind, &no_tx) : NULL;
+        if (d.kind != D_NONE && !retort_line)
+            retort_line = w.line;
+        if (f && f->sections && !sections) {
+            sections = f;
+            sections_line = w.line;
+        }
+        s = next;
+    }
+    if (retort_line && sections) {
+        w.line = retort_line > sections_line ? retort_line : sections_line;
+        return failw(&w, "retort/dbmate markers and %s markers in one file (lines %d and %d): "
+                         "one file uses one tool's markers",
+                     sections->name, retort_line, sections_line);
+    }
+    if (retort_line)
+        return parse_single(c, rev, text);
+    if (!sections) {
+        /* No section markers: the whole file is the up, and the rest of
+         * its lines are checked as a pair's up file is. */
+        rev->fmt = &rt_format_plain;
+        /* Without markers nothing says the file is SQL: control bytes say
+         * it is not (a binary file that happens to end in .sql). */
+        w.line = 1;
+        for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+            if (*p == '\n')
+                w.line++;
+            else if ((*p < 0x20 && *p != '\t' && *p != '\r' && *p != '\f') || *p == 0x7f)
+                return failw(&w, "byte 0x%02x is not SQL text (a binary file?)", *p);
+        }
+        if (parse_pair_file(c, rev, rev->file, text, 1) != RETORT_OK)
+            return c->code;
+        if (!(rev->up_sql = rt_strdup(text)))
+            return oom(c);
+        return RETORT_OK;
+    }
+    rev->fmt = sections;
+    rt_sections sec;
+    rt_buf err = RT_BUF_INIT;
+    if (rt_sections_parse(sections, text, &sec, &err) != 0) {
+        if (sec.nomem || rt_buf_failed(&err)) {
+            rt_buf_free(&err);
+            return oom(c);
+        }
+        w.line = sec.err_line;
+        failw(&w, "%s", rt_buf_str(&err));
+        rt_buf_free(&err);
+        return c->code;
+    }
+    rt_buf_free(&err);
+    rev->up_sql = sec.up;
+    rev->down_sql = sec.down;
+    rev->up_raw = sec.up_raw;
+    rev->down_raw = sec.down_raw;
+    rev->no_transaction = sec.no_tx;
+    return RETORT_OK;
+}
+
 /* "001_create_users" -> "create users": golang-migrate names carry their
  * message after the number. */
-static char *message_from_id(const char *id)
+static char *message_from_id(const char *id, const rt_format *fmt)
 {
+    /* Flyway's description follows "__", diesel's the version's "_". */
+    const char *sep = fmt == &rt_format_flyway ? strstr(id, "__")
+                    : fmt == &rt_format_diesel ? strchr(id, '_') : NULL;
+    if (sep) {
+        char *m = rt_strdup(sep + (fmt == &rt_format_flyway ? 2 : 1));
+        if (m)
+            for (char *p = m; *p; p++)
+                if (*p == '_')
+                    *p = ' ';
+        return m;
+    }
     size_t digits = strspn(id, "0123456789");
     if (!digits || (id[digits] != '_' && id[digits] != '-') || !id[digits + 1])
         return rt_strdup("");
@@ -543,22 +704,146 @@ static void entries_free(ld_entry *v, size_t n)
     rt_free(v);
 }
 
+/* An entry that is not a migration: noted at info level, and named in the
+ * error if nothing in the directory is one. */
+static void skip_entry(ld_ctx *c, rt_buf *seen, int *nseen, const char *name, const char *why)
+{
+    if (rt_log_enabled(c->r, RETORT_LOG_INFO)) {
+        rt_buf p = RT_BUF_INIT;
+        path_of(&p, c->dir, name);
+        rt_log(c->r, RETORT_LOG_INFO, "skipped '%s': %s", rt_buf_str(&p), why);
+        rt_buf_free(&p);
+    }
+    if (*nseen < 5)
+        rt_buf_printf(seen, "%s'%s'", *nseen ? ", " : "", name);
+    ++*nseen;
+}
+
+static int add_entry(ld_ctx *c, ld_entry **v, size_t *n, size_t *cap, const char *name,
+                     const char *id, size_t idlen, int kind, const rt_format *fmt, int metadata)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        ld_entry *g = rt_reallocarray(*v, ncap, sizeof *g);
+        if (!g)
+            return oom(c);
+        *v = g;
+        *cap = ncap;
+    }
+    ld_entry *en = &(*v)[(*n)++];
+    en->name = rt_strdup(name);
+    en->id = rt_strndup(id, idlen);
+    en->kind = kind;
+    en->fmt = fmt;
+    en->metadata = metadata;
+    if (!en->name || !en->id)
+        return oom(c);
+    return RETORT_OK;
+}
+
+/* Whether dir/sub/file exists, relative to the listed directory. */
+static int has_file(int dfd, const char *sub, const char *file)
+{
+    char rel[600];
+    int k = snprintf(rel, sizeof rel, "%s/%s", sub, file);
+    return k > 0 && (size_t)k < sizeof rel && faccessat(dfd, rel, F_OK, 0) == 0;
+}
+
+/* Flyway's undo files name their version, not their V file: each takes the
+ * id of the V file with the same version, so that the two pair up. */
+static int flyway_pair_undo(ld_ctx *c, ld_entry *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].fmt != &rt_format_flyway || v[i].kind != F_DOWN)
+            continue;
+        size_t ul, vl;
+        rt_flyway_kind(v[i].id, strlen(v[i].id), &ul);
+        size_t j = 0;
+        for (; j < n; j++)
+            if (v[j].fmt == &rt_format_flyway && v[j].kind == F_UP &&
+                rt_flyway_kind(v[j].id, strlen(v[j].id), &vl) &&
+                rt_flyway_version_cmp(v[i].id + 1, ul, v[j].id + 1, vl) == 0)
+                break;
+        if (j == n) {
+            rt_buf p = RT_BUF_INIT;
+            path_of(&p, c->dir, v[i].name);
+            fail(c, RETORT_EPARSE, "'%s' is a Flyway undo migration for version %.*s, but no "
+                                   "V%.*s__*.sql file has that version (an undo needs its "
+                                   "versioned migration)",
+                 rt_buf_str(&p), (int)ul, v[i].id + 1, (int)ul, v[i].id + 1);
+            rt_buf_free(&p);
+            return c->code;
+        }
+        char *id = rt_strdup(v[j].id);
+        if (!id)
+            return oom(c);
+        rt_free(v[i].id);
+        v[i].id = id;
+    }
+    return RETORT_OK;
+}
+
+/* After sorting: two Flyway files with one version (V1.1 and V1_1). */
+static int flyway_duplicates(ld_ctx *c, const ld_entry *v, size_t n)
+{
+    const ld_entry *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].fmt != &rt_format_flyway || v[i].kind != F_UP)
+            continue;
+        size_t a, b;
+        if (prev && rt_flyway_kind(prev->id, strlen(prev->id), &a) &&
+            rt_flyway_kind(v[i].id, strlen(v[i].id), &b) &&
+            rt_flyway_version_cmp(prev->id + 1, a, v[i].id + 1, b) == 0) {
+            rt_buf p1 = RT_BUF_INIT, p2 = RT_BUF_INIT;
+            path_of(&p1, c->dir, prev->name);
+            path_of(&p2, c->dir, v[i].name);
+            fail(c, RETORT_EPARSE, "'%s' and '%s' have the same Flyway version (segments "
+                                   "are compared as numbers, '.' and '_' alike)",
+                 rt_buf_str(&p1), rt_buf_str(&p2));
+            rt_buf_free(&p1);
+            rt_buf_free(&p2);
+            return c->code;
+        }
+        prev = &v[i];
+    }
+    return RETORT_OK;
+}
+
 static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
 {
     DIR *d = opendir(c->dir);
     if (!d)
         return fail(c, RETORT_EIO, "cannot open migrations directory '%s': %s", c->dir,
                     strerror(errno));
+    int dfd = dirfd(d);
     ld_entry *v = NULL;
     size_t n = 0, cap = 0;
     struct dirent *de;
-    rt_buf path = RT_BUF_INIT;
+    rt_buf path = RT_BUF_INIT, seen = RT_BUF_INIT, unrunnable = RT_BUF_INIT;
+    int nseen = 0, nunrunnable = 0;
     errno = 0;
     while (c->code == RETORT_OK && (de = readdir(d)) != NULL) {
         const char *name = de->d_name;
         size_t len = strlen(name);
-        if (name[0] == '.') /* ".", "..", editors' and VCS's hidden files */
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
+        if (name[0] == '.') { /* editors' and VCS's hidden files */
+            skip_entry(c, &seen, &nseen, name, "a hidden file");
+            errno = 0;
+            continue;
+        }
+        const char *why;
+        if (rt_format_unrunnable(name, len, &why)) {
+            if (nunrunnable < 10) {
+                rt_buf_reset(&path);
+                path_of(&path, c->dir, name);
+                rt_buf_printf(&unrunnable, "%s'%s' is %s", nunrunnable ? "; " : "",
+                              rt_buf_str(&path), why);
+            }
+            nunrunnable++;
+            errno = 0;
+            continue;
+        }
         int kind;
         size_t stem;
         if (has_suffix(name, len, ".up.sql")) {
@@ -571,6 +856,40 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
             kind = F_SINGLE;
             stem = len - 4;
         } else {
+            /* diesel: a directory "<version>_<name>" holding up.sql. */
+            int isdir = de->d_type == DT_DIR;
+            struct stat st;
+            if ((de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) &&
+                fstatat(dfd, name, &st, 0) == 0)
+                isdir = S_ISDIR(st.st_mode);
+            if (isdir && has_file(dfd, name, "up.sql")) {
+                if (!rt_id_valid(name, len) || rt_id_reserved(name, len)) {
+                    rt_buf_reset(&path);
+                    path_of(&path, c->dir, name);
+                    fail(c, RETORT_EPARSE, "'%s' (a diesel migration directory): '%.*s' is "
+                                           "not a valid revision id (1-128 characters of "
+                                           "[A-Za-z0-9_.-], not base, head or heads)",
+                         rt_buf_str(&path), (int)(len > 200 ? 200 : len), name);
+                    break;
+                }
+                char sub[600];
+                snprintf(sub, sizeof sub, "%s/up.sql", name);
+                int md = has_file(dfd, name, "metadata.toml");
+                if (add_entry(c, &v, &n, &cap, sub, name, len, F_UP, &rt_format_diesel, md) !=
+                    RETORT_OK)
+                    break;
+                if (has_file(dfd, name, "down.sql")) {
+                    snprintf(sub, sizeof sub, "%s/down.sql", name);
+                    if (add_entry(c, &v, &n, &cap, sub, name, len, F_DOWN, &rt_format_diesel,
+                                  md) != RETORT_OK)
+                        break;
+                }
+            } else {
+                skip_entry(c, &seen, &nseen, name,
+                           isdir ? "a directory without up.sql (not a diesel migration)"
+                                 : "not a migration file");
+            }
+            errno = 0;
             continue;
         }
         /* The path is spelled out only where it is needed: a stat, or a
@@ -607,35 +926,60 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
                  rt_buf_str(&path), (int)(stem > 200 ? 200 : stem), name);
             break;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            ld_entry *g = rt_reallocarray(v, ncap, sizeof *g);
-            if (!g) {
-                oom(c);
+        const rt_format *fmt = NULL;
+        if (kind == F_SINGLE && (name[0] == 'V' || name[0] == 'U' || name[0] == 'R')) {
+            size_t vlen;
+            int fk = rt_flyway_kind(name, stem, &vlen);
+            if (fk == RT_FLYWAY_REPEATABLE) {
+                rt_buf_reset(&path);
+                path_of(&path, c->dir, name);
+                fail(c, RETORT_EPARSE, "'%s' is a Flyway repeatable migration (R__), which "
+                                       "retort does not run: make it a versioned migration "
+                                       "(V<version>__<desc>.sql) holding the current text, "
+                                       "or move it out of the directory",
+                     rt_buf_str(&path));
                 break;
             }
-            v = g;
-            cap = ncap;
+            if (fk != RT_FLYWAY_NONE) {
+                kind = fk == RT_FLYWAY_VERSIONED ? F_UP : F_DOWN;
+                fmt = &rt_format_flyway;
+            }
         }
-        v[n].name = rt_strdup(name);
-        v[n].id = rt_strndup(name, stem);
-        v[n].kind = kind;
-        n++;
-        if (!v[n - 1].name || !v[n - 1].id)
-            oom(c);
+        if (add_entry(c, &v, &n, &cap, name, name, stem, kind, fmt, 0) != RETORT_OK)
+            break;
         errno = 0;
     }
     if (c->code == RETORT_OK && errno != 0)
         fail(c, RETORT_EIO, "cannot list migrations directory '%s': %s", c->dir,
              strerror(errno));
     closedir(d);
+    if (c->code == RETORT_OK && nunrunnable)
+        fail(c, RETORT_EPARSE, "%d file%s in '%s' cannot run: %s%s", nunrunnable,
+             nunrunnable == 1 ? "" : "s", c->dir, rt_buf_str(&unrunnable),
+             nunrunnable > 10 ? "; ..." : "");
+    if (c->code == RETORT_OK && n == 0) {
+        if (!nseen)
+            fail(c, RETORT_ENOTFOUND, "no migrations in '%s': the directory is empty", c->dir);
+        else
+            fail(c, RETORT_ENOTFOUND, "no migrations in '%s': it holds %s%s, none of them a "
+                                      "migration (retort reads ID.sql, ID.up.sql with "
+                                      "ID.down.sql, Flyway's V<version>__<desc>.sql and "
+                                      "diesel's <version>_<name>/up.sql)",
+                 c->dir, rt_buf_str(&seen), nseen > 5 ? " and more" : "");
+    }
     rt_buf_free(&path);
+    rt_buf_free(&seen);
+    rt_buf_free(&unrunnable);
+    if (c->code == RETORT_OK)
+        flyway_pair_undo(c, v, n);
+    if (c->code == RETORT_OK && n)
+        qsort(v, n, sizeof *v, entry_cmp);
+    if (c->code == RETORT_OK)
+        flyway_duplicates(c, v, n);
     if (c->code != RETORT_OK) {
         entries_free(v, n);
         return c->code;
     }
-    if (n)
-        qsort(v, n, sizeof *v, entry_cmp);
     *out = v;
     *nout = n;
     return RETORT_OK;
@@ -648,6 +992,8 @@ static void revs_free(ld_rev *revs, size_t n)
         rt_free(revs[i].down_sql);
         rt_free(revs[i].parents);
         rt_free(revs[i].message);
+        rt_free(revs[i].up_raw);
+        rt_free(revs[i].down_raw);
     }
     rt_free(revs);
 }
@@ -682,6 +1028,8 @@ static int group(ld_ctx *c, const rt_registry *reg, ld_entry *v, size_t n, ld_re
         } else {
             rev->file = v[i].name;
             rev->down_file = j - i > 1 ? v[i + 1].name : NULL;
+            rev->fmt = v[i].fmt;
+            rev->metadata = v[i].metadata;
         }
         if (c->code == RETORT_OK && rt_registry_find(reg, v[i].id, strlen(v[i].id)) >= 0) {
             path_of(&p1, c->dir, v[i].name);
@@ -707,7 +1055,7 @@ static int find_rev(const ld_rev *revs, size_t n, const char *id)
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int d = id_cmp_full(revs[mid].id, id);
+        int d = rev_cmp(revs[mid].id, id);
         if (d == 0)
             return (int)mid;
         if (d < 0)
@@ -756,6 +1104,44 @@ static int check_parents(ld_ctx *c, const rt_registry *reg, const ld_rev *revs, 
     return c->code;
 }
 
+/* Go and Pop templates ("{{ .Var }}") are filled in by their tool before
+ * the SQL runs; retort would send the braces to the database. */
+static int template_check(ld_ctx *c, const char *file, const char *text)
+{
+    int line;
+    if (!strstr(text, "{{") || !rt_format_has_template(text, &line))
+        return RETORT_OK;
+    ld_where w = {c, file, line};
+    return failw(&w, "a template action '{{ ... }}' (a Pop/Go template, which its tool fills "
+                     "in before running): retort runs SQL as written; replace it with the SQL "
+                     "it stands for");
+}
+
+/* diesel's DIR/metadata.toml: "run_in_transaction = false". */
+static int diesel_metadata(ld_ctx *c, ld_rev *rev)
+{
+    rt_buf name = RT_BUF_INIT;
+    rt_buf_append(&name, rev->id);
+    rt_buf_append(&name, "/metadata.toml");
+    if (rt_buf_failed(&name))
+        return oom(c);
+    char *text = NULL;
+    if (read_file(c, rt_buf_str(&name), &text) == RETORT_OK) {
+        int no_tx, line;
+        rt_buf err = RT_BUF_INIT;
+        if (rt_diesel_metadata(text, &no_tx, &line, &err) != 0) {
+            ld_where w = {c, rt_buf_str(&name), line};
+            failw(&w, "%s", rt_buf_str(&err));
+        } else if (no_tx) {
+            rev->no_transaction = 1;
+        }
+        rt_buf_free(&err);
+    }
+    rt_free(text);
+    rt_buf_free(&name);
+    return c->code;
+}
+
 static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -763,7 +1149,15 @@ static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
         char *text = NULL;
         if (read_file(c, rev->file, &text) != RETORT_OK)
             return c->code;
-        if (!rev->down_file && has_suffix(rev->file, strlen(rev->file), ".up.sql")) {
+        if (template_check(c, rev->file, text) != RETORT_OK) {
+            rt_free(text);
+            return c->code;
+        }
+        int pair = rev->down_file || has_suffix(rev->file, strlen(rev->file), ".up.sql") ||
+                   rev->fmt == &rt_format_flyway || rev->fmt == &rt_format_diesel;
+        if (pair && !rev->fmt)
+            rev->fmt = &rt_format_plain;
+        if (!rev->down_file && pair) {
             parse_pair_file(c, rev, rev->file, text, 1);
             rev->up_sql = text; /* irreversible: no down file */
             text = NULL;
@@ -771,18 +1165,21 @@ static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
             parse_pair_file(c, rev, rev->file, text, 1);
             rev->up_sql = text;
             text = NULL;
-            if (c->code == RETORT_OK && read_file(c, rev->down_file, &text) == RETORT_OK) {
+            if (c->code == RETORT_OK && read_file(c, rev->down_file, &text) == RETORT_OK &&
+                template_check(c, rev->down_file, text) == RETORT_OK) {
                 parse_pair_file(c, rev, rev->down_file, text, 0);
                 rev->down_sql = text;
                 text = NULL;
             }
         } else {
-            parse_single(c, rev, text);
+            parse_single_any(c, rev, text);
         }
         rt_free(text);
+        if (c->code == RETORT_OK && rev->metadata)
+            diesel_metadata(c, rev);
         if (c->code != RETORT_OK)
             return c->code;
-        if (!rev->message && !(rev->message = message_from_id(rev->id)))
+        if (!rev->message && !(rev->message = message_from_id(rev->id, rev->fmt)))
             return oom(c);
     }
     for (size_t i = 0; i < n; i++)
@@ -806,8 +1203,18 @@ static int register_all(ld_ctx *c, rt_registry *reg, const ld_rev *revs, size_t 
         const char *parents = rev->has_parents ? rev->parents : i ? revs[i - 1].id : "";
         rc = rt_registry_add(reg, rev->id, parents, rev->message, NULL, NULL, NULL, rev->up_sql,
                              rev->down_sql, &err);
-        if (rc == RETORT_OK && rev->no_transaction)
-            reg->revs[reg->n - 1].flags |= RETORT_REV_NO_TRANSACTION;
+        if (rc == RETORT_OK) {
+            rt_rev *added = &reg->revs[reg->n - 1];
+            if (rev->no_transaction)
+                added->flags |= RETORT_REV_NO_TRANSACTION;
+            added->no_tx_hint = rev->fmt ? rev->fmt->no_tx_hint : NULL;
+            /* goose ENVSUB: the checksum is of the file's text, so that a
+             * different environment is not a changed migration. */
+            if (rev->up_raw || rev->down_raw)
+                rt_checksum_sql(rev->up_raw ? rev->up_raw : rev->up_sql,
+                                rev->down_raw ? rev->down_raw : rev->down_sql,
+                                added->checksum);
+        }
         else if (rc != RETORT_OK && rc != RETORT_ENOMEM) {
             rt_buf p = RT_BUF_INIT;
             path_of(&p, c->dir, rev->file);
@@ -836,7 +1243,7 @@ RETORT_API int retort_load_dir(retort *r, const char *path)
         return rt_fail(r, RETORT_EMISUSE,
                        "retort_load_dir called from inside a migration callback");
 
-    ld_ctx c = {path, RT_BUF_INIT, RETORT_OK, -1, NULL};
+    ld_ctx c = {r, path, RT_BUF_INIT, RETORT_OK, -1, NULL};
     ld_entry *entries = NULL;
     size_t nentries = 0, nrevs = 0;
     ld_rev *revs = NULL;

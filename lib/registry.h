@@ -29,6 +29,10 @@ typedef struct rt_rev {
     char *up_sql, *down_sql; /* NULL when absent */
     char checksum[65];  /* hex SHA-256 for SQL revisions, "" otherwise */
     int flags;          /* RETORT_REV_IRREVERSIBLE | _NO_TRANSACTION | _SQL */
+    /* How the revision's own format marks it non-transactional (a static
+     * string, e.g. "add the line '-- +goose NO TRANSACTION'"), given when
+     * the database refuses a statement inside a transaction; NULL: none. */
+    const char *no_tx_hint;
 } rt_rev;
 
 /* One slot of the id index: the revision's index + 1 (0: empty) and a

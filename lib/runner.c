@@ -467,9 +467,15 @@ static void settle_pending(retort *r, run *x, int status)
 
 static int fail_step(retort *r, const rt_rev *rev, int up, const char *detail, int whole_run)
 {
-    return rt_fail(r, RETORT_EMIGRATION, "%s of revision '%s'%s%s%s failed: %s; %s",
+    /* The database refused a statement inside a transaction: say how the
+     * revision's own format (goose, dbmate, ...) runs it outside one. */
+    int hint = rev->no_tx_hint && (strstr(detail, "inside a transaction block") ||
+                                   strstr(detail, "within a transaction"));
+    return rt_fail(r, RETORT_EMIGRATION, "%s of revision '%s'%s%s%s failed: %s%s%s%s; %s",
                    up ? "upgrade" : "downgrade", rev->id, *rev->message ? " (" : "",
                    rev->message, *rev->message ? ")" : "", detail,
+                   hint ? " (to run it outside a transaction, " : "",
+                   hint ? rev->no_tx_hint : "", hint ? ")" : "",
                    whole_run ? "the whole run was rolled back (transaction mode whole-run)"
                              : up ? "it was rolled back, earlier revisions stay applied"
                                   : "it was rolled back, revisions reverted before it stay "
@@ -856,6 +862,8 @@ static int migrate(retort *r, int up, const char *target)
      * has an exclusive lock, judge dirtiness only under it. */
     rc = first_read_and_plan(r, up, target, &plan);
     int judge_under_lock = rc == RETORT_EDIRTY && r->backend->lock;
+    if (rc == RETORT_OK && up && plan.n && r->state.table_missing)
+        rc = rt_adopt_guard(r, op);
     if (!judge_under_lock && (rc != RETORT_OK || plan.n == 0)) {
         if (rc == RETORT_OK)
             rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: already at '%s'",
@@ -993,6 +1001,8 @@ RETORT_API int retort_check(retort *r)
     if (rc != RETORT_OK)
         return rc;
     if ((rc = first_read(r)) != RETORT_OK || (rc = check_state(r, 1)) != RETORT_OK)
+        return rc;
+    if (r->state.table_missing && (rc = rt_adopt_guard(r, "retort_check")) != RETORT_OK)
         return rc;
     rt_plan plan = {NULL, 0};
     rt_buf err = RT_BUF_INIT;
@@ -1172,6 +1182,12 @@ static int stamp_change(retort *r, const void *arg)
         }
     }
     return rc;
+}
+
+int rt_locked_change(retort *r, const char *what, int (*fn)(retort *, const void *),
+                     const void *arg)
+{
+    return locked_change(r, what, fn, arg);
 }
 
 RETORT_API int retort_stamp(retort *r, const char *target)

@@ -20,4 +20,16 @@ int rt_prepare(retort *r, const char *op, int connect);
  * that returned nonzero). */
 int rt_run_body(retort *r, const rt_rev *rev, int up, struct retort_conn *conn);
 
+/* Runs fn(r, arg) under the migration lock, inside one transaction, with
+ * the version tables ensured: committed if fn returns RETORT_OK, rolled back
+ * otherwise (stamp, mark, adopt). */
+/* On a database without retort's version table: refuses (RETORT_EUNKNOWN,
+ * naming the table and 'retort adopt') when another tool's version table is
+ * there, so that a first upgrade never re-runs what that tool applied
+ * (adopt.c). */
+int rt_adopt_guard(retort *r, const char *op);
+
+int rt_locked_change(retort *r, const char *what, int (*fn)(retort *, const void *),
+                     const void *arg);
+
 #endif

@@ -85,8 +85,9 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
 
 /*
  * Creates the context the configuration describes (URL, settings, log
- * level) and, when load is nonzero, registers the migrations directory.
- * Does not connect.  On failure reports and returns CLI_EXIT_FAILURE with
+ * level) and, when load is nonzero, registers the migrations directory
+ * (load 2: a directory with no migrations yet is not an error, for the
+ * commands that write the first one).  Does not connect.  On failure reports and returns CLI_EXIT_FAILURE with
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
@@ -101,6 +102,7 @@ int cmd_index(cli *c);
 int cmd_upgrade(cli *c);
 int cmd_downgrade(cli *c);
 int cmd_stamp(cli *c);
+int cmd_adopt(cli *c);
 int cmd_current(cli *c);
 int cmd_check(cli *c);
 int cmd_mark_applied(cli *c);

@@ -169,6 +169,18 @@ int cmd_stamp(cli *c)
     return status;
 }
 
+int cmd_adopt(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    int status = retort_adopt(r, c->nargs ? c->args[0] : NULL) != RETORT_OK
+                     ? cli_lib_fail(c, r)
+                     : say_now(c, r, "Adopted: now at");
+    retort_free(r);
+    return status;
+}
+
 /* The message of revision id, or "" (for -v output). */
 static const char *message_of(retort *r, const char *id, size_t idlen, int *is_head,
                               int *is_dirty, const char *heads)

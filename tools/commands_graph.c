@@ -84,7 +84,10 @@ int cmd_history(cli *c)
 /* Prints the file(s) a revision came from, if it came from the directory. */
 static void print_files(const cli *c, const char *id)
 {
-    static const char *const suffixes[] = {".sql", ".up.sql", ".down.sql", ".c"};
+    /* "/up.sql" ...: diesel's directory per revision.  (A Flyway undo file
+     * is named by its version, not the id, and is not listed.) */
+    static const char *const suffixes[] = {".sql",    ".up.sql",   ".down.sql",     ".c",
+                                           "/up.sql", "/down.sql", "/metadata.toml"};
     for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
         size_t n = strlen(c->cfg.dir) + strlen(id) + strlen(suffixes[k]) + 2;
         char *path = malloc(n);

@@ -15,7 +15,8 @@ const cli_command cli_commands[] = {
      "default SQL template to DIR/template.sql.tmpl for you to edit, and writes\n"
      "retort.ini (or the file named by --config / RETORT_CONFIG).  Refuses, and\n"
      "changes nothing, if the configuration file or the template already exists.\n"
-     "An existing directory of migrations (golang-migrate, dbmate) is kept as is.\n"},
+     "An existing directory of migrations (goose, Flyway, sqlx, diesel, dbmate,\n"
+     "golang-migrate, sql-migrate, morph) is kept as is.\n"},
     {"revision", cmd_revision,
      OPT_MESSAGE | OPT_PARENTS | OPT_LANG | OPT_REV_ID | OPT_TEMPLATE | OPT_AUTOGENERATE |
          OPT_SCHEMA,
@@ -84,6 +85,16 @@ const cli_command cli_commands[] = {
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"
      "quoted as one argument).  They and their ancestors are recorded as applied.\n"},
+    {"adopt", cmd_adopt, 0, 0, 1, "adopt [TOOL]",
+     "record what another tool's version table says is applied",
+     "Reads the version table another migration tool left in the database and\n"
+     "records the same revisions of the directory as applied in retort's table,\n"
+     "running nothing and leaving that table as it is.  TOOL: golang-migrate,\n"
+     "goose, flyway, sqlx, diesel, dbmate, sql-migrate or alembic; without it,\n"
+     "the one tool whose table is present.  Refuses, changing nothing, when that\n"
+     "table records a failed or dirty migration, a version the directory does\n"
+     "not have, or when several tools' tables are present.  See\n"
+     "doc/MIGRATING.md.\n"},
     {"current", cmd_current, 0, 0, 0, "current",
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"
@@ -180,6 +191,9 @@ void cli_print_overview(void)
     printf("usage: retort [OPTIONS] COMMAND [ARGS]\n"
            "\n"
            "Versioned database schema migrations from a directory of SQL files.\n"
+           "The directory is read unchanged as retort, dbmate, golang-migrate, goose,\n"
+           "sql-migrate, Flyway, sqlx, diesel or morph write it (see retort(1),\n"
+           "MIGRATION FILES); -v lists the entries that are not migrations.\n"
            "\n"
            "Commands:\n");
     for (int i = 0; i < cli_ncommands; i++)

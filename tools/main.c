@@ -119,7 +119,9 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
             retort_free(r);
             return CLI_EXIT_FAILURE;
         }
-        if (retort_load_dir(r, c->cfg.dir) != RETORT_OK) {
+        /* load 2: an empty directory is where the first revision goes. */
+        int rc = retort_load_dir(r, c->cfg.dir);
+        if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND)) {
             cli_lib_fail(c, r);
             retort_free(r);
             return CLI_EXIT_FAILURE;

@@ -205,7 +205,7 @@ static int add_c_migrations(cli *c, retort *r, tpl_cmig **cm, int *ncm)
 int cmd_index(cli *c)
 {
     retort *r;
-    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+    if (cli_open(c, &r, 2) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     tpl_cmig *cm = NULL;
     int ncm = 0;
@@ -454,7 +454,7 @@ int cmd_revision(cli *c)
          *filled = NULL, *path = NULL, *ident = NULL, *auto_up = NULL, *auto_down = NULL;
     const char *heads;
 
-    if (cli_open(c, &r, 1) != CLI_EXIT_OK) {
+    if (cli_open(c, &r, 2) != CLI_EXIT_OK) {
         free(message);
         return CLI_EXIT_FAILURE;
     }

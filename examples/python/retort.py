@@ -292,6 +292,7 @@ _PROTOTYPES = {
     "retort_downgrade": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_current": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
     "retort_stamp": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_adopt": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_check": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_plan": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
                                    _c_char_pp]),
@@ -970,6 +971,13 @@ class Retort:
         """Records target ("base", "head", "heads", ids) as the applied
         state without running anything."""
         self._run(self._lib.retort_stamp, _enc(target, "target"))
+
+    def adopt(self, tool=None):
+        """Records as applied what another tool's version table says it
+        applied ("golang-migrate", "goose", "flyway", "sqlx", "diesel",
+        "dbmate", "sql-migrate", "alembic"; None: the one present), running
+        nothing; see retort_adopt()."""
+        self._run(self._lib.retort_adopt, None if tool is None else _enc(tool, "tool"))
 
     def check(self):
         """Raises PendingError, ChecksumError, DirtyError, ... unless the

@@ -58,6 +58,29 @@ class LoadDirTest(DatabaseTestCase):
         self.assertIn("002_bad.sql", cm.exception.message)
         self.assertEqual(len(r), 0)
 
+    def test_goose_directory_and_its_table_are_adopted(self):
+        write(self.dir, "00001_t.sql",
+              "-- +goose Up\nCREATE TABLE t (id INTEGER);\n-- +goose Down\nDROP TABLE t;\n")
+        write(self.dir, "00002_u.sql",
+              "-- +goose Up\nCREATE TABLE u (id INTEGER);\n-- +goose Down\nDROP TABLE u;\n")
+        self.db.execute("CREATE TABLE goose_db_version (id INTEGER, version_id BIGINT, "
+                        "is_applied BOOLEAN); INSERT INTO goose_db_version VALUES "
+                        "(1, 0, TRUE), (2, 1, TRUE); CREATE TABLE t (id INTEGER);")
+        r = self.open()
+        r.load_dir(self.dir)
+        r.adopt("goose")
+        self.assertEqual(self.db.versions(), ["00001_t"])
+        r.migrate_to_head()
+        self.assertEqual(self.db.versions(), ["00001_t", "00002_u"])
+
+    def test_directory_without_migrations_raises_not_found_naming_it(self):
+        write(self.dir, "README.md", "notes\n")
+        r = self.open()
+        with self.assertRaises(retort.Error) as cm:
+            r.load_dir(self.dir)
+        self.assertEqual(cm.exception.code, retort.ENOTFOUND)
+        self.assertIn("README.md", cm.exception.message)
+
     def test_missing_directory_raises_file_error(self):
         r = self.open()
         with self.assertRaises(retort.FileError) as cm:

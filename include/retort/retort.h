@@ -188,13 +188,48 @@ RETORT_API int retort_revision_set_transactional(retort *r, const char *id, int 
  * Registers every migration in directory path: files "ID.sql" with
  * "-- retort:up" and "-- retort:down" sections, or pairs "ID.up.sql" /
  * "ID.down.sql".  Header comments: "-- retort:parents A B",
- * "-- retort:message TEXT", "-- retort:no-transaction".  Without a parents
- * line a file's parent is the previous id in sorted order.  The directory is
- * validated as a whole first: on any error nothing is registered.
+ * "-- retort:message TEXT", "-- retort:no-transaction".  Other tools'
+ * layouts are read unchanged, several in one directory: dbmate, goose,
+ * sql-migrate and golang-migrate/sqlx/morph files by their markers,
+ * Flyway's V/U files, diesel's VERSION_name/up.sql directories; a .sql file
+ * without section markers is one up-only migration (see retort(1)).
+ * Without a parents line a file's parent is the previous id in the tools'
+ * version order.  The directory is validated as a whole first: on any error
+ * nothing is registered.  Entries that are not migrations are listed at
+ * RETORT_LOG_INFO.
  * Errors: RETORT_EIO (unreadable directory or file), RETORT_EPARSE (the
- * message names file:line), RETORT_EEXIST, RETORT_EINVAL.
+ * message names file:line; also near-miss markers of any known tool, goose
+ * .go and Pop .fizz files, template actions), RETORT_ENOTFOUND (the
+ * directory holds no migration: the message names what it holds),
+ * RETORT_EEXIST, RETORT_EINVAL.
  */
 RETORT_API int retort_load_dir(retort *r, const char *path);
+
+/*
+ * Adopts the state another migration tool left in the database: reads that
+ * tool's version table as the tool writes it, maps its versions onto the
+ * registered revisions, and records exactly those as applied in retort's
+ * version table (checksums from the registered SQL, an audit entry "adopt"
+ * naming the tool and table), in one transaction, without running anything
+ * and leaving the other tool's table untouched.
+ *
+ * tool: NULL detects the one tool whose table is present; or one of
+ * "golang-migrate" (schema_migrations: version, dirty), "dbmate"
+ * (schema_migrations: version), "goose" (goose_db_version), "flyway"
+ * (flyway_schema_history), "sqlx" (_sqlx_migrations), "diesel"
+ * (__diesel_schema_migrations), "sql-migrate" (gorp_migrations), "alembic"
+ * (alembic_version; heads imply their ancestors).  doc/MIGRATING.md gives
+ * each table and its mapping.
+ *
+ * Refuses, changing nothing: RETORT_EDIRTY when the table records a failed
+ * or dirty migration (naming it); RETORT_EUNKNOWN when it lists a version
+ * no registered revision has, or a Flyway repeatable migration;
+ * RETORT_EINVAL for an unknown tool, several tools' tables with tool NULL,
+ * a recorded revision whose parent is not recorded, or a retort version
+ * table that already has rows; RETORT_ENOTFOUND when no such table exists.
+ * Thread-safety: as every operation on r.
+ */
+RETORT_API int retort_adopt(retort *r, const char *tool);
 
 /* -------------------------------------------------------------- operations */
 

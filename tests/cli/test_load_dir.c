@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <retort/retort.h>
@@ -160,11 +161,296 @@ static void test_missing_directory_is_eio(void **state)
     retort_free(r);
 }
 
-static void test_empty_directory_registers_nothing_and_succeeds(void **state)
+static void test_empty_directory_is_enotfound_naming_it(void **state)
 {
     (void)state;
     retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_ENOTFOUND);
+    assert_non_null(strstr(retort_errmsg(r), dir));
+    assert_non_null(strstr(retort_errmsg(r), "empty"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void make_subdir(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(mkdir(path, 0700), 0);
+}
+
+static void test_directory_of_unrecognised_entries_is_enotfound_naming_them(void **state)
+{
+    (void)state;
+    write_file("README.md", "notes\n");
+    write_file("schema.txt", "notes\n");
+    make_subdir("docs");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_ENOTFOUND);
+    assert_non_null(strstr(retort_errmsg(r), "README.md"));
+    assert_non_null(strstr(retort_errmsg(r), "schema.txt"));
+    assert_non_null(strstr(retort_errmsg(r), "docs"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static char logged[4096];
+
+static void capture(int level, const char *msg, void *user)
+{
+    (void)user;
+    if (level == RETORT_LOG_INFO && strlen(logged) + strlen(msg) + 2 < sizeof logged) {
+        strcat(logged, msg);
+        strcat(logged, "\n");
+    }
+}
+
+static void test_skipped_entries_are_listed_at_info_level(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nSELECT 1;\n");
+    write_file("README.md", "notes\n");
+    write_file("embed.go", "package migrations\n"); /* not a goose migration: no version */
+    logged[0] = '\0';
+    retort *r = new_context();
+    assert_int_equal(retort_set_log_level(r, RETORT_LOG_INFO), RETORT_OK);
+    assert_int_equal(retort_set_log(r, capture, NULL), RETORT_OK);
     assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(count(r), 1);
+    assert_non_null(strstr(logged, "README.md"));
+    assert_non_null(strstr(logged, "embed.go"));
+    retort_free(r);
+}
+
+static void test_goose_go_migration_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    write_file("00001_a.sql", "-- +goose Up\nSELECT 1;\n");
+    write_file("00002_backfill.go", "package migrations\n");
+    write_file("00003_c.sql", "-- +goose Up\nSELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "00002_backfill.go"));
+    assert_non_null(strstr(retort_errmsg(r), "goose Go migration"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_pop_fizz_file_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    write_file("20160808213308_create_widgets.up.fizz", "create_table(\"widgets\") {}\n");
+    write_file("20160808213309_b.up.sql", "SELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "20160808213308_create_widgets.up.fizz"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_template_action_is_an_error_naming_file_and_line(void **state)
+{
+    (void)state;
+    write_file("001_a.up.sql", "SELECT '{{1,2},{3,4}}';\n"); /* an array literal: fine */
+    write_file("002_b.up.sql", "-- pop\nCREATE TABLE {{ .TableName }} (x INTEGER);\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "002_b.up.sql:2:"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_near_miss_markers_are_errors_naming_file_and_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *where;
+    } cases[] = {
+        {"-- +goose Up\nSELECT 1;\n-- +goose Dwon\nSELECT 2;\n", "x.sql:3:"},
+        {"-- +migrate Up\nSELECT 1;\n-- +migrate down\nSELECT 2;\n", "x.sql:3:"},
+        {"-- migrate:up\nSELECT 1;\n-- migrate:dwon\nSELECT 2;\n", "x.sql:3:"},
+        {"SELECT 1;\n-- morph:nontransactionl\n", "x.sql:2:"},
+        {"-- retort:up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n", "x.sql:3:"},
+        {"-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n", "x.sql:2:"},
+        /* another tool's flag in a file with section markers is not taken
+         * silently as this file's setting */
+        {"-- retort:up\n-- no-transaction\nSELECT 1;\n", "x.sql:2:"},
+        {"-- +goose Up\n-- morph:nontransactional\nSELECT 1;\n", "x.sql:2:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_file("x.sql", cases[i].text);
+        retort *r = new_context();
+        assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+        if (!strstr(retort_errmsg(r), cases[i].where))
+            fail_msg("case %zu: '%s' does not name %s", i, retort_errmsg(r), cases[i].where);
+        assert_int_equal(count(r), 0);
+        retort_free(r);
+    }
+}
+
+static void test_file_without_markers_is_an_up_only_migration(void **state)
+{
+    (void)state;
+    write_file("20240101000000_init.sql", "CREATE TABLE a (x INTEGER);\n-- a comment\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    const char *id;
+    int flags;
+    assert_int_equal(retort_revision_info(r, 0, &id, NULL, NULL, &flags), RETORT_OK);
+    assert_string_equal(id, "20240101000000_init");
+    assert_true(flags & RETORT_REV_IRREVERSIBLE);
+    assert_false(flags & RETORT_REV_NO_TRANSACTION);
+    retort_free(r);
+}
+
+static void test_flyway_versions_sort_by_numeric_segments(void **state)
+{
+    (void)state;
+    write_file("V1_10__ten.sql", "SELECT 10;\n");
+    write_file("V1_2__two.sql", "SELECT 2;\n");
+    write_file("V1__one.sql", "SELECT 1;\n");
+    write_file("V1.3__three.sql", "SELECT 3;\n");
+    write_file("U1_10__ten.sql", "SELECT -10;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    static const char *const order[] = {"V1__one", "V1_2__two", "V1.3__three", "V1_10__ten"};
+    for (int i = 0; i < 4; i++) {
+        const char *id, *message;
+        int flags;
+        assert_int_equal(retort_revision_info(r, i, &id, NULL, &message, &flags), RETORT_OK);
+        assert_string_equal(id, order[i]);
+        /* only V1_10 has its undo file */
+        assert_int_equal(!(flags & RETORT_REV_IRREVERSIBLE), i == 3);
+    }
+    const char *message;
+    assert_int_equal(retort_revision_info(r, 3, NULL, NULL, &message, NULL), RETORT_OK);
+    assert_string_equal(message, "ten");
+    retort_free(r);
+}
+
+static void test_flyway_same_version_twice_is_an_error(void **state)
+{
+    (void)state;
+    write_file("V1_1__a.sql", "SELECT 1;\n");
+    write_file("V1.1__b.sql", "SELECT 2;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "same Flyway version"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_flyway_undo_without_its_version_is_an_error(void **state)
+{
+    (void)state;
+    write_file("V1__a.sql", "SELECT 1;\n");
+    write_file("U2__b.sql", "SELECT 2;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "U2__b.sql"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_flyway_repeatable_migration_is_refused_naming_it(void **state)
+{
+    (void)state;
+    write_file("V1__a.sql", "SELECT 1;\n");
+    write_file("R__views.sql", "SELECT 2;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "R__views.sql"));
+    assert_non_null(strstr(retort_errmsg(r), "repeatable"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_diesel_directory_is_a_revision_named_after_it(void **state)
+{
+    (void)state;
+    make_subdir("2024-01-01-000000_create_posts");
+    write_file("2024-01-01-000000_create_posts/up.sql", "CREATE TABLE posts (x INTEGER);\n");
+    write_file("2024-01-01-000000_create_posts/down.sql", "DROP TABLE posts;\n");
+    make_subdir("2024-01-02-000000_index");
+    write_file("2024-01-02-000000_index/up.sql", "CREATE INDEX p_x ON posts (x);\n");
+    write_file("2024-01-02-000000_index/metadata.toml",
+               "# diesel\nrun_in_transaction = false\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(count(r), 2);
+    const char *id, *parents, *message;
+    int flags;
+    assert_int_equal(retort_revision_info(r, 0, &id, &parents, &message, &flags), RETORT_OK);
+    assert_string_equal(id, "2024-01-01-000000_create_posts");
+    assert_string_equal(message, "create posts");
+    assert_false(flags & (RETORT_REV_IRREVERSIBLE | RETORT_REV_NO_TRANSACTION));
+    assert_int_equal(retort_revision_info(r, 1, &id, &parents, NULL, &flags), RETORT_OK);
+    assert_string_equal(id, "2024-01-02-000000_index");
+    assert_string_equal(parents, "2024-01-01-000000_create_posts");
+    assert_true(flags & RETORT_REV_NO_TRANSACTION);
+    assert_true(flags & RETORT_REV_IRREVERSIBLE);
+    retort_free(r);
+}
+
+static void test_diesel_metadata_setting_retort_cannot_honour_is_an_error(void **state)
+{
+    (void)state;
+    make_subdir("2024-01-01-000000_a");
+    write_file("2024-01-01-000000_a/up.sql", "SELECT 1;\n");
+    write_file("2024-01-01-000000_a/metadata.toml", "run_in_transaction = no\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "2024-01-01-000000_a/metadata.toml:1:"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
+static void test_goose_envsub_substitutes_and_checksums_the_file_text(void **state)
+{
+    (void)state;
+    write_file("00001_a.sql",
+               "-- +goose Up\n-- +goose ENVSUB ON\n"
+               "CREATE TABLE t (a TEXT, b TEXT, c TEXT);\n"
+               "INSERT INTO t VALUES ('${RETORT_T_GOOSE}', '${RETORT_T_UNSET:-dflt}', '$$');\n"
+               "-- +goose ENVSUB OFF\n"
+               "INSERT INTO t VALUES ('${RETORT_T_GOOSE}', '', '');\n");
+    setenv("RETORT_T_GOOSE", "first", 1);
+    unsetenv("RETORT_T_UNSET");
+    char url[128], db[96];
+    snprintf(db, sizeof db, "%s.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", db);
+    retort *r = NULL;
+    assert_int_equal(retort_new(&r, url), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    const char *script = NULL;
+    assert_int_equal(retort_upgrade_sql(r, "head", &script), RETORT_OK);
+    assert_non_null(strstr(script, "VALUES ('first', 'dflt', '$');"));
+    assert_non_null(strstr(script, "VALUES ('${RETORT_T_GOOSE}', '', '');"));
+    assert_int_equal(retort_migrate_to_head(r), RETORT_OK);
+    retort_free(r);
+
+    /* Another environment is not a changed migration: the checksum is of
+     * the file's text. */
+    setenv("RETORT_T_GOOSE", "second", 1);
+    r = NULL;
+    assert_int_equal(retort_new(&r, url), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(retort_check(r), RETORT_OK);
+    retort_free(r);
+    unsetenv("RETORT_T_GOOSE");
+    unlink(db);
+}
+
+static void test_goose_envsub_required_variable_unset_is_an_error(void **state)
+{
+    (void)state;
+    write_file("00001_a.sql", "-- +goose Up\n-- +goose ENVSUB ON\n"
+                              "SELECT '${RETORT_T_UNSET:?needed for the seed}';\n");
+    unsetenv("RETORT_T_UNSET");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "00001_a.sql:3:"));
+    assert_non_null(strstr(retort_errmsg(r), "RETORT_T_UNSET"));
     assert_int_equal(count(r), 0);
     retort_free(r);
 }
@@ -249,8 +535,38 @@ int main(void)
             test_huge_file_of_nul_bytes_is_refused_without_reading_it_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_larger_than_the_limit_is_refused_naming_it,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_directory_registers_nothing_and_succeeds, setup,
+        cmocka_unit_test_setup_teardown(test_empty_directory_is_enotfound_naming_it, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_directory_of_unrecognised_entries_is_enotfound_naming_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_skipped_entries_are_listed_at_info_level, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_goose_go_migration_is_an_error_naming_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pop_fizz_file_is_an_error_naming_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_template_action_is_an_error_naming_file_and_line,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_near_miss_markers_are_errors_naming_file_and_line,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_without_markers_is_an_up_only_migration, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flyway_versions_sort_by_numeric_segments, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flyway_same_version_twice_is_an_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flyway_undo_without_its_version_is_an_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_flyway_repeatable_migration_is_refused_naming_it,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diesel_directory_is_a_revision_named_after_it,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_diesel_metadata_setting_retort_cannot_honour_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_goose_envsub_substitutes_and_checksums_the_file_text,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_goose_envsub_required_variable_unset_is_an_error,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,4 +143,56 @@ expect_status 1 "a missing directory fails"
 expect_err "migrations directory 'does-not-exist' (from --dir) does not exist" \
     "the message names the directory and where it came from"
 
+# A directory retort does not read is never "nothing to do" (issue 15: a
+# diesel directory used to pass upgrade and check with exit 0).
+rm -rf empty && mkdir empty
+run --dir empty --url sqlite:empty.db upgrade
+expect_status 1 "upgrade of an empty directory fails"
+expect_err "no migrations in 'empty': the directory is empty" "the message names the directory"
+run --dir empty --url sqlite:empty.db check
+expect_status 1 "check of an empty directory fails"
+echo "# notes" >empty/README.md
+run --dir empty --url sqlite:empty.db upgrade
+expect_status 1 "upgrade of a directory of non-migrations fails"
+expect_err "it holds 'README.md'" "the message names what the directory holds"
+run --dir empty --url sqlite:empty.db revision -m "first one"
+expect_status 0 "revision writes the first migration into a directory without one"
+
+# Another tool's layout is read: a diesel directory upgrades and checks.
+rm -rf diesel && mkdir -p diesel/2024-01-01-000000_create_posts
+printf 'CREATE TABLE posts (id INTEGER);\n' >diesel/2024-01-01-000000_create_posts/up.sql
+printf 'DROP TABLE posts;\n' >diesel/2024-01-01-000000_create_posts/down.sql
+run --dir diesel --url sqlite:diesel.db upgrade
+expect_status 0 "a diesel directory upgrades"
+expect_eq "$(applied diesel.db)" "2024-01-01-000000_create_posts" "its revision is applied"
+run --dir diesel --url sqlite:diesel.db check
+expect_status 0 "check passes at head"
+
+# goose's Go migrations stop the run before anything runs.
+rm -rf goose && mkdir goose
+printf -- '-- +goose Up\nCREATE TABLE g1 (x INTEGER);\n' >goose/00001_a.sql
+printf 'package migrations\n' >goose/00002_b.go
+run --dir goose --url sqlite:goose.db upgrade
+expect_status 1 "a goose Go migration fails the upgrade"
+expect_err "goose/00002_b.go' is a goose Go migration" "the message names the file"
+expect_eq "$(applied goose.db)" "" "nothing was applied"
+
+# A database goose migrated: upgrade refuses until 'retort adopt' takes it over.
+rm -rf goose && mkdir goose
+printf -- '-- +goose Up\nCREATE TABLE g1 (x INTEGER);\n-- +goose Down\nDROP TABLE g1;\n' >goose/00001_a.sql
+printf -- '-- +goose Up\nCREATE TABLE g2 (x INTEGER);\n-- +goose Down\nDROP TABLE g2;\n' >goose/00002_b.sql
+sqlite3 goosed.db "CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now'))); INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, 1), (1, 1); CREATE TABLE g1 (x INTEGER);"
+run --dir goose --url sqlite:goosed.db upgrade
+expect_status 1 "upgrade refuses a database goose migrated"
+expect_err "goose_db_version" "the message names goose's table"
+expect_err "retort adopt" "and the way out"
+run --dir goose --url sqlite:goosed.db adopt
+expect_status 0 "adopt takes goose's state"
+expect_out "Adopted: now at 00001_a" "it says where the database now is"
+expect_eq "$(applied goosed.db)" "00001_a" "exactly goose's revision is recorded"
+run --dir goose --url sqlite:goosed.db upgrade
+expect_status 0 "upgrade then runs only the rest"
+expect_eq "$(applied goosed.db)" "00001_a 00002_b" "both are applied"
+expect_eq "$(sql goosed.db 'SELECT COUNT(*) FROM goose_db_version')" "2" "goose's table is untouched"
+
 done_testing

@@ -1,0 +1,1 @@
+CREATE TABLE comments (post_id INTEGER, body VARCHAR(200));

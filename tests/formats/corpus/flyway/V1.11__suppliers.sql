@@ -1,0 +1,1 @@
+CREATE TABLE suppliers (id INTEGER PRIMARY KEY);

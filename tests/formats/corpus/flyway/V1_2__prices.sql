@@ -1,0 +1,1 @@
+CREATE TABLE prices (product_id INTEGER, amount INTEGER);

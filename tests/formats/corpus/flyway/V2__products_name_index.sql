@@ -1,0 +1,2 @@
+-- retort:no-transaction
+CREATE INDEX products_name ON products (name);

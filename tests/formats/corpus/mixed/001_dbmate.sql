@@ -1,0 +1,4 @@
+-- migrate:up
+CREATE TABLE m_a (x INTEGER);
+-- migrate:down
+DROP TABLE m_a;

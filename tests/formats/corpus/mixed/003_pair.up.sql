@@ -1,0 +1,1 @@
+CREATE TABLE m_c (x INTEGER);

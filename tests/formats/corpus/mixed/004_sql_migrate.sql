@@ -1,0 +1,4 @@
+-- +migrate Up
+CREATE TABLE m_d (x INTEGER);
+-- +migrate Down
+DROP TABLE m_d;

@@ -1,0 +1,4 @@
+-- retort:up
+CREATE TABLE m_e (x INTEGER);
+-- retort:down
+DROP TABLE m_e;

@@ -1,0 +1,1 @@
+CREATE TABLE channels (id INTEGER PRIMARY KEY, name VARCHAR(64));

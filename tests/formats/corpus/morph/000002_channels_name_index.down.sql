@@ -1,0 +1,2 @@
+-- morph:nontransactional
+DROP INDEX channels_name;

@@ -1,0 +1,2 @@
+-- morph:nontransactional
+CREATE INDEX channels_name ON channels (name);

@@ -1,0 +1,4 @@
+-- +migrate Up
+CREATE TABLE sessions (id INTEGER PRIMARY KEY);
+-- +migrate Down
+DROP TABLE sessions;

@@ -1,0 +1,2 @@
+-- no-transaction
+CREATE INDEX orders_customer ON orders (customer);

@@ -1,0 +1,333 @@
+/*
+ * test_formats.c — other tools' migration directories, read unchanged, on
+ * the backend the fixture selects (SQLite or PostgreSQL).  Each corpus in
+ * corpus/ is written in one tool's layout (goose, sql-migrate, Flyway, sqlx,
+ * diesel, morph, and several formats in one directory), covering its
+ * markers, statement blocks, non-transactional migrations and its version
+ * order.  For each: the revisions registered in the tool's order with the
+ * right flags; upgrade, then downgrade where the tool's files make that
+ * possible, asserting the tables and the version table; and the offline
+ * script, run by the database itself, leaves the same schema and the same
+ * revisions recorded as the online run.
+ */
+#include "fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct corpus {
+    const char *name;
+    const char *order;      /* ids in registration order */
+    const char *no_tx;      /* the ids marked non-transactional */
+    const char *irreversible; /* the ids without a down step */
+    const char *tables;     /* tables at head */
+    const char *down_to;    /* a downgrade target the files allow */
+    const char *kept;       /* tables still there after that downgrade */
+    void (*at_head)(void);  /* what else the corpus leaves at head */
+} corpus;
+
+static void goose_at_head(void)
+{
+    char *v = fixture_scalar("SELECT name FROM users WHERE id = 1");
+    assert_string_equal(v, "goose-default"); /* ENVSUB's ${VAR:-default} */
+    free(v);
+    v = fixture_scalar("SELECT name FROM users WHERE id = 2");
+    assert_string_equal(v, "${kept as written}"); /* after ENVSUB OFF */
+    free(v);
+    v = fixture_scalar("SELECT body FROM notes WHERE id = 1");
+    assert_string_equal(v, "semicolons; inside; a block");
+    free(v);
+}
+
+static void sql_migrate_at_head(void)
+{
+    char *v = fixture_scalar("SELECT note FROM audit WHERE id = 1");
+    assert_string_equal(v, "a; b; c");
+    free(v);
+}
+
+static const corpus corpora[] = {
+    {"goose",
+     "00001_create_users 00002_notes_block 00003_users_name_index 00004_seed 10_tags",
+     "00003_users_name_index", "", "users notes tags", "base", "", goose_at_head},
+    {"sql-migrate", "1_init 2_audit_block 3_accounts_email_index 20_sessions",
+     "3_accounts_email_index", "", "accounts audit sessions", "base", "", sql_migrate_at_head},
+    {"flyway",
+     "V1__init V1_2__prices V1_10__stock V1.11__suppliers V2__products_name_index",
+     "V2__products_name_index", "V1__init V1_2__prices",
+     "products prices stock suppliers", "V1_2__prices", "products prices", NULL},
+    {"sqlx", "20240101000000_init 20240102000000_lines 20240103000000_customer_index",
+     "20240103000000_customer_index", "20240101000000_init", "orders order_lines",
+     "20240101000000_init", "orders", NULL},
+    {"diesel",
+     "00000000000000_diesel_initial_setup 2024-01-01-000000_create_posts "
+     "2024-01-02-000000_posts_title_index 2024-01-03-000000_comments",
+     "2024-01-02-000000_posts_title_index", "", "diesel_setup posts comments", "base", "",
+     NULL},
+    {"morph", "000001_create_channels 000002_channels_name_index",
+     "000002_channels_name_index", "", "channels", "base", "", NULL},
+    {"mixed", "001_dbmate 002_goose 003_pair 004_sql_migrate 005_retort", "", "",
+     "m_a m_b m_c m_d m_e", "base", "", NULL},
+};
+
+static char *corpus_path(const corpus *c)
+{
+    const char *root = getenv("RETORT_FORMATS_CORPUS");
+    assert_non_null(root);
+    char *p = malloc(strlen(root) + strlen(c->name) + 2);
+    assert_non_null(p);
+    sprintf(p, "%s/%s", root, c->name);
+    return p;
+}
+
+static retort *load(retort *r, const corpus *c)
+{
+    char *p = corpus_path(c);
+    int rc = retort_load_dir(r, p);
+    free(p);
+    if (rc != RETORT_OK)
+        fail_msg("%s: retort_load_dir: %s", c->name, retort_errmsg(r));
+    return r;
+}
+
+/* Whether word is one of the space-separated words of list. */
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The words of list up to and including last (all of them for NULL, none
+ * for "base"), sorted bytewise and space-separated, as
+ * fixture_version_ids() reports them. */
+static char *sorted_prefix(const char *list, const char *last)
+{
+    char *copy = strdup(list);
+    assert_non_null(copy);
+    char *words[64];
+    int n = 0;
+    int stop = last && strcmp(last, "base") == 0;
+    for (char *t = strtok(copy, " "); t && !stop && n < 64; t = strtok(NULL, " ")) {
+        words[n++] = t;
+        if (last && strcmp(t, last) == 0)
+            stop = 1;
+    }
+    qsort(words, (size_t)n, sizeof *words, cmp_str);
+    char *out = calloc(1, strlen(list) + 1);
+    assert_non_null(out);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            strcat(out, " ");
+        strcat(out, words[i]);
+    }
+    free(copy);
+    return out;
+}
+
+static void assert_tables(const char *list, int present)
+{
+    char *copy = strdup(list);
+    assert_non_null(copy);
+    for (char *t = strtok(copy, " "); t; t = strtok(NULL, " "))
+        if (fixture_table_exists(t) != present)
+            fail_msg("table %s is %s", t, present ? "missing" : "still there");
+    free(copy);
+}
+
+static void registers_in_the_tool_order(const corpus *c)
+{
+    retort *r = load(fixture_new(), c);
+    int n = 0;
+    assert_ok(r, retort_revision_count(r, &n));
+    char got[1024] = "";
+    for (int i = 0; i < n; i++) {
+        const char *id;
+        int flags;
+        assert_ok(r, retort_revision_info(r, i, &id, NULL, NULL, &flags));
+        if (i)
+            strcat(got, " ");
+        strcat(got, id);
+        if (!!(flags & RETORT_REV_NO_TRANSACTION) != has_word(c->no_tx, id))
+            fail_msg("%s: '%s' is%s marked non-transactional", c->name, id,
+                     flags & RETORT_REV_NO_TRANSACTION ? "" : " not");
+        if (!!(flags & RETORT_REV_IRREVERSIBLE) != has_word(c->irreversible, id))
+            fail_msg("%s: '%s' is%s irreversible", c->name, id,
+                     flags & RETORT_REV_IRREVERSIBLE ? "" : " not");
+    }
+    assert_string_equal(got, c->order);
+}
+
+static void upgrades_and_downgrades(const corpus *c)
+{
+    retort *r = load(fixture_new(), c);
+    assert_ok(r, retort_migrate_to_head(r));
+    char *all = sorted_prefix(c->order, NULL);
+    assert_version_ids(all);
+    assert_tables(c->tables, 1);
+    if (c->at_head)
+        c->at_head();
+
+    assert_ok(r, retort_downgrade(r, c->down_to));
+    char *kept = sorted_prefix(c->order, c->down_to);
+    assert_version_ids(kept);
+    assert_tables(c->kept, 1);
+    /* every table that is not kept is gone */
+    char *copy = strdup(c->tables);
+    assert_non_null(copy);
+    for (char *t = strtok(copy, " "); t; t = strtok(NULL, " "))
+        if (!has_word(c->kept, t) && fixture_table_exists(t))
+            fail_msg("%s: table %s survived the downgrade to %s", c->name, t, c->down_to);
+    free(copy);
+
+    /* and up again */
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_version_ids(all);
+    assert_tables(c->tables, 1);
+    assert_ok(r, retort_check(r));
+    free(all);
+    free(kept);
+}
+
+static void offline_script_equals_the_online_run(const corpus *c)
+{
+    retort *offline = load(fixture_new(), c);
+    const char *script = NULL;
+    assert_ok(offline, retort_upgrade_sql(offline, "head", &script));
+    char *sql = strdup(script);
+    assert_non_null(sql);
+    fixture_exec(sql);
+    free(sql);
+
+    retort *online = NULL;
+    if (retort_new_fresh(&online, fixture_url()) != RETORT_OK)
+        fail_msg("retort_new_fresh: %s", retort_errmsg(online));
+    fixture_adopt(online);
+    load(online, c);
+    assert_ok(online, retort_migrate_to_head(online));
+
+    const char *text = NULL;
+    assert_ok(online, retort_schema_snapshot(online, &text));
+    char *want = strdup(text);
+    assert_ok(offline, retort_schema_snapshot(offline, &text));
+    assert_true(strlen(want) > 0);
+    assert_string_equal(text, want);
+    free(want);
+    const char *ids = NULL;
+    assert_ok(online, retort_applied(online, &ids));
+    char *want_ids = strdup(ids);
+    assert_ok(offline, retort_applied(offline, &ids));
+    assert_string_equal(ids, want_ids);
+    free(want_ids);
+    assert_ok(offline, retort_check(offline));
+    if (c->at_head)
+        c->at_head();
+}
+
+#define CORPUS_TESTS(ident, index)                                                             \
+    static void test_##ident##_registers_in_the_tool_order(void **state)                       \
+    {                                                                                          \
+        (void)state;                                                                           \
+        registers_in_the_tool_order(&corpora[index]);                                          \
+    }                                                                                          \
+    static void test_##ident##_upgrades_and_downgrades(void **state)                           \
+    {                                                                                          \
+        (void)state;                                                                           \
+        upgrades_and_downgrades(&corpora[index]);                                              \
+    }                                                                                          \
+    static void test_##ident##_offline_script_equals_the_online_run(void **state)              \
+    {                                                                                          \
+        (void)state;                                                                           \
+        offline_script_equals_the_online_run(&corpora[index]);                                 \
+    }
+
+CORPUS_TESTS(goose, 0)
+CORPUS_TESTS(sql_migrate, 1)
+CORPUS_TESTS(flyway, 2)
+CORPUS_TESTS(sqlx, 3)
+CORPUS_TESTS(diesel, 4)
+CORPUS_TESTS(morph, 5)
+CORPUS_TESTS(mixed, 6)
+
+static void test_flyway_downgrade_past_a_version_without_undo_changes_nothing(void **state)
+{
+    (void)state;
+    retort *r = load(fixture_new(), &corpora[2]);
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(retort_downgrade(r, "base"), RETORT_EIRREVERSIBLE);
+    assert_tables(corpora[2].tables, 1);
+    char *all = sorted_prefix(corpora[2].order, NULL);
+    assert_version_ids(all);
+    free(all);
+}
+
+/* A statement the database refuses inside a transaction: the error
+ * suggests the no-transaction marker of the file's own format. */
+static void test_refused_inside_a_transaction_suggests_the_formats_marker(void **state)
+{
+    (void)state;
+    const char *stmt =
+        fixture_is_postgres()
+            ? "CREATE TABLE h (x INTEGER);\nCREATE INDEX CONCURRENTLY h_x ON h (x);\n"
+            : "VACUUM;\n";
+    static const struct {
+        const char *file, *head, *down, *hint;
+    } cases[] = {
+        {"001_a.sql", "-- +goose Up\n", "-- +goose Down\nSELECT 1;\n", "-- +goose NO TRANSACTION"},
+        {"001_a.sql", "-- +migrate Up\n", "-- +migrate Down\nSELECT 1;\n",
+         "-- +migrate Up notransaction"},
+        {"001_a.sql", "-- migrate:up\n", "-- migrate:down\nSELECT 1;\n",
+         "-- migrate:up transaction:false"},
+        {"V1__a.sql", "", "", "-- retort:no-transaction"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *d = fixture_path("hint");
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s'", d, d);
+        assert_int_equal(system(cmd), 0);
+        char file[512];
+        snprintf(file, sizeof file, "%s/%s", d, cases[i].file);
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        fprintf(f, "%s%s%s", cases[i].head, stmt, cases[i].down);
+        fclose(f);
+        retort *r = fixture_new();
+        assert_ok(r, retort_load_dir(r, d));
+        assert_int_equal(retort_migrate_to_head(r), RETORT_EMIGRATION);
+        if (!strstr(retort_errmsg(r), cases[i].hint))
+            fail_msg("case %zu: '%s' does not suggest '%s'", i, retort_errmsg(r),
+                     cases[i].hint);
+        assert_no_table("h");
+        fixture_free(r);
+        free(d);
+    }
+}
+
+int main(void)
+{
+    if (fixture_skip_if_unavailable())
+        return 0;
+#define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
+#define CORPUS(ident)                                                                          \
+    T(test_##ident##_registers_in_the_tool_order), T(test_##ident##_upgrades_and_downgrades),  \
+        T(test_##ident##_offline_script_equals_the_online_run)
+    const struct CMUnitTest tests[] = {
+        CORPUS(goose),
+        CORPUS(sql_migrate),
+        CORPUS(flyway),
+        CORPUS(sqlx),
+        CORPUS(diesel),
+        CORPUS(morph),
+        CORPUS(mixed),
+        T(test_flyway_downgrade_past_a_version_without_undo_changes_nothing),
+        T(test_refused_inside_a_transaction_suggests_the_formats_marker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
