@@ -3,8 +3,10 @@
  * (flags > environment > retort.ini > defaults).  Validation of the library
  * settings' values is left to retort_set(), so the command accepts exactly
  * what the library accepts; this file only prefixes its messages with the
- * file and line they came from.  Never prints the URL: it may hold a
- * password.
+ * file and line they came from.  Never prints the URL, nor any part of a
+ * line it cannot read (a malformed line may be the URL, password and all):
+ * its messages name the file, the line number, what is wrong, and at most a
+ * key that is a plain name.
  */
 #include "config.h"
 
@@ -65,6 +67,31 @@ static char *trim(char *s)
     return s;
 }
 
+/* Whether s is a plain key, safe to show: 1 to 40 of [A-Za-z0-9_.-].  A
+ * password pasted where a key should be is seldom that tame, and a key of
+ * the file never holds more than a name. */
+static int plain_name(const char *s, size_t n)
+{
+    if (n == 0 || n > 40)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* The length of the plain name the line starts with, 0 if none. */
+static size_t leading_name(const char *s)
+{
+    size_t n = 0;
+    while (plain_name(s, n + 1))
+        n++;
+    return n;
+}
+
 typedef struct ini_values {
     char *url, *dir, *template_path;
     int url_line, dir_line, template_line;
@@ -107,8 +134,9 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (!close || close[1] != '\0') {
-                snprintf(err, errlen, "%s:%d: malformed section header '%.60s' (expected "
-                                      "[name])", path, lineno, s);
+                snprintf(err, errlen, "%s:%d: malformed section header: expected [name] alone "
+                                      "on its line%s", path, lineno,
+                         close ? " (text follows the ']')" : " (no closing ']')");
                 rc = 1;
                 break;
             }
@@ -118,8 +146,13 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             continue;
         }
         if (!in_section) {
-            snprintf(err, errlen, "%s:%d: '%.60s' is outside any section (settings go under "
-                                  "[retort])", path, lineno, s);
+            size_t n = leading_name(s);
+            if (n)
+                snprintf(err, errlen, "%s:%d: '%.*s' is outside any section (settings go "
+                                      "under a [retort] header)", path, lineno, (int)n, s);
+            else
+                snprintf(err, errlen, "%s:%d: a line outside any section (settings go under "
+                                      "a [retort] header)", path, lineno);
             rc = 1;
             break;
         }
@@ -127,8 +160,12 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value', found '%.60s'", path, lineno,
-                     s);
+            size_t n = leading_name(s);
+            if (n)
+                snprintf(err, errlen, "%s:%d: expected 'key = value': no '=' after '%.*s'",
+                         path, lineno, (int)n, s);
+            else
+                snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
             rc = 1;
             break;
         }
@@ -175,10 +212,14 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             if (strcmp(key, "log_level") == 0)
                 cfg->log_level_set = 1;
         } else {
-            snprintf(err, errlen, "%s:%d: unknown key '%.60s' in [retort] (known: url, dir, "
+            /* A key that is not a plain name is likely a line that lost its
+             * '=' to a value (url: postgresql://...?sslmode=...). */
+            int plain = plain_name(key, strlen(key));
+            snprintf(err, errlen, "%s:%d: unknown key %s%s%s in [retort] (known: url, dir, "
                                   "template, version_table, schema, lock_timeout, "
                                   "transaction_mode, checksum_policy, log_level, "
-                                  "tolerate_unknown)", path, lineno, key);
+                                  "tolerate_unknown)", path, lineno, plain ? "'" : "",
+                     plain ? key : "(not a plain name; not shown)", plain ? "'" : "");
             rc = 1;
         }
     }

@@ -76,7 +76,7 @@ bad_ini() { # DESCRIPTION EXPECTED-MESSAGE CONTENT
 bad_ini "an unknown key" "bad.ini:3: unknown key 'colour'" '[retort]\ndir = m1\ncolour = blue\n'
 bad_ini "a key set twice" "bad.ini:3: 'dir' is set twice (first on line 2)" '[retort]\ndir = m1\ndir = m2\n'
 bad_ini "a line without =" "bad.ini:2: expected 'key = value'" '[retort]\njunk\n'
-bad_ini "a key outside a section" "bad.ini:1: 'dir = m1' is outside any section" 'dir = m1\n'
+bad_ini "a key outside a section" "bad.ini:1: 'dir' is outside any section" 'dir = m1\n'
 bad_ini "a bad section header" "bad.ini:1: malformed section header" '[retort\n'
 bad_ini "a bad setting value" "bad.ini:3:" '[retort]\ndir = m1\nlock_timeout = soon\n'
 bad_ini "a bad transaction mode" "bad.ini:3:" '[retort]\ndir = m1\ntransaction_mode = sometimes\n'
