@@ -9,8 +9,10 @@
  * query string with others) and in one round trip inside one, with the
  * BEGIN in front; the version row, the audit entry and the COMMIT that end a
  * step go in one pipeline (exec_batch).  Messages are
- * built from libpq's fields, never from the connection string, so that a
- * password cannot reach them.
+ * built from libpq's fields, never from the connection string, and every
+ * password libpq reads in the URL is handed to the core
+ * (retort_report_secret), which hides it wherever libpq's text or ours
+ * would show it.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -275,6 +277,11 @@ static int pg_connect(const char *url, int timeout_ms, void **out, retort_report
      * must be redacted, which PQconnectdb's would not be. */
     char *parse_error = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
+    /* What libpq itself reads as a password is hidden from here on,
+     * whatever the core's own reading of the URL found. */
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (o->val && *o->val && strstr(o->keyword, "password"))
+            retort_report_secret(rep, o->val);
     if (!opts) {
         int code = parse_error ? RETORT_EURL : RETORT_ENOMEM;
         rt_buf b = RT_BUF_INIT;

@@ -240,6 +240,80 @@ static void test_hostile_urls_fail_cleanly_without_echoing_passwords(void **stat
     free(binary);
 }
 
+/* Log lines of every level, for the cases below. */
+static void collect_log(int level, const char *message, void *user)
+{
+    (void)level;
+    char **all = user;
+    size_t old = *all ? strlen(*all) : 0, n = strlen(message);
+    char *grown = realloc(*all, old + n + 2);
+    assert_non_null(grown);
+    memcpy(grown + old, message, n);
+    grown[old + n] = '\n';
+    grown[old + n + 1] = '\0';
+    *all = grown;
+}
+
+/* Issue 14: each URL spells a password the way a careless or a careful user
+ * might (raw '/', '@', '&', '#', a percent-encoded key, a newline between
+ * pairs, a quoted value with an escaped quote); the connection is refused
+ * or the string malformed, and neither the message nor any log line down to
+ * debug level may hold a piece of the password, as libpq reads it or as
+ * it was written. */
+static void test_passwords_in_every_url_form_never_reach_a_message_or_log_line(void **state)
+{
+    (void)state;
+    const struct {
+        const char *url;
+        const char *secret[3]; /* pieces that must not appear */
+    } cases[] = {
+        {"postgresql://app:hunter2/SECRETA1@127.0.0.1:1/db?connect_timeout=2",
+         {"hunter2", "SECRETA1"}},
+        {"postgresql://app:hunter2@SECRETA2@127.0.0.1:1/db?connect_timeout=2",
+         {"hunter2", "SECRETA2"}},
+        {"postgresql://127.0.0.1:1/db?pass%77ord=SECRETA3&connect_timeout=2", {"SECRETA3"}},
+        {"postgresql://127.0.0.1:1/db?%70assword=SECR%45TA4&connect_timeout=2",
+         {"SECRETA4", "SECR%45TA4"}},
+        {"postgresql:host=127.0.0.1 port=1 password=hunter2&SECRETA5 connect_timeout=2",
+         {"hunter2", "SECRETA5"}},
+        {"postgresql:host=127.0.0.1 port=1 password=hunter2#SECRETA6 connect_timeout=2",
+         {"hunter2", "SECRETA6"}},
+        {"postgresql:host=127.0.0.1\npassword=SECRETA7\nport=1\nconnect_timeout=2",
+         {"SECRETA7"}},
+        {"postgresql:host=127.0.0.1 port=1 password = 'SECRET\\'A8' connect_timeout=2",
+         {"SECRET'A8", "SECRET\\'A8"}},
+        {"postgresql:host=127.0.0.1 port=1 sslpassword=SECRETA9 connect_timeout=2",
+         {"SECRETA9"}},
+        {"postgresql://app:SECRETB1@no-such-host.invalid/db?connect_timeout=2", {"SECRETB1"}},
+        {"postgresql://app:SECRETB2@127.0.0.1:1/db?connect_timeout=2&bad", {"SECRETB2"}},
+        {"postgresql:password=SECRETB3 host='unterminated", {"SECRETB3"}},
+        {"postgresql://app:hunter2/SECRETB4@[::1/db", {"hunter2", "SECRETB4"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *log = NULL;
+        retort *r = NULL;
+        int rc = retort_new(&r, cases[i].url);
+        if (rc == RETORT_OK) {
+            assert_ok(r, retort_set_log(r, collect_log, &log));
+            assert_ok(r, retort_set_log_level(r, RETORT_LOG_DEBUG));
+            assert_ok(r, retort_add_sql(r, "a", NULL, NULL, "CREATE TABLE t_a (x INTEGER)", NULL));
+            rc = retort_migrate_to_head(r);
+        }
+        if (rc != RETORT_EURL && rc != RETORT_ECONNECT)
+            fail_msg("URL case %zu gave %d: %s", i, rc, retort_errmsg(r));
+        for (int k = 0; k < 3 && cases[i].secret[k]; k++) {
+            if (strstr(retort_errmsg(r), cases[i].secret[k]))
+                fail_msg("URL case %zu: the message shows \"%s\": %s", i, cases[i].secret[k],
+                         retort_errmsg(r));
+            if (log && strstr(log, cases[i].secret[k]))
+                fail_msg("URL case %zu: a log line shows \"%s\": %s", i, cases[i].secret[k],
+                         log);
+        }
+        free(log);
+        retort_free(r);
+    }
+}
+
 static void test_version_rows_hold_hostile_free_text_verbatim(void **state)
 {
     (void)state;
@@ -444,6 +518,7 @@ int main(void)
         T(test_hostile_targets_are_refused_and_change_nothing),
         T(test_hostile_setting_values_are_refused_naming_the_setting),
         T(test_hostile_urls_fail_cleanly_without_echoing_passwords),
+        T(test_passwords_in_every_url_form_never_reach_a_message_or_log_line),
         T(test_version_rows_hold_hostile_free_text_verbatim),
         T(test_offline_script_keeps_hostile_messages_inside_literals_and_comments),
         T(test_hundred_thousand_revision_chain_and_cycle_are_handled_without_crashing),
