@@ -187,31 +187,26 @@ static void ignore_notice(void *arg, const char *message)
 
 /*
  * libpq's parse errors quote pieces of the connection string, and a piece
- * may be the password.  Keeps the wording, drops every quoted piece longer
- * than one character (the one-character ones are punctuation: "=", "]").
+ * may be the password, quotes and all.  Keeps the wording, drops everything
+ * from the first '"' to the last: pairing quotes would cut a piece that
+ * holds one and show the rest of it.  (The core also hides every password
+ * value; this keeps the pieces it could not know of, a host or a key
+ * mistyped into the middle of one, out too.)
  */
 static void append_redacted_parse_error(rt_buf *b, const char *msg)
 {
-    const char *p = msg;
-    while (*p) {
-        const char *open = strchr(p, '"');
-        if (!open) {
-            append_one_line(b, p);
-            return;
-        }
-        const char *close = strchr(open + 1, '"');
-        if (!close) {
-            /* Unbalanced: drop the rest rather than risk it. */
-            rt_buf_append_n(b, p, (size_t)(open - p));
-            return;
-        }
-        rt_buf_append_n(b, p, (size_t)(open - p));
-        if (close - open - 1 <= 1)
-            rt_buf_append_n(b, open, (size_t)(close - open + 1));
+    const char *open = strchr(msg, '"'), *close = strrchr(msg, '"');
+    if (!open || close == open) {
+        /* No quoted piece, or an unbalanced one: drop from its quote on. */
+        if (open)
+            rt_buf_append_n(b, msg, (size_t)(open - msg));
         else
-            rt_buf_append(b, "\"...\"");
-        p = close + 1;
+            append_one_line(b, msg);
+        return;
     }
+    rt_buf_append_n(b, msg, (size_t)(open - msg));
+    rt_buf_append(b, "\"...\"");
+    append_one_line(b, close + 1);
 }
 
 static int scheme_is(const char *url, const char *scheme)
