@@ -69,11 +69,16 @@ static int hexval(char c)
     return -1;
 }
 
+static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 /*
- * The decoded view of text: %XX read as the byte XX and a backslash as
- * escaping the byte after it, each view byte remembering where its source
- * began (from) and ended (to) in text.  A secret written partly encoded
- * and partly not shows up whole in the view; one written as is, in text.
+ * A reading of text in which every run of white space is one ' ' (drivers
+ * fold a message onto one line; libpq's own text does too) and, when
+ * decode, %XX is the byte XX and a backslash escapes the byte after it.
+ * Each byte of the reading remembers where its source began (from) and
+ * ended (to) in text, so that a match is hidden where it was written.  A
+ * secret written partly encoded and partly not shows up whole in the
+ * decoded reading; one written as is, in the plain one.
  */
 typedef struct view {
     char *bytes;
@@ -81,7 +86,7 @@ typedef struct view {
     size_t len;
 } view;
 
-static int view_make(view *v, const char *text, size_t len)
+static int view_make(view *v, const char *text, size_t len, int decode)
 {
     v->bytes = rt_malloc(len + 1);
     v->from = rt_reallocarray(NULL, len + 1, sizeof *v->from);
@@ -92,20 +97,29 @@ static int view_make(view *v, const char *text, size_t len)
     for (size_t i = 0; i < len;) {
         size_t start = i;
         char c = text[i];
-        if (c == '%' && i + 2 < len && hexval(text[i + 1]) >= 0 && hexval(text[i + 2]) >= 0) {
+        if (decode && c == '%' && i + 2 < len && hexval(text[i + 1]) >= 0 &&
+            hexval(text[i + 2]) >= 0) {
             c = (char)(hexval(text[i + 1]) * 16 + hexval(text[i + 2]));
             i += 3;
-        } else if (c == '\\' && i + 1 < len) {
+        } else if (decode && c == '\\' && i + 1 < len) {
             c = text[i + 1];
             i += 2;
         } else {
             i++;
+        }
+        if (is_space(c)) {
+            c = ' ';
+            if (v->len && v->bytes[v->len - 1] == ' ') {
+                v->to[v->len - 1] = i; /* one space for the whole run */
+                continue;
+            }
         }
         v->bytes[v->len] = c;
         v->from[v->len] = start;
         v->to[v->len] = i;
         v->len++;
     }
+    v->bytes[v->len] = '\0';
     return 1;
 }
 
@@ -116,42 +130,57 @@ static void view_free(view *v)
     rt_free(v->to);
 }
 
-/* Marks in mask (NULL: only reports) every occurrence of needle in hay;
- * returns whether there was one. */
-static int mark(const char *hay, size_t hlen, const char *needle, size_t nlen,
-                const size_t *from, const size_t *to, unsigned char *mask)
+/* Marks in mask (NULL: only reports) the source of every occurrence of
+ * needle in the reading; returns whether there was one. */
+static int mark(const view *v, const char *needle, size_t nlen, unsigned char *mask)
 {
     int found = 0;
-    if (nlen == 0 || nlen > hlen)
+    if (nlen == 0 || nlen > v->len)
         return 0;
-    for (size_t i = 0; i + nlen <= hlen; i++) {
-        if (hay[i] != needle[0] || memcmp(hay + i, needle, nlen) != 0)
+    for (size_t i = 0; i + nlen <= v->len; i++) {
+        if (v->bytes[i] != needle[0] || memcmp(v->bytes + i, needle, nlen) != 0)
             continue;
         found = 1;
         if (!mask)
             return 1;
-        size_t a = from ? from[i] : i, b = to ? to[i + nlen - 1] : i + nlen;
-        memset(mask + a, 1, b - a);
+        memset(mask + v->from[i], 1, v->to[i + nlen - 1] - v->from[i]);
     }
     return found;
 }
 
-/* Marks (or, mask NULL, finds) the secrets in text and in its decoded
- * view.  Returns -1 when out of memory, else whether one was found. */
+/* Marks (or, mask NULL, finds) the secrets in both readings of text: each
+ * secret with its white space folded the same way, as long as folding
+ * leaves more than white space.  Returns -1 when out of memory, else
+ * whether one was found. */
 static int scan(const rt_secrets *s, const char *text, size_t len, unsigned char *mask)
 {
-    view v;
-    if (!view_make(&v, text, len)) {
-        view_free(&v);
-        return -1;
-    }
-    int found = 0;
-    for (size_t k = 0; k < s->n && !(found && !mask); k++) {
+    view plain = {0}, decoded = {0}, secret = {0};
+    int ok = view_make(&plain, text, len, 0) && view_make(&decoded, text, len, 1);
+    int found = ok ? 0 : -1;
+    for (size_t k = 0; ok && k < s->n && !(found && !mask); k++) {
         size_t n = strlen(s->v[k]);
-        found |= mark(text, len, s->v[k], n, NULL, NULL, mask);
-        found |= mark(v.bytes, v.len, s->v[k], n, v.from, v.to, mask);
+        if (!view_make(&secret, s->v[k], n, 0)) {
+            view_free(&secret);
+            found = -1;
+            break;
+        }
+        const char *needle = secret.bytes;
+        size_t nlen = secret.len;
+        /* " x " must not hide every " x "... but a lone space would hide
+         * all of them: trim the folded ends, keep the secret if it has
+         * anything else. */
+        while (nlen && *needle == ' ')
+            needle++, nlen--;
+        while (nlen && needle[nlen - 1] == ' ')
+            nlen--;
+        if (nlen) {
+            found |= mark(&plain, needle, nlen, mask);
+            found |= mark(&decoded, needle, nlen, mask);
+        }
+        view_free(&secret);
     }
-    view_free(&v);
+    view_free(&plain);
+    view_free(&decoded);
     return found;
 }
 

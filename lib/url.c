@@ -62,36 +62,36 @@ static size_t decode(const char *p, size_t n, int uri, int kv, char *out)
     return k;
 }
 
-/* Adds the n bytes at p as written and as each parser would decode them. */
-static void add_forms(rt_secrets *s, const char *p, size_t n)
-{
-    rt_secrets_add(s, p, n);
-    char *d = rt_malloc(n + 1);
-    if (!d) {
-        s->failed = 1;
-        return;
-    }
-    rt_secrets_add(s, d, decode(p, n, 1, 0, d));
-    rt_secrets_add(s, d, decode(p, n, 0, 1, d));
-    rt_secrets_add(s, d, decode(p, n, 1, 1, d));
-    rt_free(d);
-}
-
 #define MIN_PIECE RT_SECRET_MIN_PIECE
 
-/* Adds a password value and, where a parser may have split it at one of
+/* Adds the n bytes at p and, where a parser may have split them at one of
  * delims and shown a piece as a host, a port or an option, each piece. */
-static void add_value(rt_secrets *s, const char *p, size_t n, const char *delims)
+static void add_split(rt_secrets *s, const char *p, size_t n, const char *delims)
 {
-    add_forms(s, p, n);
+    rt_secrets_add(s, p, n);
     size_t a = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && !strchr(delims, p[i]))
             continue;
         if (i - a >= MIN_PIECE && i - a < n)
-            add_forms(s, p + a, i - a);
+            rt_secrets_add(s, p + a, i - a);
         a = i + 1;
     }
+}
+
+/* Adds a password value as written and as each parser would decode it
+ * (percent-decoded, backslash-unescaped, both), with their pieces. */
+static void add_value(rt_secrets *s, const char *p, size_t n, const char *delims)
+{
+    add_split(s, p, n, delims);
+    char *d = rt_malloc(n + 1);
+    if (!d) {
+        s->failed = 1;
+        return;
+    }
+    for (int form = 1; form <= 3; form++)
+        add_split(s, d, decode(p, n, form & 1, form & 2, d), delims);
+    rt_free(d);
 }
 
 /* Whether the key (n bytes at p), percent-decoded, ends in "password"

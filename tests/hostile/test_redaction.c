@@ -252,6 +252,44 @@ static void test_no_password_reaches_a_message_through_a_real_server(void **stat
         }
     }
     assert_int_equal(worked, 9);
+
+    /* A failing migration whose text holds the password: the server's
+     * message quotes it, and it reaches the message, the log lines and the
+     * audit log's error column, which people other than the operator read. */
+    {
+        rg_case c;
+        memset(&c, 0, sizeof c);
+        rg_password(&src, &c);
+        set_role_password(c.password);
+        rg_url(&src, &c, RG_URI_USERINFO_ENCODED, host, port, role, db, 0);
+        char *lit = literal(c.password);
+        size_t n = strlen(lit) + 64;
+        char *bad_sql = malloc(n);
+        assert_non_null(bad_sql);
+        snprintf(bad_sql, n, "SELECT 1 FROM %s junk junk", lit);
+        free(log_text);
+        log_text = NULL;
+        log_len = 0;
+        retort *r = NULL;
+        assert_ok(r, retort_new(&r, c.url));
+        assert_ok(r, retort_set_log(r, collect, NULL));
+        assert_ok(r, retort_set_log_level(r, RETORT_LOG_DEBUG));
+        assert_ok(r, retort_set_schema(r, fixture_schema()));
+        assert_ok(r, retort_add_sql(r, "r1", NULL, "redaction", "SELECT 1", NULL));
+        assert_ok(r, retort_add_sql(r, "r2", "r1", "leaks?", bad_sql, NULL));
+        assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+        assert_no_leak(&c, "the message of a failing migration", retort_errmsg(r));
+        assert_no_leak(&c, "a log line of a failing migration", log_text);
+        retort_free(r);
+        free(bad_sql);
+        free(lit);
+        char *logged = fixture_scalar("SELECT string_agg(error, ' | ') FROM retort_version_log "
+                                      "WHERE revision = 'r2'");
+        assert_non_null(logged);
+        assert_contains(logged, "syntax error");
+        assert_no_leak(&c, "the audit log", logged);
+        free(logged);
+    }
     assert_version_ids("r1"); /* the working connections did migrate, once */
     snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
     fixture_exec(sql);
