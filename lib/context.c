@@ -45,7 +45,8 @@ RETORT_API int retort_new(retort **out, const char *url)
     r->url = rt_strdup(url);
     rt_url_secrets(url, &r->secrets);
     r->url_redacted = rt_url_redact(url);
-    if (!r->url || !r->url_redacted)
+    /* Secrets that could not all be recorded could not all be hidden. */
+    if (!r->url || !r->url_redacted || r->secrets.failed)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
 
     char scheme[32];
@@ -180,6 +181,11 @@ int rt_connect(retort *r)
     /* Before any message: the driver's reading of the URL may find a
      * password where ours did not. */
     rt_secrets_merge(&r->secrets, &rep.secrets);
+    if (rc == RETORT_OK && r->secrets.failed) {
+        r->backend->disconnect(db);
+        rt_report_free(&rep);
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    }
     if (rc != RETORT_OK) {
         if (db)
             r->backend->disconnect(db);
