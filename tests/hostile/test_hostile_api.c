@@ -10,6 +10,7 @@
  * permissions) on PostgreSQL.
  */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -419,6 +420,43 @@ static void test_wide_merge_and_unknown_parent_in_a_huge_graph_are_handled(void 
 
 /* ---------------------------------------------------------- PostgreSQL */
 
+/* Issue 14: a working connection whose password comes under a
+ * percent-encoded key (pass%77ord, which libpq decodes) was shown whole in
+ * the debug line "connected to ...". */
+static void test_debug_line_of_a_working_connection_hides_a_password_under_an_encoded_key(
+    void **state)
+{
+    (void)state;
+    char role[64], sql[512];
+    snprintf(role, sizeof role, "rt_hostile_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN PASSWORD "
+                              "'S3cretD1pw'; GRANT USAGE ON SCHEMA \"%s\" TO %s",
+             role, role, fixture_schema(), role);
+    fixture_exec(sql);
+    const char *host = getenv("PGHOST"), *port = getenv("PGPORT"), *db = getenv("PGDATABASE");
+    char url[512];
+    snprintf(url, sizeof url, "postgresql://%s:%s/%s?user=%s&pass%%77ord=S3cretD1pw",
+             host ? host : "localhost", port ? port : "5432", db ? db : "postgres", role);
+    char *log = NULL;
+    retort *r = NULL;
+    assert_ok(r, retort_new(&r, url));
+    assert_ok(r, retort_set_log(r, collect_log, &log));
+    assert_ok(r, retort_set_log_level(r, RETORT_LOG_DEBUG));
+    assert_ok(r, retort_set_schema(r, fixture_schema()));
+    const char *heads = NULL;
+    assert_ok(r, retort_current(r, &heads)); /* connects: the password worked */
+    assert_string_equal(heads, "");
+    assert_non_null(log);
+    assert_contains(log, "connected to");
+    if (strstr(log, "S3cretD1pw"))
+        fail_msg("the debug log shows the password: %s", log);
+    free(log);
+    retort_free(r);
+    assert_version_ids("");
+    snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+    fixture_exec(sql);
+}
+
 static void test_lookalike_version_table_earlier_in_search_path_is_never_used(void **state)
 {
     (void)state;
@@ -526,18 +564,20 @@ int main(void)
     };
     const struct CMUnitTest postgres_only[] = {
         T(test_lookalike_version_table_earlier_in_search_path_is_never_used),
+        T(test_debug_line_of_a_working_connection_hides_a_password_under_an_encoded_key),
     };
     const struct CMUnitTest sqlite_only[] = {
         T(test_sqlite_database_file_retort_creates_is_not_world_readable),
         T(test_sqlite_database_file_created_through_a_file_uri_is_not_world_readable),
     };
     enum { NCOMMON = sizeof common / sizeof common[0] };
-    struct CMUnitTest tests[NCOMMON + 2];
+    struct CMUnitTest tests[NCOMMON + 2 + 1];
     size_t n = 0;
     for (size_t i = 0; i < NCOMMON; i++)
         tests[n++] = common[i];
     if (fixture_is_postgres())
-        tests[n++] = postgres_only[0];
+        for (size_t i = 0; i < 2; i++)
+            tests[n++] = postgres_only[i];
     else
         for (size_t i = 0; i < 2; i++)
             tests[n++] = sqlite_only[i];
