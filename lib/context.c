@@ -45,8 +45,18 @@ RETORT_API int retort_new(retort **out, const char *url)
     r->url = rt_strdup(url);
     rt_url_secrets(url, &r->secrets);
     r->url_redacted = rt_url_redact(url);
-    /* Secrets that could not all be recorded could not all be hidden. */
-    if (!r->url || !r->url_redacted || r->secrets.failed)
+    /* Secrets that could not all be recorded could not all be hidden: the
+     * context is refused before it can connect, its message naming no URL. */
+    if (r->secrets.failed) {
+        int many = r->secrets.n >= RT_SECRETS_MAX;
+        rt_secrets_free(&r->secrets);
+        if (many)
+            return rt_fail(r, RETORT_EURL, "the database URL (from %s) holds more than %d "
+                                           "values that may be passwords; refused, as they "
+                                           "could not all be hidden", from, RT_SECRETS_MAX);
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    }
+    if (!r->url || !r->url_redacted)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
 
     char scheme[32];

@@ -18,6 +18,10 @@ void rt_secrets_add(rt_secrets *s, const char *value, size_t len)
     for (size_t i = 0; i < s->n; i++)
         if (strlen(s->v[i]) == len && memcmp(s->v[i], value, len) == 0)
             return;
+    if (s->n >= RT_SECRETS_MAX) {
+        s->failed = 1;
+        return;
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 8;
         char **v = rt_reallocarray(s->v, cap, sizeof *v);

@@ -31,6 +31,10 @@ typedef struct rt_secrets {
  * or "x" of a message would hide the message.  A whole value always is. */
 #define RT_SECRET_MIN_PIECE 4
 
+/* More values than any real URL holds: beyond it, the set is failed (and
+ * retort_new refuses the URL) rather than every message scanned for each. */
+#define RT_SECRETS_MAX 256
+
 /* Adds a copy of the len bytes at value; an empty value or one already
  * there is not added. */
 void rt_secrets_add(rt_secrets *s, const char *value, size_t len);

@@ -140,7 +140,7 @@ static void uri_secrets(const char *url, size_t auth, rt_secrets *s);
  * A bare password followed by words that do not start a pair is taken to
  * run on over them: libpq would read them as broken pairs and may show
  * them. */
-static void kv_secrets(const char *p, rt_secrets *s)
+static void kv_secrets(const char *p, rt_secrets *s, int depth)
 {
     while (*p) {
         while (is_space(*p))
@@ -183,8 +183,8 @@ static void kv_secrets(const char *p, rt_secrets *s)
             char *inner = rt_strndup(v + 1, (size_t)(end - v - 1));
             if (!inner)
                 s->failed = 1;
-            else
-                kv_secrets(inner, s);
+            else if (depth < 4)
+                kv_secrets(inner, s, depth + 1);
             rt_free(inner);
         }
         int secret = password_key(key, keylen);
@@ -294,6 +294,7 @@ static void uri_secrets(const char *url, size_t auth, rt_secrets *s)
         while (ve < len && !(url[ve] == '&' && pair_starts(url + ve + 1, 1)))
             ve++;
         add_value(s, url + v, ve - v, "&=#?");
+        k = ve - 1; /* a '?' or '&' inside the value starts no key */
     }
 }
 
@@ -306,13 +307,13 @@ void rt_url_secrets(const char *url, rt_secrets *s)
         if (url && strstr(url, "://"))
             uri_secrets(url, (size_t)(strstr(url, "://") - url) + 3, s);
         if (url)
-            kv_secrets(url, s);
+            kv_secrets(url, s, 0);
         return;
     }
     if (strncmp(url + n + 1, "//", 2) == 0)
         uri_secrets(url, n + 3, s);
     else
-        kv_secrets(url + n + 1, s);
+        kv_secrets(url + n + 1, s, 0);
 }
 
 char *rt_url_redact(const char *url)

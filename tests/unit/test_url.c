@@ -226,6 +226,34 @@ static void test_secrets_of_a_url_include_what_each_reading_shows(void **state)
     rt_secrets_free(&s);
 }
 
+static void test_url_with_more_password_values_than_can_be_hidden_is_refused(void **state)
+{
+    (void)state;
+    char *url = malloc(300 * 24 + 16);
+    assert_non_null(url);
+    strcpy(url, "postgresql:");
+    for (int i = 0; i < 300; i++)
+        sprintf(url + strlen(url), "password=pw%05dxyz ", i);
+    retort *r = NULL;
+    assert_int_equal(retort_new(&r, url), RETORT_EURL);
+    assert_contains(retort_errmsg(r), "more than 256 values that may be passwords");
+    assert_not_contains(retort_errmsg(r), "pw00");
+    retort_free(r);
+    /* A long run of keys that never end their values costs one pass. */
+    size_t n = 200000;
+    char *many = malloc(n + 32);
+    assert_non_null(many);
+    strcpy(many, "postgresql://h/db");
+    for (size_t k = strlen(many); k + 10 < n; k += 10)
+        memcpy(many + k, "?password=", 11);
+    rt_secrets sec = RT_SECRETS_INIT;
+    rt_url_secrets(many, &sec);
+    assert_true(sec.n > 0);
+    rt_secrets_free(&sec);
+    free(many);
+    free(url);
+}
+
 static void test_redacting_null_gives_an_empty_string(void **state)
 {
     (void)state;
@@ -310,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_a_secret_is_hidden_in_every_spelling_of_it),
         cmocka_unit_test(test_a_secret_that_could_not_be_recorded_withholds_the_message),
         cmocka_unit_test(test_secrets_of_a_url_include_what_each_reading_shows),
+        cmocka_unit_test(test_url_with_more_password_values_than_can_be_hidden_is_refused),
         cmocka_unit_test(test_redacting_null_gives_an_empty_string),
         cmocka_unit_test(test_unknown_scheme_is_eurl_listing_the_available_backends),
         cmocka_unit_test(test_text_without_a_scheme_is_eurl),
