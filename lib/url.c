@@ -177,10 +177,12 @@ static void kv_secrets(const char *p, rt_secrets *s, int depth)
             }
         }
         const char *end = p;
-        if (*v == '\'') {
-            /* A quote left open swallows the pairs after it, which libpq
-             * then shows as one value: read inside it too. */
-            char *inner = rt_strndup(v + 1, (size_t)(end - v - 1));
+        if (memchr(v, '=', (size_t)(end - v))) {
+            /* A quote left open swallows the pairs after it, and
+             * "key= password=x" gives key the value "password=x": libpq
+             * shows such a value whole, so read inside it too. */
+            int quoted = *v == '\'';
+            char *inner = rt_strndup(v + quoted, (size_t)(end - v - quoted));
             if (!inner)
                 s->failed = 1;
             else if (depth < 4)
