@@ -229,6 +229,9 @@ static void test_configuration_errors_name_the_line_without_echoing_it(void **st
         {"[retort]\npassword = SECRETC6\n", ":2:", "SECRETC6"},
         {"[retort\nurl = postgresql://u:SECRETC7@h/db\n", ":1:", "SECRETC7"},
         {"[retort]]SECRETC8\n", ":1:", "SECRETC8"},
+        /* a password with a newline, split over two lines */
+        {"[retort]\nurl = postgresql://u:abc\nSECRETC9@h/db\n", ":3:", "SECRETC9"},
+        {"[retort]\nurl = postgresql://u:abc\nSECRETD1=x@h/db\n", ":3:", "SECRETD1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *ini = fixture_path("retort.ini");
