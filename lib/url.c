@@ -312,10 +312,18 @@ void rt_url_secrets(const char *url, rt_secrets *s)
             kv_secrets(url, s, 0);
         return;
     }
-    if (strncmp(url + n + 1, "//", 2) == 0)
-        uri_secrets(url, n + 3, s);
-    else
+    if (strncmp(url + n + 1, "//", 2) != 0) {
         kv_secrets(url + n + 1, s, 0);
+        return;
+    }
+    uri_secrets(url, n + 3, s);
+    /* A URI holds no white space: pairs after some (" password=...",
+     * pasted after it) are shown with it, whatever libpq makes of them. */
+    const char *ws = url + n + 3;
+    while (*ws && !is_space(*ws))
+        ws++;
+    if (*ws)
+        kv_secrets(ws, s, 0);
 }
 
 char *rt_url_redact(const char *url)
