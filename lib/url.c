@@ -113,18 +113,21 @@ static int password_key(const char *p, size_t n)
 
 static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-static int is_name_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_' || c == '%' || c == '-' || c == '.';
-}
-
-/* Whether p starts "name=" or "name =" (the next pair of a key=value
- * string, or of a query string when amp). */
+/* Whether p starts "key=" or "key =" (the next pair of a key=value string,
+ * or of a query string when amp), key being what libpq's keywords are made
+ * of: lower-case letters, digits and '_', or those percent-encoded.  Any
+ * other word is taken for more of a password that held a raw '&' or space. */
 static int pair_starts(const char *p, int amp)
 {
     size_t i = 0;
-    while (is_name_char(p[i]))
-        i++;
+    for (;;) {
+        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '_')
+            i++;
+        else if (p[i] == '%' && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0)
+            i += 3;
+        else
+            break;
+    }
     if (i == 0)
         return 0;
     if (!amp)
