@@ -44,7 +44,19 @@ RETORT_API int retort_new(retort **out, const char *url)
         }
     }
     r->url = rt_strdup(url);
+    rt_url_secrets(url, &r->secrets);
     r->url_redacted = rt_url_redact(url);
+    /* Secrets that could not all be recorded could not all be hidden: the
+     * context is refused before it can connect, its message naming no URL. */
+    if (r->secrets.failed) {
+        int many = r->secrets.n >= RT_SECRETS_MAX;
+        rt_secrets_free(&r->secrets);
+        if (many)
+            return rt_fail(r, RETORT_EURL, "the database URL (from %s) holds more than %d "
+                                           "values that may be passwords; refused, as they "
+                                           "could not all be hidden", from, RT_SECRETS_MAX);
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    }
     if (!r->url || !r->url_redacted)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
 
@@ -102,6 +114,7 @@ RETORT_API void retort_free(retort *r)
         r->backend->disconnect(r->db);
     rt_free(r->url);
     rt_free(r->url_redacted);
+    rt_secrets_free(&r->secrets);
     rt_registry_free(&r->reg);
     rt_graph_free(&r->graph);
     rt_state_free(&r->state);
@@ -184,6 +197,14 @@ int rt_connect(retort *r)
     rt_report_init(&rep);
     void *db = NULL;
     int rc = r->backend->connect(r->url, r->lock_timeout_ms, &db, &rep);
+    /* Before any message: the driver's reading of the URL may find a
+     * password where ours did not. */
+    rt_secrets_merge(&r->secrets, &rep.secrets);
+    if (rc == RETORT_OK && r->secrets.failed) {
+        r->backend->disconnect(db);
+        rt_report_free(&rep);
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    }
     if (rc != RETORT_OK) {
         if (db)
             r->backend->disconnect(db);

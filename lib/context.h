@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "graph.h"
+#include "redact.h"
 #include "registry.h"
 #include "state.h"
 
@@ -20,6 +21,10 @@ struct retort {
     /* connection */
     char *url;                    /* resolved URL, with its password */
     char *url_redacted;           /* for messages and logs */
+    /* Every value that may be a password: from the URL (url.c) and from
+     * the driver's own reading of it (retort_report_secret).  rt_fail and
+     * rt_log hide each of them in whatever they store or deliver. */
+    rt_secrets secrets;
     int url_is_default;           /* neither argument nor environment gave one */
     const retort_backend *backend;
     void *db;                     /* driver connection, NULL until connected */

@@ -50,9 +50,14 @@ void rt_report_init(struct retort_report *rep)
 {
     rep->code = RETORT_OK;
     rep->message = (rt_buf)RT_BUF_INIT;
+    rep->secrets = (rt_secrets)RT_SECRETS_INIT;
 }
 
-void rt_report_free(struct retort_report *rep) { rt_buf_free(&rep->message); }
+void rt_report_free(struct retort_report *rep)
+{
+    rt_buf_free(&rep->message);
+    rt_secrets_free(&rep->secrets);
+}
 
 const char *rt_report_message(const struct retort_report *rep)
 {
@@ -79,6 +84,12 @@ RETORT_API void retort_report_error(retort_report *rep, int code, const char *me
         rep->message.data[--rep->message.len] = '\0';
 }
 
+RETORT_API void retort_report_secret(retort_report *rep, const char *value)
+{
+    if (rep && value)
+        rt_secrets_add(&rep->secrets, value, strlen(value));
+}
+
 void rt_clear_error(retort *r)
 {
     r->errcode = RETORT_OK;
@@ -93,6 +104,7 @@ int rt_fail(retort *r, int code, const char *fmt, ...)
     va_start(ap, fmt);
     rt_buf_vprintf(&r->errmsg, fmt, ap);
     va_end(ap);
+    rt_redact(&r->secrets, &r->errmsg);
     if (rt_buf_failed(&r->errmsg))
         r->errcode = RETORT_ENOMEM;
     return r->errcode;

@@ -7,6 +7,7 @@
 #define RT_ERROR_H
 
 #include "buf.h"
+#include "redact.h"
 
 typedef struct retort retort;
 
@@ -14,6 +15,7 @@ typedef struct retort retort;
 struct retort_report {
     int code;
     rt_buf message;
+    rt_secrets secrets; /* retort_report_secret(): the core adds them to the context's */
 };
 
 void rt_report_init(struct retort_report *rep);
@@ -24,7 +26,9 @@ int rt_report_code(const struct retort_report *rep, int fallback);
 
 /* Starts a public call: clears the previous error. */
 void rt_clear_error(retort *r);
-/* Records a failure and returns code, so callers write `return rt_fail(...)`. */
+/* Records a failure and returns code, so callers write `return rt_fail(...)`.
+ * Every secret of the context is hidden in the message (redact.h): this is
+ * where each error message of the library is stored. */
 int rt_fail(retort *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Records a driver failure: "<what>: <driver message>", code from the report. */
 int rt_fail_report(retort *r, struct retort_report *rep, int fallback, const char *what);

@@ -33,6 +33,7 @@ void rt_log(retort *r, int level, const char *fmt, ...)
     va_start(ap, fmt);
     rt_buf_vprintf(&line, fmt, ap);
     va_end(ap);
+    rt_redact(&r->secrets, &line); /* where every log line passes */
     const char *text = rt_buf_failed(&line) ? "(log message lost: out of memory)" : rt_buf_str(&line);
     if (r->log_fn)
         r->log_fn(level, text, r->log_user);

@@ -1,6 +1,7 @@
 /*
  * log.h — leveled, pre-formatted log messages to the context's callback.
- * Messages must never contain a password: callers log the redacted URL.
+ * Messages must never contain a password: callers log the redacted URL, and
+ * rt_log hides every secret of the context in the line it delivers.
  */
 #ifndef RT_LOG_H
 #define RT_LOG_H

@@ -366,9 +366,18 @@ int rt_vt_log(retort *r, const char *id, const char *direction, const char *star
 {
     char done[32];
     snprintf(done, sizeof done, "%d", statements_done);
-    const char *params[] = {id, direction, started, finished, outcome, error,
-                            statements_done >= 0 ? done : NULL};
-    return exec_op(r, RETORT_SQL_INSERT_LOG, 7, params, WHAT_LOG, id);
+    /* The database's message may quote a migration's text, and the text a
+     * password: the audit log has readers too (redact.h). */
+    rt_buf text = RT_BUF_INIT;
+    if (error) {
+        rt_buf_append(&text, error);
+        rt_redact(&r->secrets, &text);
+    }
+    const char *params[] = {id, direction, started, finished, outcome,
+                            error ? rt_buf_str(&text) : NULL, statements_done >= 0 ? done : NULL};
+    int rc = exec_op(r, RETORT_SQL_INSERT_LOG, 7, params, WHAT_LOG, id);
+    rt_buf_free(&text);
+    return rc;
 }
 
 /* Two statements (a version-table write, then the audit entry), then the

@@ -3,8 +3,10 @@
  * (flags > environment > retort.ini > defaults).  Validation of the library
  * settings' values is left to retort_set(), so the command accepts exactly
  * what the library accepts; this file only prefixes its messages with the
- * file and line they came from.  Never prints the URL: it may hold a
- * password.
+ * file and line they came from.  Never prints the URL, nor any part of a
+ * line it cannot read (a malformed line may be the URL, password and all):
+ * its messages name the file, the line number, what is wrong, and at most
+ * one of the keys it knows.
  */
 #include "config.h"
 
@@ -67,6 +69,67 @@ static char *trim(char *s)
     return s;
 }
 
+/* Every key [retort] knows: the only text of a line ever shown. */
+static const char *const known_keys[] = {
+    "url", "dir", "template", "version_table", "schema", "lock_timeout", "transaction_mode",
+    "checksum_policy", "log_level", "tolerate_unknown", "allow_out_of_order",
+};
+#define NKNOWN_KEYS (sizeof known_keys / sizeof known_keys[0])
+
+/* The known key the n bytes at s spell, or NULL: a line is never shown,
+ * not even a word of it, unless that word is one of ours (a password split
+ * over two lines can look like any other word). */
+static const char *known_key(const char *s, size_t n)
+{
+    for (size_t i = 0; i < NKNOWN_KEYS; i++)
+        if (strlen(known_keys[i]) == n && memcmp(known_keys[i], s, n) == 0)
+            return known_keys[i];
+    return NULL;
+}
+
+/* The known key the line starts with, followed by something other than a
+ * letter, digit or '_', or NULL. */
+static const char *leading_key(const char *s)
+{
+    size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+           (s[n] >= '0' && s[n] <= '9') || s[n] == '_')
+        n++;
+    return known_key(s, n);
+}
+
+/* The known key within two edits of key (a typo), or NULL. */
+static const char *near_key(const char *key)
+{
+    size_t kl = strlen(key);
+    if (kl > 40)
+        return NULL;
+    for (size_t i = 0; i < NKNOWN_KEYS; i++) {
+        /* Levenshtein distance, one row at a time. */
+        const char *w = known_keys[i];
+        size_t wl = strlen(w), row[48];
+        for (size_t j = 0; j <= wl; j++)
+            row[j] = j;
+        for (size_t a = 1; a <= kl; a++) {
+            size_t diag = row[0];
+            row[0] = a;
+            for (size_t j = 1; j <= wl; j++) {
+                size_t up = row[j];
+                size_t best = diag + (key[a - 1] != w[j - 1]);
+                if (row[j] + 1 < best)
+                    best = row[j] + 1;
+                if (row[j - 1] + 1 < best)
+                    best = row[j - 1] + 1;
+                row[j] = best;
+                diag = up;
+            }
+        }
+        if (row[wl] <= 2)
+            return w;
+    }
+    return NULL;
+}
+
 typedef struct ini_values {
     char *url, *dir, *template_path;
     int url_line, dir_line, template_line;
@@ -124,8 +187,9 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (!close || close[1] != '\0') {
-                snprintf(err, errlen, "%s:%d: malformed section header '%.60s' (expected "
-                                      "[name])", path, lineno, s);
+                snprintf(err, errlen, "%s:%d: malformed section header: expected [name] alone "
+                                      "on its line%s", path, lineno,
+                         close ? " (text follows the ']')" : " (no closing ']')");
                 rc = 1;
                 break;
             }
@@ -135,8 +199,13 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             continue;
         }
         if (!in_section) {
-            snprintf(err, errlen, "%s:%d: '%.60s' is outside any section (settings go under "
-                                  "[retort])", path, lineno, s);
+            const char *k = leading_key(s);
+            if (k)
+                snprintf(err, errlen, "%s:%d: '%s' is outside any section (settings go "
+                                      "under a [retort] header)", path, lineno, k);
+            else
+                snprintf(err, errlen, "%s:%d: a line outside any section (settings go under "
+                                      "a [retort] header)", path, lineno);
             rc = 1;
             break;
         }
@@ -144,8 +213,13 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             continue;
         char *eq = strchr(s, '=');
         if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected 'key = value', found '%.60s'", path, lineno,
-                     s);
+            const char *k = leading_key(s);
+            if (k)
+                snprintf(err, errlen, "%s:%d: expected '%s = value': no '=' after '%s'", path,
+                         lineno, k, k);
+            else
+                snprintf(err, errlen, "%s:%d: expected 'key = value' (the line is not shown: "
+                                      "it may hold a password)", path, lineno);
             rc = 1;
             break;
         }
@@ -192,10 +266,15 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             if (strcmp(key, "log_level") == 0)
                 cfg->log_level_set = 1;
         } else {
-            snprintf(err, errlen, "%s:%d: unknown key '%.60s' in [retort] (known: url, dir, "
+            /* Not shown: it may be a line that lost its '=' to a value
+             * (url: postgresql://...?sslmode=...), or a piece of a password
+             * split over two lines.  A known key it is a typo of is. */
+            const char *near = near_key(key);
+            snprintf(err, errlen, "%s:%d: unknown key in [retort]%s%s%s (known: url, dir, "
                                   "template, version_table, schema, lock_timeout, "
                                   "transaction_mode, checksum_policy, log_level, "
-                                  "tolerate_unknown, allow_out_of_order)", path, lineno, key);
+                                  "tolerate_unknown, allow_out_of_order)", path, lineno, near ? "; did you mean '" : "",
+                     near ? near : "", near ? "'?" : "");
             rc = 1;
         }
     }

@@ -9,8 +9,10 @@
  * query string with others) and in one round trip inside one, with the
  * BEGIN in front; the version row, the audit entry and the COMMIT that end a
  * step go in one pipeline (exec_batch).  Messages are
- * built from libpq's fields, never from the connection string, so that a
- * password cannot reach them.
+ * built from libpq's fields, never from the connection string, and every
+ * password libpq reads in the URL is handed to the core
+ * (retort_report_secret), which hides it wherever libpq's text or ours
+ * would show it.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -194,31 +196,26 @@ static void ignore_notice(void *arg, const char *message)
 
 /*
  * libpq's parse errors quote pieces of the connection string, and a piece
- * may be the password.  Keeps the wording, drops every quoted piece longer
- * than one character (the one-character ones are punctuation: "=", "]").
+ * may be the password, quotes and all.  Keeps the wording, drops everything
+ * from the first '"' to the last: pairing quotes would cut a piece that
+ * holds one and show the rest of it.  (The core also hides every password
+ * value; this keeps the pieces it could not know of, a host or a key
+ * mistyped into the middle of one, out too.)
  */
 static void append_redacted_parse_error(rt_buf *b, const char *msg)
 {
-    const char *p = msg;
-    while (*p) {
-        const char *open = strchr(p, '"');
-        if (!open) {
-            append_one_line(b, p);
-            return;
-        }
-        const char *close = strchr(open + 1, '"');
-        if (!close) {
-            /* Unbalanced: drop the rest rather than risk it. */
-            rt_buf_append_n(b, p, (size_t)(open - p));
-            return;
-        }
-        rt_buf_append_n(b, p, (size_t)(open - p));
-        if (close - open - 1 <= 1)
-            rt_buf_append_n(b, open, (size_t)(close - open + 1));
+    const char *open = strchr(msg, '"'), *close = strrchr(msg, '"');
+    if (!open || close == open) {
+        /* No quoted piece, or an unbalanced one: drop from its quote on. */
+        if (open)
+            rt_buf_append_n(b, msg, (size_t)(open - msg));
         else
-            rt_buf_append(b, "\"...\"");
-        p = close + 1;
+            append_one_line(b, msg);
+        return;
     }
+    rt_buf_append_n(b, msg, (size_t)(open - msg));
+    rt_buf_append(b, "\"...\"");
+    append_one_line(b, close + 1);
 }
 
 static int scheme_is(const char *url, const char *scheme)
@@ -284,6 +281,11 @@ static int pg_connect(const char *url, int timeout_ms, void **out, retort_report
      * must be redacted, which PQconnectdb's would not be. */
     char *parse_error = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
+    /* What libpq itself reads as a password is hidden from here on,
+     * whatever the core's own reading of the URL found. */
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (o->val && *o->val && strstr(o->keyword, "password"))
+            retort_report_secret(rep, o->val);
     if (!opts) {
         int code = parse_error ? RETORT_EURL : RETORT_ENOMEM;
         rt_buf b = RT_BUF_INIT;

@@ -347,6 +347,7 @@ _PROTOTYPES = {
     # API); writing a backend in Python is out of this binding's scope, but
     # the lookups are useful to callers and declared like everything else.
     "retort_report_error": (None, [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p]),
+    "retort_report_secret": (None, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_register_backend": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_backend_find": (ctypes.c_void_p, [ctypes.c_char_p]),
     "retort_backend_schemes": (ctypes.c_size_t, [ctypes.c_char_p, ctypes.c_size_t]),

@@ -38,6 +38,17 @@ typedef struct retort_report retort_report;
  */
 RETORT_API void retort_report_error(retort_report *rep, int code, const char *message);
 
+/*
+ * Hands the core a credential (a password) the driver found in the URL as
+ * its own parser reads it, from connect, before it reports anything: the
+ * core hides that value, in each way it may be written, in every message
+ * and log line of the context from then on, the one being reported
+ * included.  value is copied; NULL or "" is ignored.  Call it once per
+ * value; it cannot fail (out of memory, the core withholds messages rather
+ * than risk showing the value).  Since release 0.2 (RETORT_0.2).
+ */
+RETORT_API void retort_report_secret(retort_report *rep, const char *value);
+
 /* Receives one result row; values[i] is NULL for SQL NULL, valid only during
  * the call.  Return nonzero to stop (the query then returns that value). */
 typedef int (*retort_row_fn)(void *ctx, int ncols, const char *const *values);

@@ -73,10 +73,11 @@ bad_ini() { # DESCRIPTION EXPECTED-MESSAGE CONTENT
     expect_err "$2" "$1: the message names file:line"
     expect_unchanged before "$1: nothing changes"
 }
-bad_ini "an unknown key" "bad.ini:3: unknown key 'colour'" '[retort]\ndir = m1\ncolour = blue\n'
+bad_ini "an unknown key" "bad.ini:3: unknown key in [retort] (known: url," '[retort]\ndir = m1\ncolour = blue\n'
+bad_ini "a mistyped key" "bad.ini:3: unknown key in [retort]; did you mean 'schema'?" '[retort]\ndir = m1\nschemma = x\n'
 bad_ini "a key set twice" "bad.ini:3: 'dir' is set twice (first on line 2)" '[retort]\ndir = m1\ndir = m2\n'
 bad_ini "a line without =" "bad.ini:2: expected 'key = value'" '[retort]\njunk\n'
-bad_ini "a key outside a section" "bad.ini:1: 'dir = m1' is outside any section" 'dir = m1\n'
+bad_ini "a key outside a section" "bad.ini:1: 'dir' is outside any section" 'dir = m1\n'
 bad_ini "a bad section header" "bad.ini:1: malformed section header" '[retort\n'
 bad_ini "a bad setting value" "bad.ini:3:" '[retort]\ndir = m1\nlock_timeout = soon\n'
 bad_ini "a bad transaction mode" "bad.ini:3:" '[retort]\ndir = m1\ntransaction_mode = sometimes\n'

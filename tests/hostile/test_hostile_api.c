@@ -10,6 +10,7 @@
  * permissions) on PostgreSQL.
  */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -240,6 +241,80 @@ static void test_hostile_urls_fail_cleanly_without_echoing_passwords(void **stat
     free(binary);
 }
 
+/* Log lines of every level, for the cases below. */
+static void collect_log(int level, const char *message, void *user)
+{
+    (void)level;
+    char **all = user;
+    size_t old = *all ? strlen(*all) : 0, n = strlen(message);
+    char *grown = realloc(*all, old + n + 2);
+    assert_non_null(grown);
+    memcpy(grown + old, message, n);
+    grown[old + n] = '\n';
+    grown[old + n + 1] = '\0';
+    *all = grown;
+}
+
+/* Issue 14: each URL spells a password the way a careless or a careful user
+ * might (raw '/', '@', '&', '#', a percent-encoded key, a newline between
+ * pairs, a quoted value with an escaped quote); the connection is refused
+ * or the string malformed, and neither the message nor any log line down to
+ * debug level may hold a piece of the password, as libpq reads it or as
+ * it was written. */
+static void test_passwords_in_every_url_form_never_reach_a_message_or_log_line(void **state)
+{
+    (void)state;
+    const struct {
+        const char *url;
+        const char *secret[3]; /* pieces that must not appear */
+    } cases[] = {
+        {"postgresql://app:hunter2/SECRETA1@127.0.0.1:1/db?connect_timeout=2",
+         {"hunter2", "SECRETA1"}},
+        {"postgresql://app:hunter2@SECRETA2@127.0.0.1:1/db?connect_timeout=2",
+         {"hunter2", "SECRETA2"}},
+        {"postgresql://127.0.0.1:1/db?pass%77ord=SECRETA3&connect_timeout=2", {"SECRETA3"}},
+        {"postgresql://127.0.0.1:1/db?%70assword=SECR%45TA4&connect_timeout=2",
+         {"SECRETA4", "SECR%45TA4"}},
+        {"postgresql:host=127.0.0.1 port=1 password=hunter2&SECRETA5 connect_timeout=2",
+         {"hunter2", "SECRETA5"}},
+        {"postgresql:host=127.0.0.1 port=1 password=hunter2#SECRETA6 connect_timeout=2",
+         {"hunter2", "SECRETA6"}},
+        {"postgresql:host=127.0.0.1\npassword=SECRETA7\nport=1\nconnect_timeout=2",
+         {"SECRETA7"}},
+        {"postgresql:host=127.0.0.1 port=1 password = 'SECRET\\'A8' connect_timeout=2",
+         {"SECRET'A8", "SECRET\\'A8"}},
+        {"postgresql:host=127.0.0.1 port=1 sslpassword=SECRETA9 connect_timeout=2",
+         {"SECRETA9"}},
+        {"postgresql://app:SECRETB1@no-such-host.invalid/db?connect_timeout=2", {"SECRETB1"}},
+        {"postgresql://app:SECRETB2@127.0.0.1:1/db?connect_timeout=2&bad", {"SECRETB2"}},
+        {"postgresql:password=SECRETB3 host='unterminated", {"SECRETB3"}},
+        {"postgresql://app:hunter2/SECRETB4@[::1/db", {"hunter2", "SECRETB4"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *log = NULL;
+        retort *r = NULL;
+        int rc = retort_new(&r, cases[i].url);
+        if (rc == RETORT_OK) {
+            assert_ok(r, retort_set_log(r, collect_log, &log));
+            assert_ok(r, retort_set_log_level(r, RETORT_LOG_DEBUG));
+            assert_ok(r, retort_add_sql(r, "a", NULL, NULL, "CREATE TABLE t_a (x INTEGER)", NULL));
+            rc = retort_migrate_to_head(r);
+        }
+        if (rc != RETORT_EURL && rc != RETORT_ECONNECT)
+            fail_msg("URL case %zu gave %d: %s", i, rc, retort_errmsg(r));
+        for (int k = 0; k < 3 && cases[i].secret[k]; k++) {
+            if (strstr(retort_errmsg(r), cases[i].secret[k]))
+                fail_msg("URL case %zu: the message shows \"%s\": %s", i, cases[i].secret[k],
+                         retort_errmsg(r));
+            if (log && strstr(log, cases[i].secret[k]))
+                fail_msg("URL case %zu: a log line shows \"%s\": %s", i, cases[i].secret[k],
+                         log);
+        }
+        free(log);
+        retort_free(r);
+    }
+}
+
 static void test_version_rows_hold_hostile_free_text_verbatim(void **state)
 {
     (void)state;
@@ -345,6 +420,43 @@ static void test_wide_merge_and_unknown_parent_in_a_huge_graph_are_handled(void 
 
 /* ---------------------------------------------------------- PostgreSQL */
 
+/* Issue 14: a working connection whose password comes under a
+ * percent-encoded key (pass%77ord, which libpq decodes) was shown whole in
+ * the debug line "connected to ...". */
+static void test_debug_line_of_a_working_connection_hides_a_password_under_an_encoded_key(
+    void **state)
+{
+    (void)state;
+    char role[64], sql[512];
+    snprintf(role, sizeof role, "rt_hostile_%ld", (long)getpid());
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN PASSWORD "
+                              "'S3cretD1pw'; GRANT USAGE ON SCHEMA \"%s\" TO %s",
+             role, role, fixture_schema(), role);
+    fixture_exec(sql);
+    const char *host = getenv("PGHOST"), *port = getenv("PGPORT"), *db = getenv("PGDATABASE");
+    char url[512];
+    snprintf(url, sizeof url, "postgresql://%s:%s/%s?user=%s&pass%%77ord=S3cretD1pw",
+             host ? host : "localhost", port ? port : "5432", db ? db : "postgres", role);
+    char *log = NULL;
+    retort *r = NULL;
+    assert_ok(r, retort_new(&r, url));
+    assert_ok(r, retort_set_log(r, collect_log, &log));
+    assert_ok(r, retort_set_log_level(r, RETORT_LOG_DEBUG));
+    assert_ok(r, retort_set_schema(r, fixture_schema()));
+    const char *heads = NULL;
+    assert_ok(r, retort_current(r, &heads)); /* connects: the password worked */
+    assert_string_equal(heads, "");
+    assert_non_null(log);
+    assert_contains(log, "connected to");
+    if (strstr(log, "S3cretD1pw"))
+        fail_msg("the debug log shows the password: %s", log);
+    free(log);
+    retort_free(r);
+    assert_version_ids("");
+    snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+    fixture_exec(sql);
+}
+
 static void test_lookalike_version_table_earlier_in_search_path_is_never_used(void **state)
 {
     (void)state;
@@ -444,6 +556,7 @@ int main(void)
         T(test_hostile_targets_are_refused_and_change_nothing),
         T(test_hostile_setting_values_are_refused_naming_the_setting),
         T(test_hostile_urls_fail_cleanly_without_echoing_passwords),
+        T(test_passwords_in_every_url_form_never_reach_a_message_or_log_line),
         T(test_version_rows_hold_hostile_free_text_verbatim),
         T(test_offline_script_keeps_hostile_messages_inside_literals_and_comments),
         T(test_hundred_thousand_revision_chain_and_cycle_are_handled_without_crashing),
@@ -451,18 +564,20 @@ int main(void)
     };
     const struct CMUnitTest postgres_only[] = {
         T(test_lookalike_version_table_earlier_in_search_path_is_never_used),
+        T(test_debug_line_of_a_working_connection_hides_a_password_under_an_encoded_key),
     };
     const struct CMUnitTest sqlite_only[] = {
         T(test_sqlite_database_file_retort_creates_is_not_world_readable),
         T(test_sqlite_database_file_created_through_a_file_uri_is_not_world_readable),
     };
     enum { NCOMMON = sizeof common / sizeof common[0] };
-    struct CMUnitTest tests[NCOMMON + 2];
+    struct CMUnitTest tests[NCOMMON + 2 + 1];
     size_t n = 0;
     for (size_t i = 0; i < NCOMMON; i++)
         tests[n++] = common[i];
     if (fixture_is_postgres())
-        tests[n++] = postgres_only[0];
+        for (size_t i = 0; i < 2; i++)
+            tests[n++] = postgres_only[i];
     else
         for (size_t i = 0; i < 2; i++)
             tests[n++] = sqlite_only[i];

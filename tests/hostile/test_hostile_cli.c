@@ -212,6 +212,44 @@ static void test_password_in_a_command_line_url_is_never_echoed(void **state)
     }
 }
 
+/* Issue 14: a retort.ini line the parser cannot read is named by file and
+ * line and what is wrong with it, never echoed: it may hold the URL and its
+ * password. */
+static void test_configuration_errors_name_the_line_without_echoing_it(void **state)
+{
+    (void)state;
+    const struct {
+        const char *text, *where, *secret;
+    } cases[] = {
+        {"url = postgresql://u:SECRETC1@h/db\n", ":1:", "SECRETC1"},
+        {"[retort]\nurl: postgresql://u:SECRETC2@h/db\n", ":2:", "SECRETC2"},
+        {"[retort] url = postgresql://u:SECRETC3@h/db\n", ":1:", "SECRETC3"},
+        {"[retort]\nurl: postgresql://u:SECRETC4@h/db?sslmode=disable\n", ":2:", "SECRETC4"},
+        {"[retort]\nurl postgresql:password=SECRETC5\n", ":2:", "SECRETC5"},
+        {"[retort]\npassword = SECRETC6\n", ":2:", "SECRETC6"},
+        {"[retort\nurl = postgresql://u:SECRETC7@h/db\n", ":1:", "SECRETC7"},
+        {"[retort]]SECRETC8\n", ":1:", "SECRETC8"},
+        /* a password with a newline, split over two lines */
+        {"[retort]\nurl = postgresql://u:abc\nSECRETC9@h/db\n", ":3:", "SECRETC9"},
+        {"[retort]\nurl = postgresql://u:abc\nSECRETD1=x@h/db\n", ":3:", "SECRETD1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *ini = fixture_path("retort.ini");
+        write_text(ini, cases[i].text);
+        const char *args[] = {"--config", ini, "--dir", mig, "-vv", "current", NULL};
+        cli_result res = cli_run(args);
+        assert_no_crash(res);
+        if (res.status == 0)
+            fail_msg("configuration case %zu was accepted", i);
+        assert_contains(res.err, cases[i].where);
+        if (strstr(res.err, cases[i].secret) || strstr(res.out, cases[i].secret))
+            fail_msg("configuration case %zu echoed the password: %s", i, res.err);
+        cli_result_free(&res);
+        free(ini);
+    }
+    assert_untouched();
+}
+
 static void test_junk_template_and_hostile_message_make_a_file_or_a_clear_error(void **state)
 {
     (void)state;
@@ -269,6 +307,7 @@ int main(void)
         T(test_hostile_migration_files_are_refused_and_nothing_runs),
         T(test_hostile_targets_on_the_command_line_change_nothing),
         T(test_password_in_a_command_line_url_is_never_echoed),
+        T(test_configuration_errors_name_the_line_without_echoing_it),
         T(test_junk_template_and_hostile_message_make_a_file_or_a_clear_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "memory.h"
 #include "retort/backend.h"
 #include "retort/retort.h"
+#include "redact.h"
 #include "url.h"
 
 #include "assertions.h"
@@ -167,6 +168,92 @@ static void test_password_with_raw_question_mark_or_hash_is_hidden_whole(void **
     expect_hidden("postgresql://u:pa#ss-secretpw@h/db", "secretpw");
 }
 
+/* rt_redact (lib/redact.c), the one path every message passes through. */
+static char *redacted(const rt_secrets *s, const char *text)
+{
+    rt_buf b = RT_BUF_INIT;
+    rt_buf_append(&b, text);
+    rt_redact(s, &b);
+    return rt_buf_take(&b);
+}
+
+static void test_a_secret_is_hidden_in_every_spelling_of_it(void **state)
+{
+    (void)state;
+    rt_secrets s = RT_SECRETS_INIT;
+    rt_secrets_add(&s, "hunter2's pw", 12);
+    const char *const texts[] = {
+        "host hunter2's pw port", "x=hunter2%27s%20pw&", "'hunter2\\'s pw'",
+        "hunter2's\n\t pw", "%68unter2's pw", NULL};
+    for (int i = 0; texts[i]; i++) {
+        char *out = redacted(&s, texts[i]);
+        assert_non_null(out);
+        assert_contains(out, "***");
+        assert_not_contains(out, "hunter2");
+        rt_free(out);
+    }
+    char *out = redacted(&s, "host db port 5432");
+    assert_string_equal(out, "host db port 5432");
+    rt_free(out);
+    rt_secrets_free(&s);
+}
+
+static void test_a_secret_that_could_not_be_recorded_withholds_the_message(void **state)
+{
+    (void)state;
+    rt_secrets s = RT_SECRETS_INIT;
+    s.failed = 1;
+    char *out = redacted(&s, "cannot connect to postgresql://u:pw@h/db");
+    assert_not_contains(out, "pw@");
+    assert_contains(out, "withheld");
+    rt_free(out);
+    assert_true(rt_secrets_found(&s, "anything", 8));
+}
+
+static void test_secrets_of_a_url_include_what_each_reading_shows(void **state)
+{
+    (void)state;
+    rt_secrets s = RT_SECRETS_INIT;
+    rt_url_secrets("postgresql://app:hunter2/SECRET@127.0.0.1:1/db?pass%77ord=X%41Y", &s);
+    const char *const want[] = {"hunter2/SECRET", "hunter2", "SECRET", "X%41Y", "XAY", NULL};
+    for (int i = 0; want[i]; i++) {
+        int have = 0;
+        for (size_t k = 0; k < s.n; k++)
+            have |= strcmp(s.v[k], want[i]) == 0;
+        if (!have)
+            fail_msg("\"%s\" is not among the URL's secrets", want[i]);
+    }
+    rt_secrets_free(&s);
+}
+
+static void test_url_with_more_password_values_than_can_be_hidden_is_refused(void **state)
+{
+    (void)state;
+    char *url = malloc(300 * 24 + 16);
+    assert_non_null(url);
+    strcpy(url, "postgresql:");
+    for (int i = 0; i < 300; i++)
+        sprintf(url + strlen(url), "password=pw%05dxyz ", i);
+    retort *r = NULL;
+    assert_int_equal(retort_new(&r, url), RETORT_EURL);
+    assert_contains(retort_errmsg(r), "more than 256 values that may be passwords");
+    assert_not_contains(retort_errmsg(r), "pw00");
+    retort_free(r);
+    /* A long run of keys that never end their values costs one pass. */
+    size_t n = 200000;
+    char *many = malloc(n + 32);
+    assert_non_null(many);
+    strcpy(many, "postgresql://h/db");
+    for (size_t k = strlen(many); k + 10 < n; k += 10)
+        memcpy(many + k, "?password=", 11);
+    rt_secrets sec = RT_SECRETS_INIT;
+    rt_url_secrets(many, &sec);
+    assert_true(sec.n > 0);
+    rt_secrets_free(&sec);
+    free(many);
+    free(url);
+}
+
 static void test_redacting_null_gives_an_empty_string(void **state)
 {
     (void)state;
@@ -248,6 +335,10 @@ int main(void)
         cmocka_unit_test(test_every_password_in_one_string_is_hidden),
         cmocka_unit_test(test_ssl_key_password_is_hidden_too),
         cmocka_unit_test(test_password_with_raw_question_mark_or_hash_is_hidden_whole),
+        cmocka_unit_test(test_a_secret_is_hidden_in_every_spelling_of_it),
+        cmocka_unit_test(test_a_secret_that_could_not_be_recorded_withholds_the_message),
+        cmocka_unit_test(test_secrets_of_a_url_include_what_each_reading_shows),
+        cmocka_unit_test(test_url_with_more_password_values_than_can_be_hidden_is_refused),
         cmocka_unit_test(test_redacting_null_gives_an_empty_string),
         cmocka_unit_test(test_unknown_scheme_is_eurl_listing_the_available_backends),
         cmocka_unit_test(test_text_without_a_scheme_is_eurl),
