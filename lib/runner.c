@@ -719,7 +719,29 @@ static int run_non_transactional(retort *r, run *x, const rt_rev *rev)
         return r->errcode;
     }
     rt_report_free(&rep);
-    rc = rt_vt_record_finished(r, rev, x->up, ms, started, finished, done);
+    /* The body ran without the write lock: its row must still be the dirty
+     * one it left, or another process (an operator's mark or stamp) changed
+     * it meanwhile, and recording the step would claim a state nobody
+     * knows.  One indexed read, for non-transactional revisions only. */
+    char state[16];
+    rc = rt_vt_lookup(r, rev->id, state, sizeof state);
+    if (rc == RETORT_OK && strcmp(state, "dirty") != 0) {
+        rollback_quietly(r);
+        rt_fail(r, RETORT_EMIGRATION,
+                "%s of non-transactional revision '%s' ran, but another process changed its "
+                "version row meanwhile (%s; a mark-applied, mark-reverted or stamp raced it): "
+                "nothing was recorded for it; inspect the database, then record what it holds "
+                "with retort_mark_applied or retort_mark_reverted (command: retort "
+                "mark-applied|mark-reverted %s)",
+                x->up ? "upgrade" : "downgrade", rev->id,
+                *state ? "it is now recorded as applied" : "it is no longer recorded", rev->id);
+        log_failure_quietly(r, rev->id, x->up ? "up" : "down", started,
+                            "its version row was changed by another process while it ran", done);
+        after_step(r, x, rev, index, r->errcode, ms);
+        return r->errcode;
+    }
+    if (rc == RETORT_OK)
+        rc = rt_vt_record_finished(r, rev, x->up, ms, started, finished, done);
     if (rc != RETORT_OK) {
         rollback_quietly(r);
         after_step(r, x, rev, index, rc, ms);

@@ -476,6 +476,47 @@ static void test_commit_then_begin_in_a_callback_marks_the_revision_dirty(void *
 
 /* A non-transactional revision whose SQL opens a transaction and never
  * ends it, followed by another revision. */
+/* Another process resolves the revision by hand while its body runs: the
+ * operator's mark-reverted removes the dirty row under it. */
+static int mark_reverted_meanwhile(retort_conn *conn, void *user)
+{
+    (void)user;
+    if (retort_exec(conn, "CREATE TABLE t_nt_raced (x INTEGER)") != RETORT_OK)
+        return 1;
+    retort *other = fixture_new();
+    int rc = retort_add(other, "nt_raced", NULL, NULL, mark_reverted_meanwhile, NULL, NULL);
+    if (rc == RETORT_OK)
+        rc = retort_mark_reverted(other, "nt_raced");
+    if (rc != RETORT_OK)
+        retort_conn_set_error(conn, retort_errmsg(other));
+    fixture_free(other);
+    return rc == RETORT_OK ? 0 : 1;
+}
+
+/* SQLite only: on PostgreSQL the advisory lock, held for the whole run, makes
+ * the other process wait for the end of the run instead. */
+static void test_non_transactional_revision_whose_row_vanished_meanwhile_is_not_reported_applied(
+    void **state)
+{
+    (void)state;
+    if (fixture_is_postgres())
+        skip();
+    retort *r = fixture_new();
+    assert_ok(r, retort_add(r, "nt_raced", NULL, NULL, mark_reverted_meanwhile, NULL, NULL));
+    assert_ok(r, retort_revision_set_transactional(r, "nt_raced", 0));
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_contains(retort_errmsg(r), "'nt_raced'");
+    assert_contains(retort_errmsg(r), "another process");
+    assert_table("t_nt_raced");
+    assert_version_ids("");
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'nt_raced' AND direction = 'up' AND outcome = 'ok'"),
+                     0);
+    assert_int_equal(fixture_count("SELECT count(*) FROM retort_version_log WHERE revision = "
+                                   "'nt_raced' AND direction = 'up' AND outcome = 'failed'"),
+                     1);
+}
+
 static void test_non_transactional_revision_leaving_a_transaction_open_fails_dirty(
     void **state)
 {
@@ -566,6 +607,8 @@ int main(void)
         IT_TEST(test_commit_then_begin_in_a_callback_marks_the_revision_dirty),
         IT_TEST(test_non_transactional_revision_leaving_a_transaction_open_fails_dirty),
         IT_TEST(test_non_transactional_callback_leaving_a_transaction_open_fails_dirty),
+        IT_TEST(
+            test_non_transactional_revision_whose_row_vanished_meanwhile_is_not_reported_applied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
