@@ -20,14 +20,17 @@ static const retort_backend *backends[MAX_BACKENDS];
 static int nbackends;
 static int builtins_added;
 
-/* The smallest struct that has every member of version 1, and of 2. */
+/* The smallest struct that has every member of version 1, of 2, and of 3. */
 #define V1_SIZE (offsetof(retort_backend, native) + sizeof(void *))
 #define V2_SIZE (offsetof(retort_backend, data_version) + sizeof(void *))
+#define V3_SIZE (offsetof(retort_backend, template_drop) + sizeof(void *))
 
 /* A driver's struct must be as long as the version it claims. */
 static int size_fits_version(const retort_backend *b)
 {
-    return b->struct_size >= (b->abi_version >= 2 ? V2_SIZE : V1_SIZE);
+    return b->struct_size >= (b->abi_version >= 3   ? V3_SIZE
+                              : b->abi_version >= 2 ? V2_SIZE
+                                                    : V1_SIZE);
 }
 
 static void add_builtins_locked(void)
