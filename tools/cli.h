@@ -31,7 +31,9 @@ enum {
     OPT_SQL = 1u << 5,
     OPT_NO_CURRENT = 1u << 6,
     OPT_AUTOGENERATE = 1u << 7,
-    OPT_SCHEMA = 1u << 8
+    OPT_SCHEMA = 1u << 8,
+    OPT_DROP_TEMPLATES = 1u << 9,
+    OPT_TEST_URL = 1u << 10
 };
 
 typedef struct cli {
@@ -49,6 +51,8 @@ typedef struct cli {
     int no_current;
     int autogenerate;
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
+    int drop_templates;      /* test --drop-templates */
+    const char *test_url;    /* test --test-url URL */
 
     /* positional arguments after the command */
     char **args;
@@ -88,8 +92,8 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
-/* The same, on a fresh, empty test target derived from the URL when fresh
- * is nonzero (retort_new_fresh: connects at once). */
+/* The same, on a fresh, empty test target derived from the test URL when
+ * fresh is nonzero (retort_new_fresh: created at the first operation). */
 int cli_open_target(cli *c, retort **out, int load, int fresh);
 
 /* Commands (commands_db.c, commands_graph.c, scaffold.c). */

@@ -17,7 +17,7 @@
 /* The library settings retort.ini may carry, passed to retort_set(). */
 static const char *const setting_keys[] = {
     "version_table", "schema", "lock_timeout", "transaction_mode",
-    "checksum_policy", "log_level", "tolerate_unknown",
+    "checksum_policy", "log_level", "tolerate_unknown", "fresh_mode", "template_key",
 };
 #define NSETTING_KEYS (sizeof setting_keys / sizeof setting_keys[0])
 
@@ -66,8 +66,8 @@ static char *trim(char *s)
 }
 
 typedef struct ini_values {
-    char *url, *dir, *template_path;
-    int url_line, dir_line, template_line;
+    char *url, *dir, *template_path, *test_url;
+    int url_line, dir_line, template_line, test_url_line;
 } ini_values;
 
 static int set_once(char **slot, int *slot_line, const char *value, int line, const char *path,
@@ -136,6 +136,9 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
         char *key = trim(s), *value = trim(eq + 1);
         if (strcmp(key, "url") == 0) {
             rc = set_once(&iv->url, &iv->url_line, value, lineno, path, key, err, errlen);
+        } else if (strcmp(key, "test_url") == 0) {
+            rc = set_once(&iv->test_url, &iv->test_url_line, value, lineno, path, key, err,
+                          errlen);
         } else if (strcmp(key, "dir") == 0 || strcmp(key, "template") == 0) {
             int isdir = key[0] == 'd';
             if (!*value) {
@@ -197,6 +200,7 @@ void cli_config_free(cli_config *cfg)
     free(cfg->url);
     free(cfg->dir);
     free(cfg->template_path);
+    free(cfg->test_url);
     for (int i = 0; i < cfg->nsettings; i++) {
         free(cfg->settings[i].key);
         free(cfg->settings[i].value);
@@ -285,7 +289,12 @@ int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_
         else if (flags->verbose)
             cfg->verbosity = flags->verbose > 1 ? 2 : 1;
     }
+    if (!rc && iv.test_url && *iv.test_url && !(cfg->test_url = strdup(iv.test_url))) {
+        snprintf(err, errlen, "out of memory");
+        rc = 1;
+    }
     free(iv.url);
+    free(iv.test_url);
     free(iv.dir);
     free(iv.template_path);
     if (rc)
@@ -298,6 +307,9 @@ int cli_config_apply(const cli_config *cfg, retort *r, int fresh, char *err, siz
     for (int i = 0; i < cfg->nsettings; i++) {
         const cli_setting *s = &cfg->settings[i];
         if (fresh && strcmp(s->key, "schema") == 0)
+            continue;
+        /* Settings of fresh test targets only. */
+        if (!fresh && (strcmp(s->key, "fresh_mode") == 0 || strcmp(s->key, "template_key") == 0))
             continue;
         int rc = retort_set(r, s->key, s->value);
         if (rc != RETORT_OK) {
