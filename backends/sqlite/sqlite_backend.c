@@ -44,7 +44,10 @@ typedef struct {
     int timeout_ms;
     cached_stmt cache[CACHE_SIZE];
     int next_slot; /* round-robin eviction */
+    void *snap_cache; /* sqlite_snapshot.c's described tables */
 } sqlite_conn;
+
+void **rt_sqlite_snapshot_cache(void *db) { return &((sqlite_conn *)db)->snap_cache; }
 
 /* Reports an SQLite failure and returns the status it maps to. */
 static int report_db(retort_report *rep, sqlite_conn *c, int rc, const char *what)
@@ -192,6 +195,7 @@ static void sq_disconnect(void *db)
         rt_free(c->cache[i].sql);
     }
     sqlite3_close_v2(c->db);
+    rt_sqlite_snapshot_cache_free(c->snap_cache);
     rt_free(c->path);
     rt_free(c);
 }
