@@ -92,7 +92,9 @@ int rt_set_names(retort *r);
 /* fresh.c: creates a pending fresh target, empty, and connects to it. */
 int rt_fresh_materialize(retort *r);
 /* fresh.c: creates a pending fresh target as a clone of the template of
- * the registered migrations (building it first if needed), and connects. */
-int rt_fresh_upgrade_from_template(retort *r);
+ * the registered migrations (building it first if needed), and connects;
+ * *cloned = 1 when it is one (at the heads, by construction), 0 when it
+ * fell back to an empty target. */
+int rt_fresh_upgrade_from_template(retort *r, int *cloned);
 
 #endif

@@ -175,8 +175,9 @@ static int build_template(void *ctx, const char *build_url)
     return rc;
 }
 
-int rt_fresh_upgrade_from_template(retort *r)
+int rt_fresh_upgrade_from_template(retort *r, int *cloned)
 {
+    *cloned = 0;
     char key[40];
     int rc = template_key_of(r, key);
     if (rc != RETORT_OK)
@@ -204,6 +205,8 @@ int rt_fresh_upgrade_from_template(retort *r)
     if (built)
         rt_log(r, RETORT_LOG_INFO, "test template %s built", key);
     rc = create_target(r, key);
+    if (rc == RETORT_OK)
+        *cloned = 1;
     if (rc != RETORT_OK && !r->fresh_handle) {
         /* The template went between its check and the copy (another
          * process dropped it as stale, or retort_drop_templates): an empty

@@ -681,7 +681,11 @@ static int sq_fresh_create(const char *url, const char *tmpl, int timeout_ms, vo
                 rc = RETORT_EDB;
             } else if (tpl) {
                 sqlite3_busy_timeout(f->keep, timeout_ms);
+                /* A copy into a new database needs no rollback journal:
+                 * without it the pages are copied once, not twice. */
+                sqlite3_exec(f->keep, "PRAGMA journal_mode = OFF", NULL, NULL, NULL);
                 rc = copy_template(f->keep, tpl, rep);
+                sqlite3_exec(f->keep, "PRAGMA journal_mode = MEMORY", NULL, NULL, NULL);
             }
         }
     }
@@ -767,7 +771,9 @@ static int sq_template_ensure(const char *url, const char *key, int timeout_ms,
     rt_buf_printf(&tpl, "%sretort-tpl-%s.db", dir, key);
     rt_buf_printf(&tmp, "%sretort-tpb-%s-%ld.db", dir, key, (long)getpid());
     rt_buf_printf(&lockp, "%sretort-templates.lock", dir);
-    rt_buf_printf(&bu, "sqlite:///%s", rt_buf_str(&tmp));
+    /* Built in memory (no fsync per migration), then written out once. */
+    rt_buf_printf(&bu, "sqlite:file:/retort-tpb-%s-%ld?vfs=memdb", key, (long)getpid());
+    sqlite3 *keep = NULL;
     int fd = -1;
     struct stat st;
     if (rt_buf_failed(&tpl) || rt_buf_failed(&tmp) || rt_buf_failed(&lockp) ||
@@ -790,14 +796,40 @@ static int sq_template_ensure(const char *url, const char *key, int timeout_ms,
     if (stat(rt_buf_str(&tpl), &st) == 0)
         goto done; /* another process built it while this one waited */
     unlink(rt_buf_str(&tmp));
-    /* An empty file, owner-only, for the build to migrate. */
-    int bfd = open(rt_buf_str(&tmp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (bfd < 0) {
-        rc = report_errno(rep, "cannot create the template", rt_buf_str(&tmp));
+    /* The in-memory database the build migrates, held open meanwhile. */
+    if (sqlite3_open_v2(rt_buf_str(&bu) + 7, &keep,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
+                            SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        retort_report_error(rep, RETORT_EDB, "cannot create the in-memory test template");
+        rc = RETORT_EDB;
         goto done;
     }
-    close(bfd);
     rc = build(ctx, rt_buf_str(&bu));
+    if (rc == RETORT_OK) {
+        /* An empty file, owner-only, then one copy of the built pages. */
+        int bfd = open(rt_buf_str(&tmp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (bfd < 0) {
+            rc = report_errno(rep, "cannot create the template", rt_buf_str(&tmp));
+            goto done;
+        }
+        close(bfd);
+        sqlite3 *file = NULL;
+        int src = sqlite3_open_v2(rt_buf_str(&tmp), &file,
+                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        sqlite3_backup *b = src == SQLITE_OK ? sqlite3_backup_init(file, "main", keep, "main")
+                                             : NULL;
+        src = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+        int frc = b ? sqlite3_backup_finish(b) : SQLITE_ERROR;
+        sqlite3_close_v2(file);
+        if (src != SQLITE_DONE || frc != SQLITE_OK) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "cannot write the test template '%.900s': %s",
+                     rt_buf_str(&tmp), sqlite3_errstr(src != SQLITE_DONE ? src : frc));
+            retort_report_error(rep, RETORT_EIO, msg);
+            rc = RETORT_EIO;
+        }
+    }
     if (rc == RETORT_OK && rename(rt_buf_str(&tmp), rt_buf_str(&tpl)) != 0)
         rc = report_errno(rep, "cannot publish the template", rt_buf_str(&tpl));
     if (rc != RETORT_OK) {
@@ -807,12 +839,13 @@ static int sq_template_ensure(const char *url, const char *key, int timeout_ms,
     *built = 1;
     /* Stale: the same project's templates for other migrations. */
     const char *us = strchr(key, '_');
-    char prefix[80], keep[96];
+    char prefix[80], current[96];
     snprintf(prefix, sizeof prefix, "retort-tpl-%.*s_", (int)(us ? us - key : (long)strlen(key)),
              key);
-    snprintf(keep, sizeof keep, "retort-tpl-%s.db", key);
-    drop_templates_in(dir, prefix, keep, NULL, NULL);
+    snprintf(current, sizeof current, "retort-tpl-%s.db", key);
+    drop_templates_in(dir, prefix, current, NULL, NULL);
 done:
+    sqlite3_close_v2(keep);
     if (fd >= 0)
         close(fd); /* releases the flock */
     rt_free(dir);
