@@ -183,6 +183,20 @@ int rt_fresh_upgrade_from_template(retort *r, int *cloned)
     if (rc != RETORT_OK)
         return rc;
     r->fresh_pending = 0;
+    /* The common case, a template that exists: one copy, no look-up. */
+    rc = create_target(r, key);
+    if (rc == RETORT_OK) {
+        *cloned = 1;
+        return RETORT_OK;
+    }
+    if (rc != RETORT_ENOTFOUND || r->fresh_handle) {
+        rt_log(r, RETORT_LOG_INFO, "cannot copy the test template %s (%s): migrating the fresh "
+                                   "target step by step",
+               key, retort_errmsg(r));
+        rt_clear_error(r);
+        return r->fresh_handle ? rt_connect(r) : create_target(r, NULL);
+    }
+    rt_clear_error(r);
     struct retort_report rep;
     rt_report_init(&rep);
     int built = 0;

@@ -1162,6 +1162,9 @@ static int admin_exec(PGconn *conn, const char *what, const char *sql, int npara
                       "test: migrations that name other schemas write to that database)",
                       what, user, user);
     } else {
+        /* 3D000: the template database does not exist (yet). */
+        if (sqlstate && strcmp(sqlstate, "3D000") == 0 && strncmp(sql, "CREATE DATABASE", 15) == 0)
+            code = RETORT_ENOTFOUND;
         rt_buf_printf(&b, "%s: ", what);
         const char *msg = res ? PQresultErrorMessage(res) : "";
         append_one_line(&b, *msg ? msg : PQerrorMessage(conn));

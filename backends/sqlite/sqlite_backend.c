@@ -620,6 +620,16 @@ static int sq_fresh_create(const char *url, const char *tmpl, int timeout_ms, vo
         if (rt_buf_failed(&b))
             return report_oom_sq(rep);
         tpl = rt_buf_take(&b);
+        struct stat st;
+        if (stat(tpl, &st) != 0) {
+            int err = errno, code = err == ENOENT ? RETORT_ENOTFOUND : RETORT_EIO;
+            char msg[1200];
+            snprintf(msg, sizeof msg, "cannot read the test template '%.900s': %s", tpl,
+                     strerror(err));
+            retort_report_error(rep, code, msg);
+            rt_free(tpl);
+            return code;
+        }
     }
     sq_fresh *f = rt_calloc(1, sizeof *f);
     rt_buf u = RT_BUF_INIT;

@@ -186,7 +186,9 @@ struct retort_backend {
      * when tmpl is NULL, else a copy of the template tmpl (a key that
      * template_ensure made exist), and calls url_out once with a URL that
      * connect opens, credentials as in url.  *fresh receives a handle the
-     * driver owns (never NULL on success) until fresh_drop.
+     * driver owns (never NULL on success) until fresh_drop.  A template
+     * tmpl that does not exist is RETORT_ENOTFOUND, with nothing created:
+     * the core tries the copy first and calls template_ensure only then.
      */
     int (*fresh_create)(const char *url, const char *tmpl, int timeout_ms, void **fresh,
                         retort_line_fn url_out, void *ctx, retort_report *rep);
