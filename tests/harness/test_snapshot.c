@@ -349,9 +349,9 @@ static void test_snapshot_after_changes_equals_a_new_connections_snapshot(void *
     for (int i = 0; changes[i]; i++) {
         char *warm_before = snapshot(r); /* describes, and keeps, the tables */
         free(warm_before);
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "%03d", i + 1);
-        char parent[8];
+        char parent[16];
         snprintf(parent, sizeof parent, "%03d", i);
         assert_ok(r, retort_add_sql(r, id, parent, NULL, changes[i], "SELECT 1"));
         assert_ok(r, retort_migrate_to_head(r));
