@@ -175,9 +175,28 @@ static int build_template(void *ctx, const char *build_url)
     return rc;
 }
 
+/* Whether a template can stand for these migrations: every revision is
+ * SQL, whose text the key hashes, or template_key stands for the code of
+ * the callbacks.  Without it a changed callback would be served the
+ * template its old code built, so those migrate step by step. */
+static int templatable(const retort *r)
+{
+    if (r->template_key)
+        return 1;
+    for (int i = 0; i < r->reg.n; i++)
+        if (!(r->reg.revs[i].flags & RETORT_REV_SQL))
+            return 0;
+    return 1;
+}
+
 int rt_fresh_upgrade_from_template(retort *r, int *cloned)
 {
     *cloned = 0;
+    if (!templatable(r)) {
+        rt_log(r, RETORT_LOG_DEBUG, "no test template: callback migrations and no "
+                                    "template_key; migrating the fresh target step by step");
+        return rt_fresh_materialize(r);
+    }
     char key[40];
     int rc = template_key_of(r, key);
     if (rc != RETORT_OK)

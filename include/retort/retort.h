@@ -500,7 +500,9 @@ RETORT_API int retort_set_allocator(retort_malloc_fn malloc_fn, retort_realloc_f
  * targets in $TMPDIR/retort-templates-UID/, copied with the backup API).
  * KEY hashes each revision's id, parents, SQL checksum and flags, the
  * version table's name and schema, and template_key: C callbacks have no
- * checksum, so change template_key when their code changes.  The first
+ * checksum, so migrations with callbacks use a template only once
+ * template_key is set, which must then change when their code changes
+ * (without it they run on every target, as before templates).  The first
  * process to need a template builds it under a lock (PostgreSQL: an
  * advisory lock on url's database; SQLite: flock) while the others wait,
  * then clone it.  Building it drops the templates of the same history

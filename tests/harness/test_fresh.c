@@ -492,6 +492,25 @@ static void test_second_fresh_target_at_head_is_a_clone_of_the_template(void **s
     free(counter);
 }
 
+/* Callback migrations without template_key: their code cannot be hashed,
+ * so no template stands for them, and every target runs them (a changed
+ * callback is never served what its old code built). */
+static void test_callback_migrations_without_template_key_run_on_every_target(void **state)
+{
+    (void)state;
+    char *counter = fixture_path("runs");
+    for (int i = 0; i < 2; i++) {
+        retort *r = fresh();
+        assert_ok(r, retort_add_sql(r, "001", NULL, NULL, create_t, "DROP TABLE t"));
+        assert_ok(r, retort_add(r, "002", "001", NULL, counted_up, counted_down, counter));
+        assert_ok(r, retort_migrate_to_head(r));
+        assert_current(r, "002");
+        fixture_free(r);
+    }
+    assert_int_equal(count_lines(counter), 2);
+    free(counter);
+}
+
 static void test_drop_templates_names_what_it_dropped_and_the_next_target_rebuilds(void **state)
 {
     (void)state;
@@ -635,6 +654,7 @@ int main(void)
         BACKEND_TEST(test_second_fresh_target_at_head_is_a_clone_of_the_template, ON_BOTH),
         BACKEND_TEST(test_drop_templates_names_what_it_dropped_and_the_next_target_rebuilds,
                      ON_BOTH),
+        BACKEND_TEST(test_callback_migrations_without_template_key_run_on_every_target, ON_BOTH),
         BACKEND_TEST(test_fresh_target_from_a_template_whose_build_fails_fails_as_without,
                      ON_BOTH),
         BACKEND_TEST(test_fresh_url_of_a_sqlite_memory_target_opens_the_same_database, ON_BOTH),
