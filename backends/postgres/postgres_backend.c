@@ -1077,6 +1077,47 @@ typedef struct pg_fresh {
     char name[64];  /* the database created */
 } pg_fresh;
 
+/* libpq's options with every search_path setting left out ("-csearch_path=X",
+ * "-c search_path=X", "--search_path=X"), into out; returns its text. */
+static const char *options_without_search_path(const char *options, rt_buf *out)
+{
+    rt_buf_reset(out);
+    const char *p = options;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t') {
+            if (*p == '\\' && p[1])
+                p++;
+            p++;
+        }
+        size_t n = (size_t)(p - start);
+        const char *next = p;
+        int skip = (n > 14 && strncmp(start, "-csearch_path=", 14) == 0) ||
+                   (n > 15 && strncmp(start, "--search_path=", 14) == 0);
+        if (!skip && n == 2 && strncmp(start, "-c", 2) == 0) {
+            const char *q = next;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (strncmp(q, "search_path=", 12) == 0) {
+                skip = 1;
+                while (*q && *q != ' ' && *q != '\t') {
+                    if (*q == '\\' && q[1])
+                        q++;
+                    q++;
+                }
+                p = q;
+            }
+        }
+        if (!skip)
+            rt_buf_printf(out, "%s%.*s", out->len ? " " : "", (int)n, start);
+    }
+    return rt_buf_failed(out) ? "" : rt_buf_str(out);
+}
+
 /* A URL for database dbname with url's other settings (credentials as
  * given): postgresql: and libpq's key=value pairs, each value quoted. */
 static char *url_with_dbname(const char *url, const char *dbname)
@@ -1091,11 +1132,20 @@ static char *url_with_dbname(const char *url, const char *dbname)
     rt_buf b = RT_BUF_INIT;
     rt_buf_append(&b, "postgresql:");
     const char *sep = "";
+    rt_buf opt = RT_BUF_INIT;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!o->val || strcmp(o->keyword, "dbname") == 0)
             continue;
+        const char *val = o->val;
+        if (strcmp(o->keyword, "options") == 0) {
+            /* A search_path names schemas of the URL's database, which the
+             * new one does not have: it keeps its own (public). */
+            val = options_without_search_path(val, &opt);
+            if (!*val)
+                continue;
+        }
         rt_buf_printf(&b, "%s%s='", sep, o->keyword);
-        for (const char *p = o->val; *p; p++) {
+        for (const char *p = val; *p; p++) {
             if (*p == '\'' || *p == '\\')
                 rt_buf_append_char(&b, '\\');
             rt_buf_append_char(&b, *p);
@@ -1104,6 +1154,7 @@ static char *url_with_dbname(const char *url, const char *dbname)
         sep = " ";
     }
     PQconninfoFree(opts);
+    rt_buf_free(&opt);
     rt_buf_printf(&b, "%sdbname='%s'", sep, dbname); /* our own name: [a-z0-9_] */
     if (rt_buf_failed(&b)) {
         rt_buf_free(&b);
