@@ -511,6 +511,74 @@ static void test_callback_migrations_without_template_key_run_on_every_target(vo
     free(counter);
 }
 
+/* Migrates a fresh target of a history whose root is root to its head,
+ * with key as template_key, and returns the key of the template it built
+ * (from the log; malloc'd), or NULL when it built none. */
+static char *build_history(const char *root, const char *key)
+{
+    retort *r = fresh();
+    fixture_capture_log(r, RETORT_LOG_INFO);
+    assert_ok(r, retort_set(r, "template_key", key));
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE TABLE %s (id INTEGER)", root);
+    assert_ok(r, retort_add_sql(r, root, NULL, NULL, sql, "SELECT 1"));
+    assert_ok(r, retort_migrate_to_head(r));
+    fixture_free(r);
+    const char *log = fixture_log_text();
+    const char *last = NULL, *p = log;
+    while ((p = strstr(p, "test template ")) != NULL) {
+        last = p + strlen("test template ");
+        p = last;
+    }
+    if (!last)
+        return NULL;
+    size_t n = strcspn(last, " ");
+    char *built = strndup(last, n);
+    return strstr(last, " built") == last + n ? built : (free(built), (char *)NULL);
+}
+
+/* Whether the template key exists, looked at directly. */
+static int template_exists(const char *key)
+{
+    char sql[256];
+    if (fixture_is_postgres()) {
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = 'retort_tpl_%s'", key);
+        return fixture_count(sql) == 1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(sql, sizeof sql, "%s/retort-templates-%ld/retort-tpl-%s.db", tmp && *tmp ? tmp : "/tmp",
+             (long)getuid(), key);
+    struct stat st;
+    return stat(sql, &st) == 0;
+}
+
+/* The rule for stale templates: building one drops the templates of the
+ * same history (the same root revision) built for other migrations, and
+ * leaves other histories' alone. */
+static void test_building_a_template_drops_the_stale_ones_of_the_same_history(void **state)
+{
+    (void)state;
+    char root[64], other_root[64], key[96], key2[120];
+    unique_key(key, sizeof key);
+    snprintf(key2, sizeof key2, "%s-2", key);
+    snprintf(root, sizeof root, "stale_%ld", (long)getpid());
+    snprintf(other_root, sizeof other_root, "other_%ld", (long)getpid());
+    char *first = build_history(root, key);
+    char *other = build_history(other_root, key);
+    assert_non_null(first);
+    assert_non_null(other);
+    assert_true(template_exists(first));
+    char *second = build_history(root, key2); /* same history, other migrations */
+    assert_non_null(second);
+    assert_true(template_exists(second));
+    assert_false(template_exists(first)); /* stale: dropped */
+    assert_true(template_exists(other));  /* another history: kept */
+    free(first);
+    free(other);
+    free(second);
+}
+
 static void test_drop_templates_names_what_it_dropped_and_the_next_target_rebuilds(void **state)
 {
     (void)state;
@@ -655,6 +723,7 @@ int main(void)
         BACKEND_TEST(test_drop_templates_names_what_it_dropped_and_the_next_target_rebuilds,
                      ON_BOTH),
         BACKEND_TEST(test_callback_migrations_without_template_key_run_on_every_target, ON_BOTH),
+        BACKEND_TEST(test_building_a_template_drops_the_stale_ones_of_the_same_history, ON_BOTH),
         BACKEND_TEST(test_fresh_target_from_a_template_whose_build_fails_fails_as_without,
                      ON_BOTH),
         BACKEND_TEST(test_fresh_url_of_a_sqlite_memory_target_opens_the_same_database, ON_BOTH),
