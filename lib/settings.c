@@ -47,8 +47,9 @@ RETORT_API int retort_set_version_table(retort *r, const char *name)
         return rt_fail(r, RETORT_EINVAL, "setting version_table: invalid table name '%.100s' "
                                          "(1-59 characters of [A-Za-z0-9_], not starting with a "
                                          "digit)", name ? name : "(null)");
-    /* A fresh test target (retort_new_fresh) is connected from the start but
-     * has no version table yet, so its name may still be chosen. */
+    /* A fresh test target (retort_new_fresh) has no version table until its
+     * first operation (fresh_mode=schema connects it early): its name may
+     * still be chosen. */
     if (r->db && !r->fresh)
         return rt_fail(r, RETORT_EMISUSE, "setting version_table: must be set before the first "
                                           "operation");
