@@ -48,8 +48,7 @@ RETORT_API int retort_set_version_table(retort *r, const char *name)
                                          "(1-59 characters of [A-Za-z0-9_], not starting with a "
                                          "digit)", name ? name : "(null)");
     /* A fresh test target (retort_new_fresh) has no version table until its
-     * first operation (fresh_mode=schema connects it early): its name may
-     * still be chosen. */
+     * first operation creates the target: its name may still be chosen. */
     if (r->db && !r->fresh)
         return rt_fail(r, RETORT_EMISUSE, "setting version_table: must be set before the first "
                                           "operation");
