@@ -36,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <retort/retort.h>
@@ -254,6 +256,349 @@ static int register_workload(retort *r, long n, int branched, int as_sql)
             return rc;
     }
     return RETORT_OK;
+}
+
+
+/* ------------------------------------------------ fresh targets, stairway */
+
+/*
+ * A history shaped like a real one: 20 tables, then revisions altering
+ * them in turn (a column added, or an index created), each reversible.
+ */
+static int register_history(retort *r, long n)
+{
+    char id[32], parent[32], up[160], down[120];
+    for (long i = 1; i <= n; i++) {
+        snprintf(id, sizeof id, "h%06ld", i);
+        snprintf(parent, sizeof parent, "h%06ld", i - 1);
+        if (i <= 20) {
+            snprintf(up, sizeof up, "CREATE TABLE t%02ld (id INTEGER PRIMARY KEY, name TEXT)", i);
+            snprintf(down, sizeof down, "DROP TABLE t%02ld", i);
+        } else if (i % 2 == 0) {
+            snprintf(up, sizeof up, "ALTER TABLE t%02ld ADD COLUMN c%06ld TEXT", i % 20 + 1, i);
+            snprintf(down, sizeof down, "ALTER TABLE t%02ld DROP COLUMN c%06ld", i % 20 + 1, i);
+        } else {
+            snprintf(up, sizeof up, "CREATE INDEX ix%06ld ON t%02ld (name, id)", i, i % 20 + 1);
+            snprintf(down, sizeof down, "DROP INDEX ix%06ld", i);
+        }
+        int rc = retort_add_sql(r, id, i > 1 ? parent : NULL, NULL, up, down);
+        if (rc != RETORT_OK)
+            return rc;
+    }
+    return RETORT_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One fresh target at head: retort_new_fresh, registration, migrate to
+ * head, and its URL (what a test connects to).  Freed (dropped) by the
+ * caller, outside the timing. */
+static int fresh_at_head(const char *url, long n, const char *key, retort **out)
+{
+    retort *r = NULL;
+    int rc = retort_new_fresh(&r, url);
+    if (rc == RETORT_OK)
+        rc = retort_set(r, "template_key", key);
+    if (rc == RETORT_OK)
+        rc = register_history(r, n);
+    if (rc == RETORT_OK)
+        rc = retort_migrate_to_head(r);
+    const char *furl = NULL;
+    if (rc == RETORT_OK)
+        rc = retort_fresh_url(r, &furl);
+    *out = r;
+    return rc;
+}
+
+#ifdef BENCH_HAVE_SQLITE
+/* The SQLite floor: the same registration (a context that never
+ * connects), and the template's image deserialized into a new in-memory
+ * database. */
+static int sqlite_clone_floor(long n, const unsigned char *image, sqlite3_int64 size)
+{
+    retort *r = NULL;
+    if (retort_new(&r, "sqlite::memory:") != RETORT_OK || register_history(r, n) != RETORT_OK)
+        return die("floor registration", r);
+    sqlite3 *db = NULL;
+    sqlite3_open(":memory:", &db);
+    unsigned char *copy = sqlite3_malloc64((sqlite3_uint64)size);
+    if (!copy)
+        return die("out of memory", r);
+    memcpy(copy, image, (size_t)size);
+    int rc = sqlite3_deserialize(db, "main", copy, size, size,
+                                 SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+    sqlite3_stmt *st = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM retort_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        sink += (unsigned long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    retort_free(r);
+    return rc == SQLITE_OK ? 0 : 1;
+}
+#endif
+
+#ifdef BENCH_HAVE_POSTGRES
+/* The PostgreSQL floor: the same registration, CREATE DATABASE ...
+ * TEMPLATE through libpq, and a connection to the new database (dropped
+ * outside the timing). */
+static int pg_clone_floor(long n, PGconn *admin, const char *tmpl, int k, char *made, size_t size)
+{
+    retort *r = NULL;
+    if (retort_new(&r, "sqlite::memory:") != RETORT_OK || register_history(r, n) != RETORT_OK)
+        return die("floor registration", r);
+    snprintf(made, size, "bench_floor_%ld_%d", (long)getpid(), k);
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\" TEMPLATE \"%s\"", made, tmpl);
+    PGresult *res = PQexec(admin, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "retort-bench: %s", PQerrorMessage(admin));
+    PQclear(res);
+    const char *keys[] = {"dbname", NULL}, *values[] = {made, NULL};
+    PGconn *c = ok ? PQconnectdbParams(keys, values, 0) : NULL;
+    ok = ok && PQstatus(c) == CONNECTION_OK;
+    PQfinish(c);
+    retort_free(r);
+    return ok ? 0 : 1;
+}
+
+static void pg_drop(PGconn *admin, const char *name)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\"", name);
+    PQclear(PQexec(admin, sql));
+}
+#endif
+
+/*
+ * fresh URL N ROUNDS: a fresh migrated database at head, after the first
+ * (which builds the template): retort against the clone floor and against
+ * migrating an empty database, paired per round; prints one line per case
+ * with the median time and the median ratio to the floor.
+ */
+static int mode_fresh(const char *url, long n, long rounds, int with_empty)
+{
+    char key[64];
+    snprintf(key, sizeof key, "bench-%ld-%.0f", (long)getpid(), now_ms());
+    retort *first = NULL;
+    double t0 = now_ms();
+    if (fresh_at_head(url, n, key, &first) != RETORT_OK)
+        return die("first fresh target", first);
+    double build_ms = now_ms() - t0;
+    double *tr = calloc((size_t)rounds, sizeof *tr), *tf = calloc((size_t)rounds, sizeof *tf);
+    double *te = calloc((size_t)rounds, sizeof *te), *rf = calloc((size_t)rounds, sizeof *rf);
+    double *re = calloc((size_t)rounds, sizeof *re);
+    if (!tr || !tf || !te || !rf || !re)
+        return die("out of memory", first);
+    const char *furl = NULL;
+    retort_fresh_url(first, &furl);
+#ifdef BENCH_HAVE_SQLITE
+    unsigned char *image = NULL;
+    sqlite3_int64 isize = 0;
+    if (is_sqlite(url)) {
+        sqlite3 *db = NULL;
+        const char *p = strchr(furl, ':') + 1;
+        if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+            return die("opening the template's copy", first);
+        image = sqlite3_serialize(db, "main", &isize, 0);
+        sqlite3_close(db);
+        if (!image)
+            return die("serializing the template's copy", first);
+    }
+#endif
+#ifdef BENCH_HAVE_POSTGRES
+    PGconn *admin = NULL;
+    char tmpl[80] = "";
+    if (!is_sqlite(url)) {
+        admin = PQconnectdb("");
+        if (PQstatus(admin) != CONNECTION_OK)
+            return die("admin connection", first);
+        /* the template this run built: the newest retort_tpl_ */
+        PGresult *res = PQexec(admin, "SELECT datname FROM pg_database WHERE datname LIKE "
+                                      "'retort\\_tpl\\_%' ORDER BY oid DESC LIMIT 1");
+        if (PQntuples(res) == 1)
+            snprintf(tmpl, sizeof tmpl, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+#endif
+    for (long k = 0; k < rounds; k++) {
+        retort *r = NULL;
+        double a = now_ms();
+        if (fresh_at_head(url, n, key, &r) != RETORT_OK)
+            return die("fresh target", r);
+        tr[k] = now_ms() - a;
+        retort_free(r);
+        a = now_ms();
+#ifdef BENCH_HAVE_SQLITE
+        if (is_sqlite(url) && sqlite_clone_floor(n, image, isize) != 0)
+            return die("sqlite floor", NULL);
+#endif
+#ifdef BENCH_HAVE_POSTGRES
+        char made[80] = "";
+        if (!is_sqlite(url) && pg_clone_floor(n, admin, tmpl, (int)k, made, sizeof made) != 0)
+            return die("postgres floor", NULL);
+#endif
+        tf[k] = now_ms() - a;
+#ifdef BENCH_HAVE_POSTGRES
+        if (*made)
+            pg_drop(admin, made);
+#endif
+        rf[k] = tr[k] / tf[k];
+        if (with_empty) {
+            /* migrating an empty fresh target step by step (what a harness
+             * without templates does): a fresh target not migrated to the
+             * head first, so no template is used */
+            a = now_ms();
+            retort *e = NULL;
+            int rc = retort_new_fresh(&e, url);
+            const char *ids = NULL;
+            if (rc == RETORT_OK)
+                rc = register_history(e, n);
+            if (rc == RETORT_OK)
+                rc = retort_applied(e, &ids); /* creates it empty */
+            if (rc == RETORT_OK)
+                rc = retort_migrate_to_head(e);
+            if (rc != RETORT_OK)
+                return die("migrating from empty", e);
+            te[k] = now_ms() - a;
+            retort_free(e);
+            re[k] = te[k] / tf[k];
+        }
+    }
+    printf("fresh %s N=%ld rounds=%ld first(build)=%.1f ms\n", is_sqlite(url) ? "sqlite" : "postgresql",
+           n, rounds, build_ms);
+    printf("  retort clone   median %.2f ms  ratio to floor %.2fx\n", median(tr, (int)rounds),
+           median(rf, (int)rounds));
+    printf("  clone floor    median %.2f ms\n", median(tf, (int)rounds));
+    if (with_empty)
+        printf("  from empty     median %.2f ms  ratio to floor %.1fx\n", median(te, (int)rounds),
+               median(re, (int)rounds));
+    const char *dropped = NULL;
+    retort_drop_templates(first, &dropped);
+    retort_free(first);
+#ifdef BENCH_HAVE_SQLITE
+    sqlite3_free(image);
+#endif
+#ifdef BENCH_HAVE_POSTGRES
+    PQfinish(admin);
+#endif
+    free(tr);
+    free(tf);
+    free(te);
+    free(rf);
+    free(re);
+    return 0;
+}
+
+static void count_builds_log(int level, const char *message, void *user)
+{
+    (void)level;
+    if (strstr(message, "test template ") && strstr(message, " built"))
+        ++*(int *)user;
+}
+
+/* fresh-parallel URL N: 4 processes, 25 fresh targets at head each, started
+ * together; prints how many templates were built (1 expected) and the time. */
+static int mode_fresh_parallel(const char *url, long n)
+{
+    enum { PROCS = 4, EACH = 25 };
+    char key[64];
+    snprintf(key, sizeof key, "bench-par-%ld-%.0f", (long)getpid(), now_ms());
+    int go[2], out[2];
+    if (pipe(go) != 0 || pipe(out) != 0)
+        return die("pipe", NULL);
+    fflush(NULL);
+    double t0 = now_ms();
+    for (int p = 0; p < PROCS; p++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            return die("fork", NULL);
+        if (pid == 0) {
+            close(go[1]);
+            char c;
+            if (read(go[0], &c, 1) != 0)
+                _exit(2);
+            int built = 0, failed = 0;
+            for (int k = 0; k < EACH; k++) {
+                retort *r = NULL;
+                int rc = retort_new_fresh(&r, url);
+                if (rc == RETORT_OK) {
+                    retort_set_log(r, count_builds_log, &built);
+                    retort_set_log_level(r, RETORT_LOG_INFO);
+                    rc = retort_set(r, "template_key", key);
+                }
+                if (rc == RETORT_OK)
+                    rc = register_history(r, n);
+                if (rc == RETORT_OK)
+                    rc = retort_migrate_to_head(r);
+                if (rc != RETORT_OK) {
+                    fprintf(stderr, "retort-bench: child: %s\n", retort_errmsg(r));
+                    failed++;
+                }
+                retort_free(r);
+            }
+            char line[64];
+            int len = snprintf(line, sizeof line, "%d %d\n", built, failed);
+            if (write(out[1], line, (size_t)len) != len)
+                _exit(3);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    close(out[1]);
+    int built = 0, failed = 0;
+    FILE *f = fdopen(out[0], "r");
+    int b, fl;
+    while (f && fscanf(f, "%d %d", &b, &fl) == 2) {
+        built += b;
+        failed += fl;
+    }
+    if (f)
+        fclose(f);
+    while (wait(NULL) > 0)
+        ;
+    printf("fresh-parallel %s N=%ld: %d processes x %d targets in %.0f ms, templates built: %d, "
+           "failures: %d\n",
+           is_sqlite(url) ? "sqlite" : "postgresql", n, PROCS, EACH, now_ms() - t0, built, failed);
+    retort *r = NULL;
+    if (retort_new_fresh(&r, url) == RETORT_OK) {
+        const char *dropped = NULL;
+        retort_drop_templates(r, &dropped);
+    }
+    retort_free(r);
+    return built == 1 && failed == 0 ? 0 : 1;
+}
+
+/* stairway URL N: retort_test_stairway on a fresh target, timed. */
+static int mode_stairway(const char *url, long n)
+{
+    retort *r = NULL;
+    int rc = retort_new_fresh(&r, url);
+    if (rc == RETORT_OK)
+        rc = register_history(r, n);
+    double t0 = now_ms();
+    if (rc == RETORT_OK)
+        rc = retort_test_stairway(r);
+    double t = now_ms() - t0;
+    if (rc != RETORT_OK)
+        return die("stairway", r);
+    printf("stairway %s N=%ld: %.0f ms (%.2f ms per revision)\n",
+           is_sqlite(url) ? "sqlite" : "postgresql", n, t, t / (double)n);
+    retort_free(r);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- modes */
@@ -617,7 +962,9 @@ static int usage(void)
           "       retort-bench noop-dir URL DIR\n"
           "       retort-bench floor-exec URL FILE\n"
           "       retort-bench plan N linear|branched [sql|callback]\n"
-          "       retort-bench offline|floor-offline N\n",
+          "       retort-bench offline|floor-offline N\n"
+          "       retort-bench fresh URL N ROUNDS [no-empty]\n"
+          "       retort-bench fresh-parallel|stairway URL N\n",
           stderr);
     return 2;
 }
@@ -652,5 +999,11 @@ int main(int argc, char **argv)
         return mode_migrate(url, n, -1, whole);
     if (strcmp(mode, "floor-noop") == 0)
         return mode_floor_noop(url, n);
+    if (strcmp(mode, "fresh") == 0 && argc > 4)
+        return mode_fresh(url, n, parse_count(argv[4]), !(argc > 5 && strcmp(argv[5], "no-empty") == 0));
+    if (strcmp(mode, "fresh-parallel") == 0)
+        return mode_fresh_parallel(url, n);
+    if (strcmp(mode, "stairway") == 0)
+        return mode_stairway(url, n);
     return usage();
 }

@@ -297,6 +297,11 @@ static int load_sides(retort *r, const char *op, const char *declared_sql, rt_ag
 
     retort *s = NULL;
     rc = retort_new_fresh(&s, r->url);
+    if (rc == RETORT_OK) {
+        retort_set_log(s, r->log_fn, r->log_user);
+        retort_set_log_level(s, r->log_level);
+        rc = rt_connect(s); /* the target is created at its first use */
+    }
     if (rc != RETORT_OK) {
         rc = rt_fail(r, rc, "%s: cannot create a scratch target for the declared schema: %s",
                      op, retort_errmsg(s));

@@ -20,10 +20,11 @@ static const retort_backend *backends[MAX_BACKENDS];
 static int nbackends;
 static int builtins_added;
 
-/* The smallest struct that has every member of version 1, of 2, of 3. */
+/* The smallest struct that has every member of version 1, of 2, and of 3
+ * (quote_literal and the fresh-target members, one release). */
 #define V1_SIZE (offsetof(retort_backend, native) + sizeof(void *))
 #define V2_SIZE (offsetof(retort_backend, data_version) + sizeof(void *))
-#define V3_SIZE (offsetof(retort_backend, quote_literal) + sizeof(void *))
+#define V3_SIZE (offsetof(retort_backend, template_drop) + sizeof(void *))
 
 /* A driver's struct must be as long as the version it claims. */
 static int size_fits_version(const retort_backend *b)

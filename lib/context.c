@@ -110,6 +110,8 @@ RETORT_API void retort_free(retort *r)
     if (r->teardown)
         r->teardown(r);
     rt_free(r->fresh_name);
+    rt_free(r->fresh_base);
+    rt_free(r->template_key);
     if (r->db && r->backend)
         r->backend->disconnect(r->db);
     rt_free(r->url);
@@ -178,6 +180,8 @@ void rt_note_status(retort *r, int code)
 
 int rt_connect(retort *r)
 {
+    if (r->fresh_pending)
+        return rt_fresh_materialize(r);
     if (r->db && r->conn_broken) {
         rt_log(r, RETORT_LOG_WARN, "the connection to %s was lost; reconnecting",
                r->url_redacted);

@@ -66,7 +66,12 @@ struct retort {
     /* a fresh test target (retort_new_fresh) that retort_free tears down */
     int fresh;        /* made by retort_new_fresh and no operation run yet */
     void (*teardown)(retort *r);
-    char *fresh_name; /* the schema or file created for it */
+    char *fresh_name; /* the schema created for it (fresh_mode=schema) */
+    char *fresh_base; /* the URL retort_new_fresh was given; NULL otherwise */
+    int fresh_pending;     /* not created yet: the first operation creates it */
+    int fresh_mode_schema; /* fresh_mode=schema: a schema, not a database */
+    void *fresh_handle;    /* the driver's (fresh_create) until fresh_drop */
+    char *template_key;    /* the template_key setting, NULL when unset */
 
     /* calls */
     int in_callback; /* a migration callback is running: reentry is misuse */
@@ -105,5 +110,12 @@ void rt_note_status(retort *r, int code);
 void rt_forget_sql(retort *r);
 /* Computes the quoted, qualified table names from schema_in_use. */
 int rt_set_names(retort *r);
+/* fresh.c: creates a pending fresh target, empty, and connects to it. */
+int rt_fresh_materialize(retort *r);
+/* fresh.c: creates a pending fresh target as a clone of the template of
+ * the registered migrations (building it first if needed), and connects;
+ * *cloned = 1 when it is one (at the heads, by construction), 0 when it
+ * fell back to an empty target. */
+int rt_fresh_upgrade_from_template(retort *r, int *cloned);
 
 #endif

@@ -57,125 +57,6 @@ static uint64_t unique_bits(const void *salt)
     return x ^ (x >> 31);
 }
 
-static int replace_url(retort *r, const char *url)
-{
-    char *copy = rt_strdup(url), *redacted = rt_url_redact(url);
-    if (!copy || !redacted) {
-        rt_free(copy);
-        rt_free(redacted);
-        return rt_fail(r, RETORT_ENOMEM, "out of memory");
-    }
-    rt_free(r->url);
-    rt_free(r->url_redacted);
-    r->url = copy;
-    r->url_redacted = redacted;
-    r->url_is_default = 0;
-    return RETORT_OK;
-}
-
-/* Closes the connection first, so that SQLite has finished with the file
- * and its journal, then removes them. */
-static void sqlite_teardown(retort *r)
-{
-    if (r->db) {
-        r->backend->disconnect(r->db);
-        r->db = NULL;
-    }
-    if (!r->fresh_name)
-        return;
-    static const char *const suffixes[] = {"", "-journal", "-wal", "-shm", NULL};
-    for (int i = 0; suffixes[i]; i++) {
-        rt_buf path = RT_BUF_INIT;
-        rt_buf_printf(&path, "%s%s", r->fresh_name, suffixes[i]);
-        if (!rt_buf_failed(&path) && unlink(rt_buf_str(&path)) != 0 && errno != ENOENT)
-            rt_log(r, RETORT_LOG_WARN, "could not remove the fresh test database file %s: %s",
-                   rt_buf_str(&path), strerror(errno));
-        rt_buf_free(&path);
-    }
-}
-
-/* The path part of a SQLite URL, as the driver reads it (sqlite:PATH or
- * SQLAlchemy's sqlite:///PATH). */
-static const char *sqlite_path_of(const char *url)
-{
-    const char *rest = strchr(url, ':');
-    rest = rest ? rest + 1 : url;
-    if (strncmp(rest, "//", 2) == 0 && rest[2] == '/')
-        rest += 3;
-    return rest;
-}
-
-/* Appends the working directory and a slash; -1 with errno on failure. */
-static int append_cwd(rt_buf *out)
-{
-    for (size_t size = 256; size <= 65536; size *= 2) {
-        char *cwd = rt_malloc(size);
-        if (!cwd) {
-            errno = ENOMEM;
-            return -1;
-        }
-        if (getcwd(cwd, size)) {
-            rt_buf_printf(out, "%s/", cwd);
-            rt_free(cwd);
-            return 0;
-        }
-        int err = errno;
-        rt_free(cwd);
-        if (err != ERANGE) {
-            errno = err;
-            return -1;
-        }
-    }
-    errno = ENAMETOOLONG;
-    return -1;
-}
-
-static int fresh_sqlite(retort *r)
-{
-    const char *path = sqlite_path_of(r->url);
-    size_t len = strlen(path);
-    if (len == 0 || path[len - 1] != '/') {
-        /* Each context has its own connection, so ":memory:" is already a
-         * database no other test can see, and it vanishes with it. */
-        int rc = replace_url(r, "sqlite::memory:");
-        return rc != RETORT_OK ? rc : rt_connect(r);
-    }
-    /* Absolute, so that retort_free removes the right file even if the
-     * process changes directory meanwhile. */
-    rt_buf file = RT_BUF_INIT;
-    if (path[0] != '/' && append_cwd(&file) != 0) {
-        int err = errno;
-        rt_buf_free(&file);
-        return rt_fail(r, RETORT_EIO, "cannot create a fresh SQLite database file in directory "
-                                      "'%.*s': the working directory is unknown: %s",
-                       (int)(len > 400 ? 400 : len), path, strerror(err));
-    }
-    rt_buf_printf(&file, "%sretort-fresh-XXXXXX", path);
-    if (rt_buf_failed(&file))
-        return rt_fail(r, RETORT_ENOMEM, "out of memory");
-    /* mkstemp picks a name no concurrent test has and creates it 0600;
-     * SQLite opens an empty file as an empty database. */
-    int fd = mkstemp(file.data);
-    if (fd < 0) {
-        int err = errno;
-        rt_buf_free(&file);
-        return rt_fail(r, RETORT_EIO, "cannot create a fresh SQLite database file in directory "
-                                      "'%.*s': %s",
-                       (int)(len > 400 ? 400 : len), path, strerror(err));
-    }
-    close(fd);
-    r->fresh_name = rt_buf_take(&file); /* cannot fail: the buffer did not */
-    r->teardown = sqlite_teardown;
-    /* sqlite:/// + PATH reads PATH back verbatim, even one starting with
-     * "//", which sqlite:PATH would take for SQLAlchemy's form. */
-    rt_buf url = RT_BUF_INIT;
-    rt_buf_printf(&url, "sqlite:///%s", r->fresh_name);
-    int rc = rt_buf_failed(&url) ? rt_fail(r, RETORT_ENOMEM, "out of memory")
-                                 : replace_url(r, rt_buf_str(&url));
-    rt_buf_free(&url);
-    return rc != RETORT_OK ? rc : rt_connect(r);
-}
-
 /* Runs one statement for the fresh-target code, reporting as op. */
 static int exec_sql(retort *r, const char *sql, const char *op)
 {
@@ -219,7 +100,11 @@ static void postgres_teardown(retort *r)
     rt_buf_free(&sql);
 }
 
-static int fresh_postgres(retort *r)
+/* The schema-per-test mode (fresh_mode=schema), PostgreSQL only: a schema
+ * on the URL's own database.  Its limit: migrations that name another schema
+ * write to that database. */
+int rt_fresh_schema(retort *r);
+int rt_fresh_schema(retort *r)
 {
     /* Unique across processes (pid), within a process (random bits), and
      * recognisable for an operator cleaning up after a crashed test run. */
@@ -275,13 +160,18 @@ RETORT_API int retort_new_fresh(retort **out, const char *url)
         return rc;
     retort *r = *out;
     r->fresh = 1;
-    if (strcmp(r->backend->name, "sqlite") == 0)
-        return fresh_sqlite(r);
-    if (strcmp(r->backend->name, "postgresql") == 0)
-        return fresh_postgres(r);
-    return rt_fail(r, RETORT_EINVAL, "retort_new_fresh: the %s backend has no fresh test "
-                                     "targets (the sqlite and postgresql backends do)",
-                   r->backend->name);
+    if (!RT_DRIVER_HAS(r, fresh_create) || !RT_DRIVER_HAS(r, fresh_drop))
+        return rt_fail(r, RETORT_EINVAL, "retort_new_fresh: the %s backend has no fresh test "
+                                         "targets (the sqlite and postgresql backends do)",
+                       r->backend->name);
+    /* Created at the first operation (fresh.c), so that fresh_mode and
+     * template_key set meanwhile apply, and an upgrade to the head can
+     * clone the template instead of migrating an empty target. */
+    r->fresh_base = rt_strdup(r->url);
+    if (!r->fresh_base)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    r->fresh_pending = 1;
+    return RETORT_OK;
 }
 
 /* -------------------------------------------------------------- checks */

@@ -10,6 +10,7 @@
 
 #include "context.h"
 #include "error.h"
+#include "memory.h"
 
 /* Table and schema names: the strictest rule every backend accepts
  * unquoted, so that they never need escaping in messages or templates. */
@@ -46,8 +47,8 @@ RETORT_API int retort_set_version_table(retort *r, const char *name)
         return rt_fail(r, RETORT_EINVAL, "setting version_table: invalid table name '%.100s' "
                                          "(1-59 characters of [A-Za-z0-9_], not starting with a "
                                          "digit)", name ? name : "(null)");
-    /* A fresh test target (retort_new_fresh) is connected from the start but
-     * has no version table yet, so its name may still be chosen. */
+    /* A fresh test target (retort_new_fresh) has no version table until its
+     * first operation creates the target: its name may still be chosen. */
     if (r->db && !r->fresh)
         return rt_fail(r, RETORT_EMISUSE, "setting version_table: must be set before the first "
                                           "operation");
@@ -252,7 +253,37 @@ RETORT_API int retort_set(retort *r, const char *name, const char *value)
                                              "error, warn, info, debug", value);
         return retort_set_log_level(r, i);
     }
+    if (strcmp(name, "fresh_mode") == 0) {
+        static const char *const modes[] = {"database", "schema", NULL};
+        int i = word_index(value, modes);
+        if (i < 0)
+            return rt_fail(r, RETORT_EINVAL, "setting fresh_mode: '%.64s' is not one of "
+                                             "database, schema", value);
+        if (!r->fresh_base)
+            return rt_fail(r, RETORT_EMISUSE, "setting fresh_mode: the context was not made by "
+                                              "retort_new_fresh");
+        if (!r->fresh_pending)
+            return rt_fail(r, RETORT_EMISUSE, "setting fresh_mode: must be set before the "
+                                              "first operation creates the fresh target");
+        if (i == 1 && !r->backend->sql(RETORT_SQL_CREATE_SCHEMA))
+            return rt_fail(r, RETORT_EINVAL, "setting fresh_mode: the %s backend has no "
+                                             "schemas; only 'database' is accepted",
+                           r->backend->name);
+        r->fresh_mode_schema = i == 1;
+        return RETORT_OK;
+    }
+    if (strcmp(name, "template_key") == 0) {
+        if (strlen(value) > 1024)
+            return rt_fail(r, RETORT_EINVAL, "setting template_key: longer than 1024 bytes");
+        char *copy = rt_strdup(value);
+        if (!copy)
+            return rt_fail(r, RETORT_ENOMEM, "out of memory");
+        rt_free(r->template_key);
+        r->template_key = copy;
+        return RETORT_OK;
+    }
     return rt_fail(r, RETORT_EINVAL, "unknown setting '%.64s' (known: version_table, schema, "
                                      "lock_timeout, transaction_mode, checksum_policy, "
-                                     "tolerate_unknown, allow_out_of_order, log_level)", name);
+                                     "tolerate_unknown, allow_out_of_order, log_level, fresh_mode, template_key)",
+                   name);
 }

@@ -32,7 +32,9 @@ enum {
     OPT_NO_CURRENT = 1u << 6,
     OPT_AUTOGENERATE = 1u << 7,
     OPT_SCHEMA = 1u << 8,
-    OPT_ALLOW_OUT_OF_ORDER = 1u << 9
+    OPT_ALLOW_OUT_OF_ORDER = 1u << 9,
+    OPT_DROP_TEMPLATES = 1u << 10,
+    OPT_TEST_URL = 1u << 11
 };
 
 typedef struct cli {
@@ -51,6 +53,8 @@ typedef struct cli {
     int autogenerate;
     int allow_out_of_order; /* --allow-out-of-order */
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
+    int drop_templates;      /* test --drop-templates */
+    const char *test_url;    /* test --test-url URL */
 
     /* positional arguments after the command */
     char **args;
@@ -91,8 +95,8 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
-/* The same, on a fresh, empty test target derived from the URL when fresh
- * is nonzero (retort_new_fresh: connects at once). */
+/* The same, on a fresh, empty test target derived from the test URL when
+ * fresh is nonzero (retort_new_fresh: created at the first operation). */
 int cli_open_target(cli *c, retort **out, int load, int fresh);
 
 /* Commands (commands_db.c, commands_graph.c, scaffold.c). */

@@ -37,8 +37,39 @@ static const check checks[] = {
 };
 #define NCHECKS ((int)(sizeof checks / sizeof checks[0]))
 
+/* `test --drop-templates`: drops the test templates of the test URL's
+ * server or directory, naming each. */
+static int drop_templates(cli *c)
+{
+    if (c->nargs)
+        return cli_usage(c, "--drop-templates takes no CHECK");
+    retort *r;
+    if (cli_open_target(c, &r, 0, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    const char *names = NULL;
+    int status = CLI_EXIT_OK;
+    if (retort_drop_templates(r, &names) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+    } else {
+        int n = 0;
+        for (const char *p = names; *p;) {
+            size_t len = strcspn(p, " ");
+            cli_say(c, "dropped %.*s\n", (int)len, p);
+            n++;
+            p += len;
+            p += *p == ' ';
+        }
+        if (!n)
+            cli_say(c, "no test templates\n");
+    }
+    retort_free(r);
+    return status;
+}
+
 int cmd_test(cli *c)
 {
+    if (c->drop_templates)
+        return drop_templates(c);
     int selected[NCHECKS] = {0};
     for (int i = 0; i < c->nargs; i++) {
         int found = 0;

@@ -21,7 +21,8 @@
 /* The library settings retort.ini may carry, passed to retort_set(). */
 static const char *const setting_keys[] = {
     "version_table", "schema", "lock_timeout", "transaction_mode",
-    "checksum_policy", "log_level", "tolerate_unknown", "allow_out_of_order",
+    "checksum_policy", "log_level", "tolerate_unknown", "allow_out_of_order", "fresh_mode",
+    "template_key",
 };
 #define NSETTING_KEYS (sizeof setting_keys / sizeof setting_keys[0])
 
@@ -72,7 +73,8 @@ static char *trim(char *s)
 /* Every key [retort] knows: the only text of a line ever shown. */
 static const char *const known_keys[] = {
     "url", "dir", "template", "version_table", "schema", "lock_timeout", "transaction_mode",
-    "checksum_policy", "log_level", "tolerate_unknown", "allow_out_of_order",
+    "checksum_policy", "log_level", "tolerate_unknown", "allow_out_of_order", "test_url",
+    "fresh_mode", "template_key",
 };
 #define NKNOWN_KEYS (sizeof known_keys / sizeof known_keys[0])
 
@@ -131,8 +133,8 @@ static const char *near_key(const char *key)
 }
 
 typedef struct ini_values {
-    char *url, *dir, *template_path;
-    int url_line, dir_line, template_line;
+    char *url, *dir, *template_path, *test_url;
+    int url_line, dir_line, template_line, test_url_line;
 } ini_values;
 
 static int set_once(char **slot, int *slot_line, const char *value, int line, const char *path,
@@ -227,6 +229,9 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
         char *key = trim(s), *value = trim(eq + 1);
         if (strcmp(key, "url") == 0) {
             rc = set_once(&iv->url, &iv->url_line, value, lineno, path, key, err, errlen);
+        } else if (strcmp(key, "test_url") == 0) {
+            rc = set_once(&iv->test_url, &iv->test_url_line, value, lineno, path, key, err,
+                          errlen);
         } else if (strcmp(key, "dir") == 0 || strcmp(key, "template") == 0) {
             int isdir = key[0] == 'd';
             if (!*value) {
@@ -273,8 +278,10 @@ static int parse_ini(cli_config *cfg, ini_values *iv, const char *path, char *er
             snprintf(err, errlen, "%s:%d: unknown key in [retort]%s%s%s (known: url, dir, "
                                   "template, version_table, schema, lock_timeout, "
                                   "transaction_mode, checksum_policy, log_level, "
-                                  "tolerate_unknown, allow_out_of_order)", path, lineno, near ? "; did you mean '" : "",
-                     near ? near : "", near ? "'?" : "");
+                                  "tolerate_unknown, allow_out_of_order, test_url, "
+                                  "fresh_mode, template_key)",
+                     path, lineno, near ? "; did you mean '" : "", near ? near : "",
+                     near ? "'?" : "");
             rc = 1;
         }
     }
@@ -293,6 +300,7 @@ void cli_config_free(cli_config *cfg)
     free(cfg->url);
     free(cfg->dir);
     free(cfg->template_path);
+    free(cfg->test_url);
     for (int i = 0; i < cfg->nsettings; i++) {
         free(cfg->settings[i].key);
         free(cfg->settings[i].value);
@@ -381,7 +389,12 @@ int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_
         else if (flags->verbose)
             cfg->verbosity = flags->verbose > 1 ? 2 : 1;
     }
+    if (!rc && iv.test_url && *iv.test_url && !(cfg->test_url = strdup(iv.test_url))) {
+        snprintf(err, errlen, "out of memory");
+        rc = 1;
+    }
     free(iv.url);
+    free(iv.test_url);
     free(iv.dir);
     free(iv.template_path);
     if (rc)
@@ -394,6 +407,9 @@ int cli_config_apply(const cli_config *cfg, retort *r, int fresh, char *err, siz
     for (int i = 0; i < cfg->nsettings; i++) {
         const cli_setting *s = &cfg->settings[i];
         if (fresh && strcmp(s->key, "schema") == 0)
+            continue;
+        /* Settings of fresh test targets only. */
+        if (!fresh && (strcmp(s->key, "fresh_mode") == 0 || strcmp(s->key, "template_key") == 0))
             continue;
         int rc = retort_set(r, s->key, s->value);
         if (rc != RETORT_OK) {

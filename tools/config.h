@@ -43,6 +43,7 @@ typedef struct cli_config {
     char *dir;              /* never NULL after cli_config_resolve */
     const char *dir_source;
     char *template_path;    /* retort.ini "template", resolved; NULL if unset */
+    char *test_url;         /* retort.ini "test_url"; NULL if unset */
     int template_line;
 
     cli_setting *settings;  /* version_table, schema, lock_timeout, ... */

@@ -43,6 +43,8 @@ static const opt_spec options[] = {
     {"autogenerate", 0, 0, C_OPTION, OPT_AUTOGENERATE},
     {"schema", 0, 1, C_OPTION, OPT_SCHEMA},
     {"allow-out-of-order", 0, 0, C_OPTION, OPT_ALLOW_OUT_OF_ORDER},
+    {"drop-templates", 0, 0, C_OPTION, OPT_DROP_TEMPLATES},
+    {"test-url", 0, 1, C_OPTION, OPT_TEST_URL},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -99,9 +101,19 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
     *out = NULL;
     retort *r = NULL;
     char err[1024];
-    if ((fresh ? retort_new_fresh(&r, c->cfg.url) : retort_new(&r, c->cfg.url)) != RETORT_OK) {
+    /* Test targets: --test-url > RETORT_TEST_DATABASE_URL > retort.ini
+     * test_url > the database URL (a scratch server for the tests). */
+    const char *url = c->cfg.url, *source = c->cfg.url_source;
+    const char *env = getenv("RETORT_TEST_DATABASE_URL");
+    if (fresh && c->test_url)
+        url = c->test_url, source = "--test-url";
+    else if (fresh && env && *env)
+        url = env, source = "RETORT_TEST_DATABASE_URL";
+    else if (fresh && c->cfg.test_url)
+        url = c->cfg.test_url, source = "retort.ini test_url";
+    if ((fresh ? retort_new_fresh(&r, url) : retort_new(&r, url)) != RETORT_OK) {
         /* The library's message is redacted; the URL itself is never echoed. */
-        cli_fail(c, "%s (database URL from %s)", retort_errmsg(r), c->cfg.url_source);
+        cli_fail(c, "%s (database URL from %s)", retort_errmsg(r), source);
         retort_free(r);
         return CLI_EXIT_FAILURE;
     }
@@ -216,6 +228,11 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return 0;
     case OPT_SCHEMA:
         return set_once(ps, &c->schema_path, value, as_written);
+    case OPT_DROP_TEMPLATES:
+        c->drop_templates = 1;
+        return 0;
+    case OPT_TEST_URL:
+        return set_once(ps, &c->test_url, value, as_written);
     default:
         return 0;
     }

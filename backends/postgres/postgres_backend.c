@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -1154,6 +1155,373 @@ static const char *pg_sql(int op)
     }
 }
 
+
+/* ------------------------------------------------ fresh test databases */
+
+/*
+ * A fresh target is a database of its own on the server the URL names,
+ * created by a maintenance connection to the URL's own database.  That
+ * connection only reads the shared catalogue (pg_database) and takes an
+ * advisory lock; CREATE and DROP DATABASE change the cluster, never the
+ * database the URL points to.  Names: retort_test_PID_RANDOM for fresh
+ * databases, retort_tpl_KEY for templates, retort_tpb_KEY while one is
+ * being built.
+ */
+typedef struct pg_fresh {
+    char *url;      /* the maintenance URL: the one retort_new_fresh was given */
+    char name[64];  /* the database created */
+} pg_fresh;
+
+/* libpq's options with every search_path setting left out ("-csearch_path=X",
+ * "-c search_path=X", "--search_path=X"), into out; returns its text. */
+static const char *options_without_search_path(const char *options, rt_buf *out)
+{
+    rt_buf_reset(out);
+    const char *p = options;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t') {
+            if (*p == '\\' && p[1])
+                p++;
+            p++;
+        }
+        size_t n = (size_t)(p - start);
+        const char *next = p;
+        int skip = (n > 14 && strncmp(start, "-csearch_path=", 14) == 0) ||
+                   (n > 15 && strncmp(start, "--search_path=", 14) == 0);
+        if (!skip && n == 2 && strncmp(start, "-c", 2) == 0) {
+            const char *q = next;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (strncmp(q, "search_path=", 12) == 0) {
+                skip = 1;
+                while (*q && *q != ' ' && *q != '\t') {
+                    if (*q == '\\' && q[1])
+                        q++;
+                    q++;
+                }
+                p = q;
+            }
+        }
+        if (!skip)
+            rt_buf_printf(out, "%s%.*s", out->len ? " " : "", (int)n, start);
+    }
+    return rt_buf_failed(out) ? "" : rt_buf_str(out);
+}
+
+/* A URL for database dbname with url's other settings (credentials as
+ * given): postgresql: and libpq's key=value pairs, each value quoted. */
+static char *url_with_dbname(const char *url, const char *dbname)
+{
+    char *conninfo = conninfo_of(url);
+    if (!conninfo)
+        return NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    rt_free(conninfo);
+    if (!opts)
+        return NULL;
+    rt_buf b = RT_BUF_INIT;
+    rt_buf_append(&b, "postgresql:");
+    const char *sep = "";
+    rt_buf opt = RT_BUF_INIT;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val || strcmp(o->keyword, "dbname") == 0)
+            continue;
+        const char *val = o->val;
+        if (strcmp(o->keyword, "options") == 0) {
+            /* A search_path names schemas of the URL's database, which the
+             * new one does not have: it keeps its own (public). */
+            val = options_without_search_path(val, &opt);
+            if (!*val)
+                continue;
+        }
+        rt_buf_printf(&b, "%s%s='", sep, o->keyword);
+        for (const char *p = val; *p; p++) {
+            if (*p == '\'' || *p == '\\')
+                rt_buf_append_char(&b, '\\');
+            rt_buf_append_char(&b, *p);
+        }
+        rt_buf_append_char(&b, '\'');
+        sep = " ";
+    }
+    PQconninfoFree(opts);
+    rt_buf_free(&opt);
+    rt_buf_printf(&b, "%sdbname='%s'", sep, dbname); /* our own name: [a-z0-9_] */
+    if (rt_buf_failed(&b)) {
+        rt_buf_free(&b);
+        return NULL;
+    }
+    return rt_buf_take(&b);
+}
+
+/* Random bits for a database name no other test picks. */
+static uint64_t pg_unique_bits(const void *salt)
+{
+    uint64_t x = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) {
+        if (fread(&x, sizeof x, 1, f) != 1)
+            x = 0;
+        fclose(f);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    x ^= (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^
+         ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)salt;
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/* Runs one maintenance statement with text parameters; on failure reports
+ * it, turning "permission denied to create database" into what to do. */
+static int admin_exec(PGconn *conn, const char *what, const char *sql, int nparams,
+                      const char *const *params, PGresult **out, retort_report *rep)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return RETORT_OK;
+    }
+    const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    rt_buf b = RT_BUF_INIT;
+    int code = PQstatus(conn) == CONNECTION_BAD ? RETORT_ECONNECT : RETORT_EDB;
+    if (sqlstate && strcmp(sqlstate, "42501") == 0 && strncmp(sql, "CREATE DATABASE", 15) == 0) {
+        const char *user = or_default(PQuser(conn), "(default)");
+        rt_buf_printf(&b,
+                      "%s: role \"%s\" may not create databases (it lacks CREATEDB), and on "
+                      "PostgreSQL each fresh test target is a database of its own, so that "
+                      "nothing a migration names can reach the database the URL points to; "
+                      "grant it (ALTER ROLE \"%s\" CREATEDB), or give the tests the URL of a "
+                      "scratch server where it may (retort_new_fresh's url; for `retort test`, "
+                      "--test-url, RETORT_TEST_DATABASE_URL or test_url in retort.ini), or "
+                      "set fresh_mode=schema with the URL of a scratch database (a schema per "
+                      "test: migrations that name other schemas write to that database)",
+                      what, user, user);
+    } else {
+        /* 3D000: the template database does not exist (yet). */
+        if (sqlstate && strcmp(sqlstate, "3D000") == 0 && strncmp(sql, "CREATE DATABASE", 15) == 0)
+            code = RETORT_ENOTFOUND;
+        rt_buf_printf(&b, "%s: ", what);
+        const char *msg = res ? PQresultErrorMessage(res) : "";
+        append_one_line(&b, *msg ? msg : PQerrorMessage(conn));
+    }
+    PQclear(res);
+    return report_buf(rep, code, &b);
+}
+
+static int admin_connect(const char *url, pg_db **out, retort_report *rep)
+{
+    void *db = NULL;
+    int rc = pg_connect(url, 0, &db, rep);
+    if (rc != RETORT_OK) {
+        pg_disconnect(db);
+        return rc;
+    }
+    *out = db;
+    return RETORT_OK;
+}
+
+/* CREATE DATABASE name TEMPLATE tmpl, both our own names, quoted anyway. */
+static int create_database(PGconn *conn, const char *name, const char *tmpl, retort_report *rep)
+{
+    char qn[140], qt[140], sql[400];
+    pg_quote_ident(name, qn, sizeof qn);
+    pg_quote_ident(tmpl, qt, sizeof qt);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", qn, qt);
+    return admin_exec(conn, "cannot create the fresh test database", sql, 0, NULL, NULL, rep);
+}
+
+static int drop_database(PGconn *conn, const char *name, int force, retort_report *rep)
+{
+    char qn[140], sql[400];
+    pg_quote_ident(name, qn, sizeof qn);
+    /* WITH (FORCE), PostgreSQL 13+: a connection the test left open (the
+     * application's own, through retort_fresh_url) must not keep it. */
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s%s", qn,
+             force && PQserverVersion(conn) >= 130000 ? " WITH (FORCE)" : "");
+    return admin_exec(conn, "cannot drop the test database", sql, 0, NULL, NULL, rep);
+}
+
+static int pg_fresh_create(const char *url, const char *tmpl, int timeout_ms, void **out,
+                           retort_line_fn url_out, void *ctx, retort_report *rep)
+{
+    (void)timeout_ms;
+    *out = NULL;
+    pg_fresh *f = rt_calloc(1, sizeof *f);
+    if (!f || !(f->url = rt_strdup(url))) {
+        rt_free(f);
+        return report_oom(rep);
+    }
+    snprintf(f->name, sizeof f->name, "retort_test_%ld_%016llx", (long)getpid(),
+             (unsigned long long)pg_unique_bits(f));
+    char tname[64];
+    snprintf(tname, sizeof tname, "retort_tpl_%.40s", tmpl ? tmpl : "");
+    pg_db *admin = NULL;
+    char *fresh_url = NULL;
+    int rc = admin_connect(url, &admin, rep);
+    if (rc == RETORT_OK)
+        rc = create_database(admin->conn, f->name, tmpl ? tname : "template0", rep);
+    if (rc == RETORT_OK && !(fresh_url = url_with_dbname(url, f->name))) {
+        /* created but unusable: nothing else would drop it */
+        drop_database(admin->conn, f->name, 0, rep);
+        rc = report_oom(rep);
+    }
+    pg_disconnect(admin);
+    if (rc != RETORT_OK) {
+        rt_free(f->url);
+        rt_free(f);
+        return rc;
+    }
+    url_out(ctx, fresh_url);
+    rt_free(fresh_url);
+    *out = f;
+    return RETORT_OK;
+}
+
+static int pg_fresh_drop(void *vf, retort_report *rep)
+{
+    pg_fresh *f = vf;
+    if (!f)
+        return RETORT_OK;
+    pg_db *admin = NULL;
+    int rc = admin_connect(f->url, &admin, rep);
+    if (rc == RETORT_OK)
+        rc = drop_database(admin->conn, f->name, 1, rep);
+    pg_disconnect(admin);
+    rt_free(f->url);
+    rt_free(f);
+    return rc;
+}
+
+/* Whether database name exists; -1 on failure (reported). */
+static int database_exists(PGconn *conn, const char *name, retort_report *rep)
+{
+    const char *params[] = {name};
+    PGresult *res = NULL;
+    if (admin_exec(conn, "cannot look up the test template",
+                   "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &res,
+                   rep) != RETORT_OK)
+        return -1;
+    int n = PQntuples(res);
+    PQclear(res);
+    return n > 0;
+}
+
+/* Drops, one by one, the databases whose names match the LIKE pattern
+ * (other than keep), reporting each through dropped; a template in use
+ * (being cloned) is left for next time. */
+static int drop_matching(PGconn *conn, const char *pattern, const char *keep,
+                         retort_line_fn dropped, void *ctx, retort_report *rep)
+{
+    const char *params[] = {pattern, keep ? keep : ""};
+    PGresult *res = NULL;
+    int rc = admin_exec(conn, "cannot list the test templates",
+                        "SELECT datname FROM pg_catalog.pg_database WHERE datname LIKE $1 AND "
+                        "datname <> $2 ORDER BY datname",
+                        2, params, &res, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *name = PQgetvalue(res, i, 0);
+        if (drop_database(conn, name, 0, rep) == RETORT_OK && dropped)
+            dropped(ctx, name);
+    }
+    PQclear(res);
+    return RETORT_OK;
+}
+
+static int pg_template_ensure(const char *url, const char *key, int timeout_ms,
+                              int (*build)(void *ctx, const char *build_url), void *ctx,
+                              int *built, retort_report *rep)
+{
+    *built = 0;
+    char tname[64], bname[64];
+    snprintf(tname, sizeof tname, "retort_tpl_%.40s", key);
+    snprintf(bname, sizeof bname, "retort_tpb_%.40s", key);
+    pg_db *admin = NULL;
+    int rc = admin_connect(url, &admin, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    PGconn *conn = admin->conn;
+    int exists = database_exists(conn, tname, rep);
+    if (exists != 0) {
+        pg_disconnect(admin);
+        return exists < 0 ? RETORT_EDB : RETORT_OK;
+    }
+    /* One builder per template across processes: a session advisory lock
+     * (class 7203, "retort templates") on the maintenance database, which
+     * every process building from this URL connects to. */
+    char timeout[32];
+    snprintf(timeout, sizeof timeout, "%d", timeout_ms);
+    const char *lock_params[] = {tname};
+    const char *set_params[] = {timeout};
+    rc = admin_exec(conn, "cannot set the lock timeout",
+                    "SELECT pg_catalog.set_config('lock_timeout', $1, false)", 1, set_params,
+                    NULL, rep);
+    if (rc == RETORT_OK)
+        rc = admin_exec(conn, "cannot take the lock for building the test template",
+                        "SELECT pg_catalog.pg_advisory_lock(7203, pg_catalog.hashtext($1))", 1,
+                        lock_params, NULL, rep);
+    if (rc == RETORT_OK && (exists = database_exists(conn, tname, rep)) < 0)
+        rc = RETORT_EDB;
+    if (rc == RETORT_OK && !exists) {
+        /* A builder that crashed left its half-built database behind. */
+        rc = drop_database(conn, bname, 1, rep);
+        if (rc == RETORT_OK)
+            rc = create_database(conn, bname, "template0", rep);
+        char *build_url = NULL;
+        if (rc == RETORT_OK && !(build_url = url_with_dbname(url, bname)))
+            rc = report_oom(rep);
+        if (rc == RETORT_OK) {
+            rc = build(ctx, build_url);
+            if (rc != RETORT_OK)
+                drop_database(conn, bname, 1, rep); /* the build's report stays */
+        }
+        rt_free(build_url);
+        if (rc == RETORT_OK) {
+            char qb[140], qt[140], sql[400];
+            pg_quote_ident(bname, qb, sizeof qb);
+            pg_quote_ident(tname, qt, sizeof qt);
+            snprintf(sql, sizeof sql, "ALTER DATABASE %s RENAME TO %s", qb, qt);
+            rc = admin_exec(conn, "cannot publish the test template", sql, 0, NULL, NULL, rep);
+        }
+        if (rc == RETORT_OK) {
+            *built = 1;
+            /* Stale: the same project's templates for other migrations. */
+            const char *us = strchr(key, '_');
+            size_t plen = us ? (size_t)(us - key) : strlen(key);
+            char pattern[96];
+            snprintf(pattern, sizeof pattern, "retort\\_tpl\\_%.*s\\_%%", (int)plen, key);
+            /* A failure to drop one is not the build's: rc stays. */
+            drop_matching(conn, pattern, tname, NULL, NULL, rep);
+        }
+    }
+    /* Ending the session releases the advisory lock. */
+    pg_disconnect(admin);
+    return rc;
+}
+
+static int pg_template_drop(const char *url, retort_line_fn dropped, void *ctx,
+                            retort_report *rep)
+{
+    pg_db *admin = NULL;
+    int rc = admin_connect(url, &admin, rep);
+    if (rc == RETORT_OK)
+        rc = drop_matching(admin->conn, "retort\\_tpl\\_%", NULL, dropped, ctx, rep);
+    pg_disconnect(admin);
+    return rc;
+}
+
 static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
 
 const retort_backend rt_postgres_backend = {
@@ -1182,4 +1550,8 @@ const retort_backend rt_postgres_backend = {
     .exec_batch = pg_exec_batch,
 #endif
     .data_version = NULL, /* the advisory lock is exclusive: no re-check to skip */
+    .fresh_create = pg_fresh_create,
+    .fresh_drop = pg_fresh_drop,
+    .template_ensure = pg_template_ensure,
+    .template_drop = pg_template_drop,
 };

@@ -13,11 +13,14 @@
  * about to write to it: read-only operations (current, check, plan) against
  * a mistyped path must not leave an empty file behind.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,7 +45,10 @@ typedef struct {
     int timeout_ms;
     cached_stmt cache[CACHE_SIZE];
     int next_slot; /* round-robin eviction */
+    void *snap_cache; /* sqlite_snapshot.c's described tables */
 } sqlite_conn;
+
+void **rt_sqlite_snapshot_cache(void *db) { return &((sqlite_conn *)db)->snap_cache; }
 
 /* Reports an SQLite failure and returns the status it maps to. */
 static int report_db(retort_report *rep, sqlite_conn *c, int rc, const char *what)
@@ -190,6 +196,7 @@ static void sq_disconnect(void *db)
         rt_free(c->cache[i].sql);
     }
     sqlite3_close_v2(c->db);
+    rt_sqlite_snapshot_cache_free(c->snap_cache);
     rt_free(c->path);
     rt_free(c);
 }
@@ -550,6 +557,396 @@ static int sq_data_version(void *db, unsigned long long *version)
     return 1;
 }
 
+static int report_oom_sq(retort_report *rep)
+{
+    retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+    return RETORT_ENOMEM;
+}
+
+/* ------------------------------------------------ fresh test databases */
+
+/*
+ * A fresh target is a private in-memory database (memdb VFS, named so that
+ * another connection of the process can open it through its URL) or, when
+ * the URL names a directory (ending in '/'), a new file there.  Templates
+ * are database files: in that directory, or for in-memory targets in
+ * $TMPDIR/retort-templates-UID (owner-only).  retort-tpl-KEY.db is a
+ * published template, built as retort-tpb-KEY-PID.db and renamed, under an
+ * flock on retort-templates.lock in the same directory; a fresh target
+ * copies it with the backup API.
+ */
+typedef struct sq_fresh {
+    sqlite3 *keep; /* holds an in-memory target alive; NULL for a file */
+    char *path;    /* the file to remove; NULL in memory */
+} sq_fresh;
+
+static int report_errno(retort_report *rep, const char *what, const char *path)
+{
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s '%.900s': %s", what, path, strerror(errno));
+    retort_report_error(rep, RETORT_EIO, msg);
+    return RETORT_EIO;
+}
+
+/* The directory part of a directory URL (with its '/'), or NULL when the
+ * URL is not one; malloc'd. */
+static char *fresh_dir_of(const char *url)
+{
+    const char *colon = strchr(url, ':');
+    const char *rest = colon ? colon + 1 : url;
+    if (strncmp(rest, "//", 2) == 0 && rest[2] == '/')
+        rest += 3;
+    size_t len = strlen(rest);
+    if (len == 0 || rest[len - 1] != '/')
+        return NULL;
+    return rt_strdup(rest);
+}
+
+/* Where the templates of url live, with a trailing '/'; malloc'd. */
+static int template_dir(const char *url, char **out, retort_report *rep)
+{
+    *out = fresh_dir_of(url);
+    if (*out)
+        return RETORT_OK;
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    rt_buf b = RT_BUF_INIT;
+    rt_buf_printf(&b, "%s/retort-templates-%ld/", tmp, (long)getuid());
+    if (rt_buf_failed(&b)) {
+        retort_report_error(rep, RETORT_ENOMEM, "out of memory");
+        return RETORT_ENOMEM;
+    }
+    char *dir = rt_buf_take(&b);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        int rc = report_errno(rep, "cannot create the template directory", dir);
+        rt_free(dir);
+        return rc;
+    }
+    /* Shared /tmp: only a directory of ours, closed to others, is trusted
+     * to hold the images every test will copy. */
+    struct stat st;
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+        (st.st_mode & 0022)) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "the template directory '%.900s' is not a directory owned "
+                                  "by this user and closed to others; remove it", dir);
+        rt_free(dir);
+        retort_report_error(rep, RETORT_EIO, msg);
+        return RETORT_EIO;
+    }
+    *out = dir;
+    return RETORT_OK;
+}
+
+static uint64_t sq_unique_bits(const void *salt)
+{
+    uint64_t x = 0;
+    sqlite3_randomness(sizeof x, &x);
+    x ^= (uint64_t)(uintptr_t)salt ^ ((uint64_t)getpid() << 32);
+    return x;
+}
+
+/* Copies the template file into db's main database. */
+static int copy_template(sqlite3 *dest, const char *tpl, retort_report *rep)
+{
+    sqlite3 *src = NULL;
+    int rc = sqlite3_open_v2(tpl, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(dest, "main", src, "main");
+        if (!b)
+            rc = sqlite3_errcode(dest);
+        else {
+            rc = sqlite3_backup_step(b, -1);
+            int frc = sqlite3_backup_finish(b);
+            rc = rc == SQLITE_DONE ? frc : rc;
+        }
+    }
+    sqlite3_close_v2(src);
+    if (rc != SQLITE_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "cannot copy the test template '%.900s': %s", tpl,
+                 sqlite3_errstr(rc));
+        retort_report_error(rep, rc == SQLITE_NOMEM ? RETORT_ENOMEM : RETORT_EDB, msg);
+        return rc == SQLITE_NOMEM ? RETORT_ENOMEM : RETORT_EDB;
+    }
+    return RETORT_OK;
+}
+
+static int sq_fresh_create(const char *url, const char *tmpl, int timeout_ms, void **out,
+                           retort_line_fn url_out, void *ctx, retort_report *rep)
+{
+    *out = NULL;
+    char *tdir = NULL, *tpl = NULL;
+    int rc = RETORT_OK;
+    if (tmpl) {
+        rc = template_dir(url, &tdir, rep);
+        if (rc != RETORT_OK)
+            return rc;
+        rt_buf b = RT_BUF_INIT;
+        rt_buf_printf(&b, "%sretort-tpl-%s.db", tdir, tmpl);
+        rt_free(tdir);
+        if (rt_buf_failed(&b))
+            return report_oom_sq(rep);
+        tpl = rt_buf_take(&b);
+        struct stat st;
+        if (stat(tpl, &st) != 0) {
+            int err = errno, code = err == ENOENT ? RETORT_ENOTFOUND : RETORT_EIO;
+            char msg[1200];
+            snprintf(msg, sizeof msg, "cannot read the test template '%.900s': %s", tpl,
+                     strerror(err));
+            retort_report_error(rep, code, msg);
+            rt_free(tpl);
+            return code;
+        }
+    }
+    sq_fresh *f = rt_calloc(1, sizeof *f);
+    rt_buf u = RT_BUF_INIT;
+    char *dir = fresh_dir_of(url);
+    if (!f) {
+        rc = report_oom_sq(rep);
+    } else if (dir) {
+        /* Absolute, so that the drop removes the right file even if the
+         * process changes directory meanwhile. */
+        rt_buf file = RT_BUF_INIT;
+        if (dir[0] != '/') {
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof cwd))
+                rc = report_errno(rep, "cannot create a fresh SQLite database file in directory",
+                                  dir);
+            else
+                rt_buf_printf(&file, "%s/", cwd);
+        }
+        rt_buf_printf(&file, "%sretort-fresh-XXXXXX", dir);
+        if (rc == RETORT_OK && rt_buf_failed(&file))
+            rc = report_oom_sq(rep);
+        int fd = rc == RETORT_OK ? mkstemp(file.data) : -1;
+        if (rc == RETORT_OK && fd < 0)
+            rc = report_errno(rep, "cannot create a fresh SQLite database file in directory",
+                              dir);
+        if (fd >= 0) {
+            close(fd);
+            f->path = rt_buf_take(&file);
+        }
+        rt_buf_free(&file);
+        if (rc == RETORT_OK && tpl) {
+            sqlite3 *dest = NULL;
+            int src = sqlite3_open_v2(f->path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                      NULL);
+            rc = src == SQLITE_OK ? copy_template(dest, tpl, rep)
+                                  : report_errno(rep, "cannot open the fresh database", f->path);
+            sqlite3_close_v2(dest);
+        }
+        /* sqlite:/// + PATH reads PATH back verbatim. */
+        if (rc == RETORT_OK)
+            rt_buf_printf(&u, "sqlite:///%s", f->path);
+    } else {
+        char name[64];
+        snprintf(name, sizeof name, "/retort-fresh-%016llx",
+                 (unsigned long long)sq_unique_bits(f));
+        rt_buf_printf(&u, "sqlite:file:%s?vfs=memdb", name);
+        if (rt_buf_failed(&u))
+            rc = report_oom_sq(rep);
+        else {
+            int src = sqlite3_open_v2(rt_buf_str(&u) + 7, &f->keep,
+                                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                                      NULL);
+            if (src != SQLITE_OK) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "cannot create a fresh in-memory SQLite database: %s",
+                         sqlite3_errstr(src));
+                retort_report_error(rep, RETORT_EDB, msg);
+                rc = RETORT_EDB;
+            } else if (tpl) {
+                sqlite3_busy_timeout(f->keep, timeout_ms);
+                /* A copy into a new database needs no rollback journal:
+                 * without it the pages are copied once, not twice. */
+                sqlite3_exec(f->keep, "PRAGMA journal_mode = OFF", NULL, NULL, NULL);
+                rc = copy_template(f->keep, tpl, rep);
+                sqlite3_exec(f->keep, "PRAGMA journal_mode = MEMORY", NULL, NULL, NULL);
+            }
+        }
+    }
+    rt_free(dir);
+    rt_free(tpl);
+    if (rc == RETORT_OK && rt_buf_failed(&u))
+        rc = report_oom_sq(rep);
+    if (rc != RETORT_OK) {
+        rt_buf_free(&u);
+        if (f) {
+            sqlite3_close_v2(f->keep);
+            if (f->path)
+                unlink(f->path);
+            rt_free(f->path);
+            rt_free(f);
+        }
+        return rc;
+    }
+    url_out(ctx, rt_buf_str(&u));
+    rt_buf_free(&u);
+    *out = f;
+    return RETORT_OK;
+}
+
+static int sq_fresh_drop(void *vf, retort_report *rep)
+{
+    sq_fresh *f = vf;
+    if (!f)
+        return RETORT_OK;
+    int rc = RETORT_OK;
+    sqlite3_close_v2(f->keep);
+    if (f->path) {
+        static const char *const suffixes[] = {"", "-journal", "-wal", "-shm", NULL};
+        for (int i = 0; suffixes[i]; i++) {
+            rt_buf path = RT_BUF_INIT;
+            rt_buf_printf(&path, "%s%s", f->path, suffixes[i]);
+            if (!rt_buf_failed(&path) && unlink(rt_buf_str(&path)) != 0 && errno != ENOENT)
+                rc = report_errno(rep, "could not remove the fresh test database file",
+                                  rt_buf_str(&path));
+            rt_buf_free(&path);
+        }
+    }
+    rt_free(f->path);
+    rt_free(f);
+    return rc;
+}
+
+/* Removes the templates in dir whose names start with prefix, except
+ * keep, reporting each through dropped. */
+static void drop_templates_in(const char *dir, const char *prefix, const char *keep,
+                              retort_line_fn dropped, void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    size_t plen = strlen(prefix);
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, prefix, plen) != 0 || n < 3 || strcmp(e->d_name + n - 3, ".db") ||
+            (keep && strcmp(e->d_name, keep) == 0))
+            continue;
+        rt_buf path = RT_BUF_INIT;
+        rt_buf_printf(&path, "%s%s", dir, e->d_name);
+        if (!rt_buf_failed(&path) && unlink(rt_buf_str(&path)) == 0 && dropped)
+            dropped(ctx, e->d_name);
+        rt_buf_free(&path);
+    }
+    closedir(d);
+}
+
+static int sq_template_ensure(const char *url, const char *key, int timeout_ms,
+                              int (*build)(void *ctx, const char *build_url), void *ctx,
+                              int *built, retort_report *rep)
+{
+    (void)timeout_ms; /* flock cannot time out; a builder is bounded by its migrations */
+    *built = 0;
+    char *dir = NULL;
+    int rc = template_dir(url, &dir, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    rt_buf tpl = RT_BUF_INIT, tmp = RT_BUF_INIT, lockp = RT_BUF_INIT, bu = RT_BUF_INIT;
+    rt_buf_printf(&tpl, "%sretort-tpl-%s.db", dir, key);
+    rt_buf_printf(&tmp, "%sretort-tpb-%s-%ld.db", dir, key, (long)getpid());
+    rt_buf_printf(&lockp, "%sretort-templates.lock", dir);
+    /* Built in memory (no fsync per migration), then written out once. */
+    rt_buf_printf(&bu, "sqlite:file:/retort-tpb-%s-%ld?vfs=memdb", key, (long)getpid());
+    sqlite3 *keep = NULL;
+    int fd = -1;
+    struct stat st;
+    if (rt_buf_failed(&tpl) || rt_buf_failed(&tmp) || rt_buf_failed(&lockp) ||
+        rt_buf_failed(&bu)) {
+        rc = report_oom_sq(rep);
+        goto done;
+    }
+    if (stat(rt_buf_str(&tpl), &st) == 0)
+        goto done; /* built already: the common case, no lock */
+    fd = open(rt_buf_str(&lockp), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = report_errno(rep, "cannot open the template lock", rt_buf_str(&lockp));
+        goto done;
+    }
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            rc = report_errno(rep, "cannot lock", rt_buf_str(&lockp));
+            goto done;
+        }
+    if (stat(rt_buf_str(&tpl), &st) == 0)
+        goto done; /* another process built it while this one waited */
+    unlink(rt_buf_str(&tmp));
+    /* The in-memory database the build migrates, held open meanwhile. */
+    if (sqlite3_open_v2(rt_buf_str(&bu) + 7, &keep,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
+                            SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        retort_report_error(rep, RETORT_EDB, "cannot create the in-memory test template");
+        rc = RETORT_EDB;
+        goto done;
+    }
+    rc = build(ctx, rt_buf_str(&bu));
+    if (rc == RETORT_OK) {
+        /* An empty file, owner-only, then one copy of the built pages. */
+        int bfd = open(rt_buf_str(&tmp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (bfd < 0) {
+            rc = report_errno(rep, "cannot create the template", rt_buf_str(&tmp));
+            goto done;
+        }
+        close(bfd);
+        sqlite3 *file = NULL;
+        int src = sqlite3_open_v2(rt_buf_str(&tmp), &file,
+                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+        sqlite3_backup *b = src == SQLITE_OK ? sqlite3_backup_init(file, "main", keep, "main")
+                                             : NULL;
+        src = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
+        int frc = b ? sqlite3_backup_finish(b) : SQLITE_ERROR;
+        sqlite3_close_v2(file);
+        if (src != SQLITE_DONE || frc != SQLITE_OK) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "cannot write the test template '%.900s': %s",
+                     rt_buf_str(&tmp), sqlite3_errstr(src != SQLITE_DONE ? src : frc));
+            retort_report_error(rep, RETORT_EIO, msg);
+            rc = RETORT_EIO;
+        }
+    }
+    if (rc == RETORT_OK && rename(rt_buf_str(&tmp), rt_buf_str(&tpl)) != 0)
+        rc = report_errno(rep, "cannot publish the template", rt_buf_str(&tpl));
+    if (rc != RETORT_OK) {
+        unlink(rt_buf_str(&tmp));
+        goto done;
+    }
+    *built = 1;
+    /* Stale: the same project's templates for other migrations. */
+    const char *us = strchr(key, '_');
+    char prefix[80], current[96];
+    snprintf(prefix, sizeof prefix, "retort-tpl-%.*s_", (int)(us ? us - key : (long)strlen(key)),
+             key);
+    snprintf(current, sizeof current, "retort-tpl-%s.db", key);
+    drop_templates_in(dir, prefix, current, NULL, NULL);
+done:
+    sqlite3_close_v2(keep);
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+    rt_free(dir);
+    rt_buf_free(&tpl);
+    rt_buf_free(&tmp);
+    rt_buf_free(&lockp);
+    rt_buf_free(&bu);
+    return rc;
+}
+
+static int sq_template_drop(const char *url, retort_line_fn dropped, void *ctx,
+                            retort_report *rep)
+{
+    char *dir = NULL;
+    int rc = template_dir(url, &dir, rep);
+    if (rc != RETORT_OK)
+        return rc;
+    drop_templates_in(dir, "retort-tpl-", NULL, dropped, ctx);
+    rt_free(dir);
+    return RETORT_OK;
+}
+
 static const char *const sqlite_schemes[] = {"sqlite", "sqlite3", NULL};
 
 const retort_backend rt_sqlite_backend = {
@@ -576,4 +973,8 @@ const retort_backend rt_sqlite_backend = {
     .native = sq_native,
     .exec_batch = NULL, /* no round trips to save */
     .data_version = sq_data_version,
+    .fresh_create = sq_fresh_create,
+    .fresh_drop = sq_fresh_drop,
+    .template_ensure = sq_template_ensure,
+    .template_drop = sq_template_drop,
 };

@@ -36,6 +36,7 @@
  */
 #include "sqlite_snapshot.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -1053,6 +1054,224 @@ static int emit_definition(snap *s, const object *o, const char *kind, const cha
     return emit(s);
 }
 
+
+/* --------------------------------------------------------------- cache */
+
+/*
+ * A table's lines are a function of its CREATE TABLE text and of the
+ * CREATE INDEX texts of its indexes (every pragma the description reads
+ * derives from them), unless a foreign key makes them depend on its parent
+ * table too.  So each connection keeps the lines of the tables it described,
+ * keyed by those texts: a snapshot re-describes only the tables whose texts
+ * changed since, which keeps a check that snapshots after every step (the
+ * stairway) linear in the number of steps instead of quadratic.
+ */
+#define CACHE_BUCKETS 1024
+#define CACHE_MAX 8192
+
+typedef struct cache_entry {
+    struct cache_entry *next;
+    uint32_t hash;
+    char *key;   /* NUL-terminated */
+    char *lines; /* each line followed by '\n' */
+} cache_entry;
+
+typedef struct {
+    cache_entry *bucket[CACHE_BUCKETS];
+    size_t n;
+} table_cache;
+
+static uint32_t hash_key(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void cache_clear(table_cache *c)
+{
+    for (size_t i = 0; i < CACHE_BUCKETS; i++) {
+        cache_entry *e = c->bucket[i];
+        while (e) {
+            cache_entry *next = e->next;
+            rt_free(e->key);
+            rt_free(e->lines);
+            rt_free(e);
+            e = next;
+        }
+        c->bucket[i] = NULL;
+    }
+    c->n = 0;
+}
+
+void rt_sqlite_snapshot_cache_free(void *cache)
+{
+    if (!cache)
+        return;
+    cache_clear(cache);
+    rt_free(cache);
+}
+
+static const char *cache_find(const table_cache *c, const char *key)
+{
+    uint32_t h = hash_key(key);
+    for (const cache_entry *e = c->bucket[h % CACHE_BUCKETS]; e; e = e->next)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e->lines;
+    return NULL;
+}
+
+/* Best effort: a cache that cannot grow only costs time. */
+static void cache_put(table_cache *c, const char *key, const char *lines)
+{
+    if (c->n >= CACHE_MAX)
+        cache_clear(c);
+    cache_entry *e = rt_calloc(1, sizeof *e);
+    if (!e)
+        return;
+    e->key = rt_strdup(key);
+    e->lines = rt_strdup(lines);
+    if (!e->key || !e->lines) {
+        rt_free(e->key);
+        rt_free(e->lines);
+        rt_free(e);
+        return;
+    }
+    e->hash = hash_key(key);
+    e->next = c->bucket[e->hash % CACHE_BUCKETS];
+    c->bucket[e->hash % CACHE_BUCKETS] = e;
+    c->n++;
+}
+
+/* Whether sql has the word REFERENCES (any case): a foreign key, whose
+ * description reads the parent table too. */
+static int has_references(const char *sql)
+{
+    for (const char *p = sql; *p; p++)
+        if ((*p == 'r' || *p == 'R') && sqlite3_strnicmp(p, "references", 10) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct {
+    retort_line_fn line;
+    void *ctx;
+    rt_buf *copy;
+} tee;
+
+static int tee_line(void *vt, const char *line)
+{
+    tee *t = vt;
+    rt_buf_append(t->copy, line);
+    rt_buf_append_char(t->copy, '\n');
+    return t->line(t->ctx, line);
+}
+
+/* Emits a table from the cache, or describes it and caches the lines. */
+static int emit_table_cached(snap *s, const object *o, table_cache *cache, const char *index_sql)
+{
+    if (!cache || !o->sql || has_references(o->sql))
+        return emit_table(s, o);
+    rt_buf key = RT_BUF_INIT;
+    rt_buf_append(&key, o->name);
+    rt_buf_append_char(&key, '\x1f');
+    rt_buf_append(&key, o->sql);
+    rt_buf_append_char(&key, '\x1f');
+    rt_buf_append(&key, index_sql ? index_sql : "");
+    if (rt_buf_failed(&key)) {
+        rt_buf_free(&key);
+        return emit_table(s, o);
+    }
+    const char *hit = cache_find(cache, rt_buf_str(&key));
+    int rc = RETORT_OK;
+    if (hit) {
+        for (const char *p = hit; *p && rc == RETORT_OK;) {
+            const char *nl = strchr(p, '\n');
+            rt_buf_append_n(&s->b, p, (size_t)(nl - p));
+            rc = emit(s);
+            p = nl + 1;
+        }
+        rt_buf_free(&key);
+        return rc;
+    }
+    rt_buf copy = RT_BUF_INIT;
+    tee t = {s->line, s->ctx, &copy};
+    s->line = tee_line;
+    s->ctx = &t;
+    rc = emit_table(s, o);
+    s->line = t.line;
+    s->ctx = t.ctx;
+    if (rc == RETORT_OK && !rt_buf_failed(&copy))
+        cache_put(cache, rt_buf_str(&key), rt_buf_str(&copy));
+    rt_buf_free(&copy);
+    rt_buf_free(&key);
+    return rc;
+}
+
+/* The CREATE INDEX texts of every table, by table: "name\x1esql\x1e..."
+ * in index-name order, for the cache keys. */
+typedef struct {
+    char *table;
+    rt_buf sql;
+} table_indexes;
+
+static int read_index_sql(snap *s, table_indexes **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = prepare(s,
+                     "SELECT tbl_name, name, coalesce(sql, '') FROM main.sqlite_master "
+                     "WHERE type = 'index' ORDER BY tbl_name, name",
+                     NULL, &st);
+    if (rc != RETORT_OK)
+        return rc;
+    int row = 0;
+    while ((rc = step(s, st, "sqlite_master", &row)) == RETORT_OK && row) {
+        const char *table = (const char *)sqlite3_column_text(st, 0);
+        if (!table)
+            continue;
+        if (*n == 0 || strcmp((*out)[*n - 1].table, table) != 0) {
+            table_indexes *grown = rt_reallocarray(*out, *n + 1, sizeof *grown);
+            if (!grown) {
+                rc = report_oom(s);
+                break;
+            }
+            *out = grown;
+            (*out)[*n].table = rt_strdup(table);
+            (*out)[*n].sql = (rt_buf)RT_BUF_INIT;
+            (*n)++;
+            if (!(*out)[*n - 1].table) {
+                rc = report_oom(s);
+                break;
+            }
+        }
+        rt_buf *b = &(*out)[*n - 1].sql;
+        rt_buf_printf(b, "%s\x1e%s\x1e", (const char *)sqlite3_column_text(st, 1),
+                      (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void index_sql_free(table_indexes *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        rt_free(v[i].table);
+        rt_buf_free(&v[i].sql);
+    }
+    rt_free(v);
+}
+
+static const char *index_sql_of(const table_indexes *v, size_t n, const char *table)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].table, table) == 0)
+            return rt_buf_failed(&v[i].sql) ? NULL : rt_buf_str(&v[i].sql);
+    return "";
+}
+
 static void objects_free(object *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -1139,6 +1358,14 @@ int rt_sqlite_snapshot(void *db, const char *schema, const char *const *exclude,
     size_t nshadow = 0;
     if (rc == RETORT_OK)
         rc = shadow_tables(&s, &shadow, &nshadow);
+    table_indexes *isql = NULL;
+    size_t nisql = 0;
+    if (rc == RETORT_OK)
+        rc = read_index_sql(&s, &isql, &nisql);
+    void **slot = rt_sqlite_snapshot_cache(db);
+    if (!*slot)
+        *slot = rt_calloc(1, sizeof(table_cache)); /* NULL: no cache, still right */
+    table_cache *cache = *slot;
 
     for (size_t i = 0; i < n && rc == RETORT_OK; i++) {
         const object *o = &objs[i];
@@ -1156,9 +1383,11 @@ int rt_sqlite_snapshot(void *db, const char *schema, const char *const *exclude,
         } else if (o->sql && sqlite3_strnicmp(o->sql, "create virtual", 14) == 0) {
             rc = emit_definition(&s, o, "virtual table", "table");
         } else {
-            rc = emit_table(&s, o);
+            const char *ix = index_sql_of(isql, nisql, o->name);
+            rc = ix ? emit_table_cached(&s, o, cache, ix) : emit_table(&s, o);
         }
     }
+    index_sql_free(isql, nisql);
     for (size_t k = 0; k < nshadow; k++)
         rt_free(shadow[k]);
     rt_free(shadow);

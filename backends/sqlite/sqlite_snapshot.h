@@ -19,4 +19,10 @@
 int rt_sqlite_snapshot(void *db, const char *schema, const char *const *exclude,
                        retort_line_fn line, void *ctx, retort_report *rep);
 
+/* The per-connection cache of described tables (sqlite_snapshot.c): the
+ * slot lives in the driver's connection (sqlite_backend.c returns it), and
+ * rt_sqlite_snapshot_cache_free frees what it holds at disconnect. */
+void **rt_sqlite_snapshot_cache(void *db);
+void rt_sqlite_snapshot_cache_free(void *cache);
+
 #endif

@@ -334,6 +334,8 @@ _PROTOTYPES = {
     "retort_set_allocator": (ctypes.c_int, [_MALLOC_FN, _REALLOC_FN, _FREE_FN]),
     # test harness
     "retort_new_fresh": (ctypes.c_int, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_char_p]),
+    "retort_fresh_url": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
+    "retort_drop_templates": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
     "retort_schema_snapshot": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
     "retort_test_single_head": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_upgrade": (ctypes.c_int, [ctypes.c_void_p]),
@@ -729,9 +731,25 @@ class Retort:
     def fresh(cls, url=None, **kwargs):
         """A context on a fresh, empty, isolated target derived from url
         (retort_new_fresh): a private in-memory SQLite database, a temporary
-        file for "sqlite:DIR/", a unique PostgreSQL schema.  close() tears
-        it down.  Connects immediately."""
+        file for "sqlite:DIR/", a new PostgreSQL database on url's server
+        (the role needs CREATEDB).  close() tears it down.  The target is
+        created at the first operation; migrate_to_head() then clones a
+        template of the registered migrations, built once.  Settings for
+        fresh contexts: template_key (change it when callback code
+        changes: code cannot be hashed), fresh_mode ("database" or
+        "schema")."""
         return cls(url, _fresh=True, **kwargs)
+
+    def fresh_url(self):
+        """The fresh target's URL (retort_fresh_url), for connecting the
+        application's own code to it; creates the target if no operation
+        has yet, so call it after migrate_to_head()."""
+        return self._out_string(self._lib.retort_fresh_url)
+
+    def drop_templates(self):
+        """Drops every test template on the fresh target's server or
+        directory (retort_drop_templates); returns their names."""
+        return _words_s(self._out_string(self._lib.retort_drop_templates))
 
     # -- lifecycle
 

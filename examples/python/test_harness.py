@@ -99,6 +99,43 @@ class HarnessTest(DatabaseTestCase):
         r.downgrade("base")
         self.assertEqual(r.schema_snapshot(), empty)
 
+    def test_fresh_url_opens_the_migrated_target_and_templates_are_cloned(self):
+        if not retort.has_function("retort_fresh_url"):
+            self.skipTest("the library does not export retort_fresh_url")
+        import os
+        import time
+        key = "py-%d-%d" % (os.getpid(), time.monotonic_ns())
+        runs = []
+
+        def up(c):
+            runs.append(1)
+            c.execute("CREATE TABLE counted (id INTEGER)")
+
+        def make():
+            url = self.db.url if BACKEND == "postgresql" else None
+            r = retort.Retort.fresh(url, template_key=key)
+            self.addCleanup(r.close)
+            r.add_sql("h1", None, None, "CREATE TABLE h1 (id INTEGER PRIMARY KEY)",
+                      "DROP TABLE h1")
+            r.add("h2", "h1", None, up=up, down=lambda c: c.execute("DROP TABLE counted"))
+            r.migrate_to_head()
+            return r
+
+        first = make()
+        self.assertEqual(len(runs), 1)  # the template's build
+        second = make()
+        self.assertEqual(len(runs), 1)  # a clone: nothing ran
+        with retort.Retort(second.fresh_url()) as other:
+            self.assertEqual(other.current(), ["h2"])
+        self.assertNotEqual(first.fresh_url(), second.fresh_url())
+
+    def test_fresh_url_of_a_plain_context_is_a_misuse(self):
+        if not retort.has_function("retort_fresh_url"):
+            self.skipTest("the library does not export retort_fresh_url")
+        with self.assertRaises(retort.Error) as cm:
+            self.open().fresh_url()
+        self.assertEqual(cm.exception.code, retort.EMISUSE)
+
 
 if __name__ == "__main__":
     unittest.main()

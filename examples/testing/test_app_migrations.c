@@ -12,9 +12,16 @@
  *   schema before its upgrade:
  *     left behind by the downgrade: index notes_author_idx on notes (author)
  *
+ * Tests of the application's own code need a database at head: the
+ * fixture setup_at_head migrates a fresh target to the head, which copies a
+ * template of the migrations (built by the first test that needs it, once,
+ * even across parallel test processes) instead of running every migration
+ * again; retort_fresh_url gives the application the URL to connect to.
+ *
  * Run on SQLite by default; with APP_TEST_BACKEND=postgresql, on the server
- * the libpq environment (PGHOST, ...) names, or skipped when there is none.
- * Tests in parallel processes never share a target.
+ * the libpq environment (PGHOST, ...) names (a new database per test: the
+ * role needs CREATEDB), or skipped when there is none.  Tests in parallel
+ * processes never share a target.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +66,37 @@ static int teardown(void **state)
 {
     retort_free(*state);
     return 0;
+}
+
+/* A fresh target at head, for tests of the application's code: a copy of
+ * the template.  template_key: this example's callbacks are C code, which
+ * retort cannot hash; a build id or a hash of their sources goes here. */
+static int setup_at_head(void **state)
+{
+    if (setup(state) != 0)
+        return -1;
+    retort *r = *state;
+    if (retort_set(r, "template_key", "app-migrations-v1") != RETORT_OK ||
+        retort_migrate_to_head(r) != RETORT_OK) {
+        fprintf(stderr, "setup_at_head: %s\n", retort_errmsg(r));
+        retort_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* What the application's code sees: its own connection, through the URL,
+ * to a database at head. */
+static void test_application_connects_to_a_database_at_head(void **state)
+{
+    retort *r = *state;
+    const char *url = NULL;
+    check(r, retort_fresh_url(r, &url));
+    retort *app = NULL; /* stands for the application's own connection */
+    check(app, retort_new(&app, url));
+    check(app, app_register_migrations(app));
+    check(app, retort_check(app));  /* at head: nothing pending */
+    retort_free(app);
 }
 
 static void test_migrations_have_a_single_head(void **state)
@@ -122,6 +160,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_schema_at_head_has_the_active_notes_view, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_application_connects_to_a_database_at_head,
+                                        setup_at_head, teardown),
+        cmocka_unit_test_setup_teardown(test_application_connects_to_a_database_at_head,
+                                        setup_at_head, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

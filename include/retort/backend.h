@@ -200,6 +200,45 @@ struct retort_backend {
      * for offline scripts and the {schema_name} placeholder.  NULL member:
      * 'value' with ' doubled (the SQL standard's literal). */
     size_t (*quote_literal)(const char *value, char *out, size_t size);
+    /*
+     * Fresh test databases (retort_new_fresh) and their templates.  All four
+     * are optional together: a driver without fresh_create has no fresh
+     * targets.  url is the URL retort_new_fresh was given (the server, or a
+     * SQLite directory ending in '/', or any other SQLite URL for private
+     * in-memory databases); the driver owns every name it makes there.
+     *
+     * fresh_create makes a new database no other caller can reach, empty
+     * when tmpl is NULL, else a copy of the template tmpl (a key that
+     * template_ensure made exist), and calls url_out once with a URL that
+     * connect opens, credentials as in url.  *fresh receives a handle the
+     * driver owns (never NULL on success) until fresh_drop.  A template
+     * tmpl that does not exist is RETORT_ENOTFOUND, with nothing created:
+     * the core tries the copy first and calls template_ensure only then.
+     */
+    int (*fresh_create)(const char *url, const char *tmpl, int timeout_ms, void **fresh,
+                        retort_line_fn url_out, void *ctx, retort_report *rep);
+    /* Drops the database fresh_create made and frees the handle, whatever
+     * it returns.  Called after the core closed its own connection to it. */
+    int (*fresh_drop)(void *fresh, retort_report *rep);
+    /*
+     * Makes the template named key exist (key: [a-z0-9_], at most 40
+     * characters; the characters up to the first '_' identify the project,
+     * the rest its migrations).  When it exists, returns at once with
+     * *built = 0.  Otherwise, under a lock that other processes building
+     * the same url's templates wait for (at most timeout_ms where the
+     * driver can bound the wait), it creates an empty database, calls
+     * build(ctx, build_url), which migrates it and closes every connection
+     * to it, publishes it under key only when build returned RETORT_OK,
+     * drops the templates of the same project with another key (stale:
+     * older migrations), and sets *built = 1.  A build failure is returned
+     * as is, with nothing published.
+     */
+    int (*template_ensure)(const char *url, const char *key, int timeout_ms,
+                           int (*build)(void *ctx, const char *build_url), void *ctx,
+                           int *built, retort_report *rep);
+    /* Drops every template of url's server or directory (made by any
+     * project), calling dropped once with each one's name. */
+    int (*template_drop)(const char *url, retort_line_fn dropped, void *ctx, retort_report *rep);
 };
 
 /*

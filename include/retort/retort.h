@@ -439,8 +439,12 @@ RETORT_API int retort_set_tolerate_unknown(retort *r, int on);
  * "transaction_mode" ("per-migration" | "whole-run"), "checksum_policy"
  * ("warn" | "error" | "ignore"), "tolerate_unknown" ("0"/"1"/"true"/"false"),
  * "allow_out_of_order" (the same booleans; see retort_upgrade), "log_level"
- * ("error" | "warn" | "info" | "debug").  An unknown name or a
- * bad value is RETORT_EINVAL naming it.
+ * ("error" | "warn" | "info" | "debug").  For contexts made by
+ * retort_new_fresh: "fresh_mode" ("database", the default, | "schema"; before
+ * the first operation, else RETORT_EMISUSE; see retort_new_fresh) and
+ * "template_key" (any text up to 1024 bytes, mixed into the template's key:
+ * change it when the code of C callback migrations changes).  An unknown
+ * name or a bad value is RETORT_EINVAL naming it.
  */
 RETORT_API int retort_set(retort *r, const char *name, const char *value);
 
@@ -579,12 +583,71 @@ RETORT_API int retort_set_allocator(retort_malloc_fn malloc_fn, retort_realloc_f
  * for one test; retort_free() tears the target down.  SQLite ("sqlite:" +
  * anything, or NULL): a private in-memory database.  "sqlite:DIR/" (a path
  * ending in '/'): a new temporary file in DIR, deleted by retort_free.
- * PostgreSQL: a uniquely named schema on that server, created here, used as
- * the version table's schema and the connection's search_path, and dropped
- * with everything in it by retort_free.  Safe for tests running in parallel
- * processes.  Connects immediately.  *out as for retort_new().
+ * PostgreSQL: a new database on the server url names (url's own database
+ * is only used to create and drop it, never written), dropped with
+ * everything in it by retort_free (WITH (FORCE) on PostgreSQL 13+: close
+ * the application's own connections first on older servers).  The role
+ * needs CREATEDB; without it the first operation fails with RETORT_EDB
+ * saying so and what to do.  Safe for tests running in parallel processes.
+ *
+ * The target is created at the first operation, not here, so that the
+ * settings fresh_mode and template_key (retort_set) may be set first; an
+ * error creating it (server unreachable, no CREATEDB, a missing directory)
+ * is that operation's.
+ *
+ * Templates: when that first operation is an upgrade to the head
+ * (retort_migrate_to_head, retort_upgrade "head" or "heads"), the target is
+ * a copy of a template migrated once per set of migrations (PostgreSQL: a
+ * database retort_tpl_KEY, cloned with CREATE DATABASE ... TEMPLATE;
+ * SQLite: a file retort-tpl-KEY.db in the directory, or for in-memory
+ * targets in $TMPDIR/retort-templates-UID/, copied with the backup API).
+ * KEY hashes each revision's id, parents, SQL checksum and flags, the
+ * version table's name and schema, and template_key: C callbacks have no
+ * checksum, so migrations with callbacks use a template only once
+ * template_key is set, which must then change when their code changes
+ * (without it they run on every target, as before templates).  The first
+ * process to need a template builds it under a lock (PostgreSQL: an
+ * advisory lock on url's database; SQLite: flock) while the others wait,
+ * then clone it.  Building it drops the templates of the same history
+ * (same root revisions) for other migrations; retort_drop_templates drops
+ * them all.  A migration that fails while the template is built is run
+ * again on the empty target, so the failure and where it stops are the
+ * same as without templates.
+ *
+ * fresh_mode=schema (PostgreSQL): a uniquely named schema on url's own
+ * database instead, used as the version table's schema and search_path and
+ * dropped by retort_free; no CREATEDB needed, no templates.  Its limit: a
+ * migration that names another schema (CREATE TABLE auth.users) writes to
+ * that database; use it only with a scratch database.
+ *
+ * *out as for retort_new().
  */
 RETORT_API int retort_new_fresh(retort **out, const char *url);
+
+/*
+ * The URL of r's fresh target (retort_new_fresh), for connecting the
+ * application's own code to it: credentials as url gave them (PostgreSQL:
+ * postgresql:key='value' ...; SQLite: a file path URL, or a
+ * file:/NAME?vfs=memdb URI that another connection of this process can
+ * open while r lives).  Creates the target, empty, if no operation has yet:
+ * call it after retort_migrate_to_head to get a clone of the template.
+ * With fresh_mode=schema, url's own URL (the tables are in the schema the
+ * version table is in).  *url is owned by r and valid until retort_free.
+ * Errors: RETORT_EMISUSE (r not made by retort_new_fresh, or inside a
+ * callback), those of creating the target.
+ */
+RETORT_API int retort_fresh_url(retort *r, const char **url);
+
+/*
+ * Drops every test template on the server or in the directory of r's
+ * fresh target (retort_new_fresh), whatever migrations made them: what
+ * `retort test --drop-templates` does.  *dropped receives their names,
+ * space-separated ("" when there were none), owned by r until its next
+ * call.  A template being cloned at that moment is left (PostgreSQL).
+ * Errors: RETORT_EMISUSE (r not made by retort_new_fresh), RETORT_EINVAL
+ * (the backend has no templates), database and file errors.
+ */
+RETORT_API int retort_drop_templates(retort *r, const char **dropped);
 
 /*
  * A canonical, deterministic text description of the database's schema:

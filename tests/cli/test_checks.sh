@@ -78,4 +78,24 @@ run test nosuch
 expect_status 2 "an unknown check is a usage error"
 expect_err "unknown check 'nosuch'" "the usage error names the check"
 
+# --- test templates: a directory test URL holds them; --drop-templates names them
+rm migrations/003_branch.sql
+mkdir "$TMP/scratch"
+run test upgrade --test-url "sqlite:$TMP/scratch/"
+expect_status 0 "checks run on fresh targets in the --test-url directory"
+expect_eq "$(ls "$TMP/scratch" | grep -c '^retort-fresh-')" "0" "every fresh target file was removed"
+printf '\ntest_url = sqlite:%s/scratch/\n' "$TMP" >>retort.ini
+run upgrade
+expect_status 0 "upgrade of the real database is unaffected by test_url"
+run test --drop-templates
+expect_status 0 "test --drop-templates succeeds when there is nothing to drop"
+expect_out "no test templates" "and says so"
+touch "$TMP/scratch/retort-tpl-0000aaaa_000000000000000000000000.db"
+RETORT_TEST_DATABASE_URL="sqlite:$TMP/scratch/" run test --drop-templates
+expect_status 0 "test --drop-templates drops the templates of the test URL's directory"
+expect_out "dropped retort-tpl-0000aaaa_000000000000000000000000.db" "naming each"
+expect_eq "$(ls "$TMP/scratch" | grep -c '^retort-tpl-')" "0" "the directory holds no template"
+run test --drop-templates upgrade
+expect_status 2 "--drop-templates with a CHECK is a usage error"
+
 done_testing

@@ -322,6 +322,53 @@ static void test_snapshot_with_null_out_pointer_is_einval(void **state)
     assert_int_equal(retort_schema_snapshot(NULL, NULL), RETORT_EINVAL);
 }
 
+/* The snapshot of a connection that described the schema before (the
+ * SQLite driver keeps described tables) equals the snapshot a new
+ * connection takes, after each kind of change. */
+static void test_snapshot_after_changes_equals_a_new_connections_snapshot(void **state)
+{
+    (void)state;
+    static const char *const changes[] = {
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT)",
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id))",
+        "CREATE INDEX p_name ON p (name)",
+        "ALTER TABLE p ADD COLUMN note TEXT",
+        "DROP INDEX p_name",
+        "CREATE UNIQUE INDEX p_name ON p (name, note)",
+        "ALTER TABLE p RENAME TO p2",
+        "DROP INDEX p_name",
+        "ALTER TABLE p2 DROP COLUMN note",
+        "CREATE VIEW v AS SELECT id FROM p2",
+        NULL,
+    };
+    retort *r = fresh();
+    assert_ok(r, retort_add_sql(r, "000", NULL, NULL, "SELECT 1", "SELECT 1"));
+    assert_ok(r, retort_migrate_to_head(r));
+    const char *url = NULL;
+    assert_ok(r, retort_fresh_url(r, &url));
+    for (int i = 0; changes[i]; i++) {
+        char *warm_before = snapshot(r); /* describes, and keeps, the tables */
+        free(warm_before);
+        char id[16];
+        snprintf(id, sizeof id, "%03d", i + 1);
+        char parent[16];
+        snprintf(parent, sizeof parent, "%03d", i);
+        assert_ok(r, retort_add_sql(r, id, parent, NULL, changes[i], "SELECT 1"));
+        assert_ok(r, retort_migrate_to_head(r));
+        char *warm = snapshot(r);
+        retort *cold = NULL;
+        assert_int_equal(retort_new(&cold, url), RETORT_OK);
+        fixture_adopt(cold);
+        char *fresh_text = snapshot(cold);
+        fixture_free(cold);
+        if (strcmp(warm, fresh_text) != 0)
+            fail_msg("after \"%s\" the snapshot differs:\n%s\n--- new connection:\n%s",
+                     changes[i], warm, fresh_text);
+        free(warm);
+        free(fresh_text);
+    }
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -347,6 +394,7 @@ int main(void)
         BACKEND_TEST(test_snapshot_on_a_driver_without_it_is_einval_naming_the_backend,
                      ON_BOTH_WITH_SQLITE_DRIVER),
         BACKEND_TEST(test_snapshot_with_null_out_pointer_is_einval, ON_BOTH),
+        BACKEND_TEST(test_snapshot_after_changes_equals_a_new_connections_snapshot, ON_BOTH),
     };
     return run_backend_tests(tests, sizeof tests / sizeof tests[0]);
 }
