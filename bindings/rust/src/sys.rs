@@ -146,6 +146,7 @@ extern "C" {
     pub fn retort_upgrade(r: *mut retort, target: *const c_char) -> c_int;
     pub fn retort_downgrade(r: *mut retort, target: *const c_char) -> c_int;
     pub fn retort_current(r: *mut retort, heads: *mut *const c_char) -> c_int;
+    pub fn retort_adopt(r: *mut retort, tool: *const c_char) -> c_int;
     pub fn retort_stamp(r: *mut retort, target: *const c_char) -> c_int;
     pub fn retort_check(r: *mut retort) -> c_int;
     pub fn retort_plan(r: *mut retort, direction: c_int, target: *const c_char,
@@ -205,6 +206,8 @@ extern "C" {
 
     // test harness
     pub fn retort_new_fresh(out: *mut *mut retort, url: *const c_char) -> c_int;
+    pub fn retort_fresh_url(r: *mut retort, url: *mut *const c_char) -> c_int;
+    pub fn retort_drop_templates(r: *mut retort, dropped: *mut *const c_char) -> c_int;
     pub fn retort_schema_snapshot(r: *mut retort, text: *mut *const c_char) -> c_int;
     pub fn retort_test_single_head(r: *mut retort) -> c_int;
     pub fn retort_test_upgrade(r: *mut retort) -> c_int;
