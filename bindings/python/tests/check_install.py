@@ -2,7 +2,8 @@
 installs bindings/python offline (--no-build-isolation, --no-deps,
 --no-index) into a temporary --target directory, and a fresh interpreter
 imports retort from there alone, with RETORT_LIBRARY pointing at the
-library this build linked, and runs examples/python/migrate.py.
+library this build linked, runs examples/python/migrate.py, and runs the
+package's unittest suite (SQLite) against the installed copy.
 
     python3 check_install.py       # what `meson test python-install` runs
 
@@ -134,6 +135,18 @@ def main():
             rows = "no database file"
         check(rows == [("free", 0)], "the database holds the example's table and row",
               repr(rows))
+
+        # The package's whole unittest suite (SQLite) against the installed
+        # copy instead of the source tree.
+        suite = subprocess.run(
+            [sys.executable, os.path.join(HERE, "run_tests.py")], cwd=tmp,
+            env=dict(run_env, RETORT_PY_INSTALLED="1", RETORT_TEST_BACKEND="sqlite"),
+            capture_output=True, text=True, timeout=600)
+        if suite.returncode == 77:
+            print("# the suite skipped: " + suite.stdout.strip()[-300:])
+        else:
+            check(suite.returncode == 0, "the unittest suite passes against the installed copy",
+                  (suite.stdout + suite.stderr)[-3000:])
     return 1 if failures else 0
 
 

@@ -55,6 +55,21 @@ class PackageTest(unittest.TestCase):
                 if name != "RETORT_ERROR" and value != retort.EDRIFT:
                     self.assertIn(value, retort._ERROR_CLASSES, name)
 
+    @unittest.skipUnless(os.path.isdir(INCLUDE), "the public headers are not at " + INCLUDE)
+    def test_every_function_of_the_header_is_wrapped(self):
+        # Declared (test_binding.py) is not enough: some method or function
+        # of the package must call it.  retort_set_allocator alone is left
+        # out on purpose (a Python allocator under every C allocation).
+        with open(os.path.join(INCLUDE, "retort.h"), encoding="utf-8") as f:
+            header = re.sub(r"/\*.*?\*/", " ", f.read(), flags=re.S)
+        names = set(re.findall(r"\bRETORT_API\b[^;{(]*?\b(retort_\w+)\s*\(", header))
+        self.assertGreater(len(names), 50)
+        with open(retort.__file__, encoding="utf-8") as f:
+            source = f.read()
+        unwrapped = sorted(n for n in names - {"retort_set_allocator"}
+                           if not re.search(r"\.%s\b" % n, source))
+        self.assertEqual(unwrapped, [], "retort.h functions no method of the package calls")
+
     def test_package_version_is_the_library_version(self):
         self.assertEqual(retort.__version__, retort.version(),
                          "retort.__version__ against retort_version() of %s"
