@@ -559,11 +559,25 @@ class Revision:
         self.message = message
         self.flags = flags
 
-    irreversible = property(lambda self: bool(self.flags & REV_IRREVERSIBLE))
-    transactional = property(lambda self: not self.flags & REV_NO_TRANSACTION)
-    sql = property(lambda self: bool(self.flags & REV_SQL))
-    applied = property(lambda self: bool(self.flags & REV_APPLIED))
-    dirty = property(lambda self: bool(self.flags & REV_DIRTY))
+    @property
+    def irreversible(self) -> bool:
+        return bool(self.flags & REV_IRREVERSIBLE)
+
+    @property
+    def transactional(self) -> bool:
+        return not self.flags & REV_NO_TRANSACTION
+
+    @property
+    def sql(self) -> bool:
+        return bool(self.flags & REV_SQL)
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.flags & REV_APPLIED)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.flags & REV_DIRTY)
 
     @property
     def flag_names(self) -> Tuple[str, ...]:
