@@ -92,14 +92,17 @@ else
 fi
 if PYTHONPATH="$root/usr/lib/python3/dist-packages" RETORT_LIBRARY="$libdir/libretort.so.0" \
    python3 -c '
-import retort
+import os, retort
+assert retort.__file__.endswith("/dist-packages/retort/__init__.py"), retort.__file__
+assert os.path.isfile(os.path.join(os.path.dirname(retort.__file__), "py.typed"))
+assert retort.__version__ == retort.version(), (retort.__version__, retort.version())
 with retort.Retort("sqlite::memory:") as r:
     r.add_sql("a1", None, "create t", "CREATE TABLE t (id INTEGER)", "DROP TABLE t")
     r.migrate_to_head()
     assert r.current() == ["a1"], r.current()
 ' >"$tmp/log" 2>&1; then
-  ok "the packaged Python binding migrates a database"
+  ok "the packaged Python package (retort/, typed, its version the library's) migrates a database"
 else
-  not_ok "the packaged Python binding migrates a database"
+  not_ok "the packaged Python package (retort/, typed, its version the library's) migrates a database"
 fi
 [ "$failed" -eq 0 ]

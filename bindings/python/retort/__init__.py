@@ -32,19 +32,32 @@ Ownership rules of the C API are handled here: strings returned by the
 library are copied into Python strings at once (they are only valid until
 the context's next call), and the ctypes callback objects are kept on the
 Retort object for as long as the C context can call them.
+
+retort.__version__ is this package's version, the library version it was
+written for; retort.version() is the loaded library's at run time.
 """
+
+from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import logging
 import os
 import threading
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+__version__ = "0.1.0"
 
 __all__ = [
     "Retort", "Conn", "Revision", "StepEvent", "Error", "load_library", "library_path",
     "version", "version_number", "strerror", "backend_schemes", "has_backend",
-    "has_function",
+    "has_function", "__version__",
 ]
+
+# What the C API accepts as text: str, UTF-8 bytes, or a path.
+StrLike = Union[str, bytes, "os.PathLike[str]"]
+# A revision's parents: None or "" for a root, an id, or several ids.
+Parents = Union[None, str, Sequence[str]]
 
 # ------------------------------------------------------------- constants
 # Mirrors of the header's enums.  The C library never renumbers them, so
@@ -120,20 +133,23 @@ class Error(Exception):
     library's message (naming the revision, target or setting at fault, with
     the database's own text where there is one)."""
 
-    def __init__(self, code, message):
+    code: int
+    message: str
+
+    def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The status code's C name, e.g. "RETORT_EMIGRATION"."""
         return _CODE_NAMES.get(self.code, "RETORT_E%d" % self.code)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.message
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "%s(%s, %r)" % (type(self).__name__, self.name, self.message)
 
 
@@ -243,7 +259,7 @@ _ERROR_CLASSES = {
 }
 
 
-def _error(code, message):
+def _error(code: int, message: str) -> Error:
     """The exception for a status code; codes newer than this binding get
     the base class, so an old binding keeps working with a newer library."""
     return _ERROR_CLASSES.get(code, Error)(code, message)
@@ -404,7 +420,7 @@ def _default_library():
     return found or "libretort.so.0"
 
 
-def load_library(path=None):
+def load_library(path: Optional[str] = None) -> str:
     """Loads libretort (once per process; later calls return the same one).
     path: a file name or path for ctypes.CDLL; None chooses as the module
     documentation says.  Returns the path that was loaded."""
@@ -430,12 +446,12 @@ def _lib():
     return _lib_instance
 
 
-def library_path():
+def library_path() -> str:
     """The path or name of the loaded library (loading it if needed)."""
     return _lib().path
 
 
-def has_function(name):
+def has_function(name: str) -> bool:
     """Whether the loaded library exports the C function name."""
     return name in _PROTOTYPES and name not in _lib().missing
 
@@ -474,22 +490,22 @@ def _parents(parents):
 
 # -------------------------------------------------------- module functions
 
-def version():
+def version() -> str:
     """The library's version string at run time, e.g. "0.1.0"."""
     return _dec(_lib().retort_version())
 
 
-def version_number():
+def version_number() -> int:
     """The library's RETORT_VERSION_NUMBER (MAJOR*10000 + MINOR*100 + PATCH)."""
     return _lib().retort_version_number()
 
 
-def strerror(code):
+def strerror(code: int) -> str:
     """The static description of a status code."""
     return _dec(_lib().retort_strerror(code))
 
 
-def backend_schemes():
+def backend_schemes() -> List[str]:
     """The URL schemes the library can serve now, built-in and registered."""
     lib = _lib()
     need = lib.retort_backend_schemes(None, 0)
@@ -498,7 +514,7 @@ def backend_schemes():
     return _words(buf.value)
 
 
-def has_backend(name):
+def has_backend(name: str) -> bool:
     """Whether a backend serves scheme (or is named) name."""
     return bool(_lib().retort_backend_find(_enc(name, "name")))
 
@@ -534,27 +550,67 @@ class Revision:
 
     __slots__ = ("id", "parents", "message", "flags")
 
-    def __init__(self, id, parents, message, flags):
+    id: str
+    parents: Tuple[str, ...]
+    message: str
+    flags: int
+
+    def __init__(self, id: str, parents: Tuple[str, ...], message: str, flags: int) -> None:
         self.id = id
         self.parents = parents
         self.message = message
         self.flags = flags
 
-    irreversible = property(lambda self: bool(self.flags & REV_IRREVERSIBLE))
-    transactional = property(lambda self: not self.flags & REV_NO_TRANSACTION)
-    sql = property(lambda self: bool(self.flags & REV_SQL))
-    applied = property(lambda self: bool(self.flags & REV_APPLIED))
-    dirty = property(lambda self: bool(self.flags & REV_DIRTY))
+    @property
+    def irreversible(self) -> bool:
+        return bool(self.flags & REV_IRREVERSIBLE)
 
-    def __eq__(self, other):
+    @property
+    def transactional(self) -> bool:
+        return not self.flags & REV_NO_TRANSACTION
+
+    @property
+    def sql(self) -> bool:
+        return bool(self.flags & REV_SQL)
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.flags & REV_APPLIED)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.flags & REV_DIRTY)
+
+    @property
+    def flag_names(self) -> Tuple[str, ...]:
+        """The set flags by name, e.g. ("REV_SQL", "REV_APPLIED")."""
+        return _flag_names(self.flags)
+
+    def __eq__(self, other: object) -> bool:
         if not isinstance(other, Revision):
             return NotImplemented
         return (self.id, self.parents, self.message, self.flags) == \
             (other.id, other.parents, other.message, other.flags)
 
-    def __repr__(self):
-        return "Revision(%r, parents=%r, message=%r, flags=%d)" % (
-            self.id, self.parents, self.message, self.flags)
+    __hash__ = None  # type: ignore[assignment]  # compared by value, mutable
+
+    def __repr__(self) -> str:
+        return "Revision(%r, parents=%r, message=%r, flags=%s)" % (
+            self.id, self.parents, self.message, "|".join(self.flag_names) or "0")
+
+
+_REV_FLAGS = (("REV_IRREVERSIBLE", REV_IRREVERSIBLE), ("REV_NO_TRANSACTION", REV_NO_TRANSACTION),
+              ("REV_SQL", REV_SQL), ("REV_APPLIED", REV_APPLIED), ("REV_DIRTY", REV_DIRTY))
+
+
+def _flag_names(flags: int) -> Tuple[str, ...]:
+    """A revision's flags as the constants' names; bits this binding does
+    not know (a newer library) as their value."""
+    names = [name for name, bit in _REV_FLAGS if flags & bit]
+    unknown = flags & ~sum(bit for _, bit in _REV_FLAGS)
+    if unknown:
+        names.append("0x%x" % unknown)
+    return tuple(names)
 
 
 class StepEvent:
@@ -567,8 +623,18 @@ class StepEvent:
     __slots__ = ("phase", "direction", "index", "total", "id", "message", "status",
                  "duration_ms", "error")
 
-    def __init__(self, phase, direction, index, total, id, message, status, duration_ms,
-                 error):
+    phase: int
+    direction: int
+    index: int
+    total: int
+    id: str
+    message: str
+    status: int
+    duration_ms: int
+    error: Optional[str]
+
+    def __init__(self, phase: int, direction: int, index: int, total: int, id: str,
+                 message: str, status: int, duration_ms: int, error: Optional[str]) -> None:
         self.phase = phase
         self.direction = direction
         self.index = index
@@ -579,11 +645,15 @@ class StepEvent:
         self.duration_ms = duration_ms
         self.error = error
 
-    def __repr__(self):
-        return "StepEvent(%s %s %r %d/%d status=%d)" % (
+    def __repr__(self) -> str:
+        head = "StepEvent(%s %s %r %d/%d" % (
             "before" if self.phase == EVENT_BEFORE else "after",
-            "up" if self.direction > 0 else "down", self.id, self.index, self.total,
-            self.status)
+            "up" if self.direction > 0 else "down", self.id, self.index, self.total)
+        if self.phase != EVENT_AFTER:
+            return head + ")"
+        status = _CODE_NAMES.get(self.status, "RETORT_E%d" % self.status)[len("RETORT_"):]
+        return "%s %s in %dms%s)" % (head, status, self.duration_ms,
+                                     ": %s" % self.error if self.error else "")
 
 
 # -------------------------------------------------------------------- Conn
@@ -598,7 +668,10 @@ class Conn:
 
     __slots__ = ("_ptr", "_lib", "revision", "direction")
 
-    def __init__(self, ptr, lib, revision, direction):
+    revision: str
+    direction: str
+
+    def __init__(self, ptr: Any, lib: Any, revision: str, direction: str) -> None:
         self._ptr = ptr
         self._lib = lib
         self.revision = revision      # the id of the revision being run
@@ -619,7 +692,7 @@ class Conn:
         exc._retort_conn_failure = True
         return exc
 
-    def execute(self, sql, params=None):
+    def execute(self, sql: StrLike, params: Optional[Sequence[Any]] = None) -> None:
         ptr = self._handle()
         sql_b = _enc(sql, "sql")
         if params is None:
@@ -634,21 +707,25 @@ class Conn:
             raise self._fail(rc, "retort_exec_params")
 
     @property
-    def backend(self):
+    def backend(self) -> str:
         """"sqlite", "postgresql", ...: for callbacks that branch on dialect."""
         return _dec(self._lib.retort_conn_backend(self._handle()))
 
     @property
-    def offline(self):
+    def offline(self) -> bool:
         """True while rendering a script (upgrade_sql / downgrade_sql)."""
         return bool(self._lib.retort_conn_is_offline(self._handle()))
 
     @property
-    def native(self):
+    def native(self) -> Optional[int]:
         """The driver's native handle (sqlite3 *, PGconn *) as an integer
         address, or None offline (which makes the rendering fail with
         OfflineError if the callback then fails)."""
         return self._lib.retort_native(self._handle())
+
+    def __repr__(self) -> str:
+        return "<retort.Conn %s %r%s>" % (self.direction, self.revision,
+                                          " (closed)" if self._ptr is None else "")
 
 
 def _param(value):
@@ -690,7 +767,10 @@ class Retort:
     A context is used by one thread at a time.  Use it as a context manager,
     or call close()."""
 
-    def __init__(self, url=None, *, logger=None, log_level=None, _fresh=False, **settings):
+    def __init__(self, url: Optional[StrLike] = None, *,
+                 logger: Optional[logging.Logger] = None,
+                 log_level: Union[None, int, str] = None, _fresh: bool = False,
+                 **settings: Any) -> None:
         lib = _lib()
         self._lib = lib
         self._ptr = None
@@ -728,7 +808,7 @@ class Retort:
             raise
 
     @classmethod
-    def fresh(cls, url=None, **kwargs):
+    def fresh(cls, url: Optional[StrLike] = None, **kwargs: Any) -> "Retort":
         """A context on a fresh, empty, isolated target derived from url
         (retort_new_fresh): a private in-memory SQLite database, a temporary
         file for "sqlite:DIR/", a new PostgreSQL database on url's server
@@ -753,7 +833,7 @@ class Retort:
 
     # -- lifecycle
 
-    def close(self):
+    def close(self) -> None:
         """Closes the connection and frees the context.  Idempotent.
 
         Raises MisuseError, closing nothing, when called from inside one of
@@ -768,13 +848,13 @@ class Retort:
             self._lib.retort_free(ptr)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._ptr is None
 
-    def __enter__(self):
+    def __enter__(self) -> "Retort":
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.close()
 
     def __del__(self):
@@ -784,17 +864,19 @@ class Retort:
         except Exception:
             pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
+        # No call into the library: that would replace errmsg, and the URL
+        # is not shown because it may hold a password.
         return "<retort.Retort %s>" % ("closed" if self._ptr is None else "open")
 
     @property
-    def errmsg(self):
+    def errmsg(self) -> str:
         """The message of the last failure on this context ("" after a
         success)."""
         return _dec(self._lib.retort_errmsg(self._handle()))
 
     @property
-    def errcode(self):
+    def errcode(self) -> int:
         """The status code of the last call on this context."""
         return self._lib.retort_errcode(self._handle())
 
@@ -911,7 +993,7 @@ class Retort:
             except BaseException:
                 pass
 
-    def set_event_handler(self, handler):
+    def set_event_handler(self, handler: Optional[Callable[[StepEvent], Any]]) -> None:
         """Calls handler(event) for each step of an upgrade or downgrade
         that this process itself runs (retort_set_event_fn): once before
         its body (event.phase EVENT_BEFORE) and once when its outcome is
@@ -929,7 +1011,9 @@ class Retort:
 
     # -- registration
 
-    def add(self, id, parents=None, message=None, *, up, down=None, transactional=True):
+    def add(self, id: str, parents: Parents = None, message: Optional[str] = None, *,
+            up: Callable[[Conn], Any], down: Optional[Callable[[Conn], Any]] = None,
+            transactional: bool = True) -> None:
         """Registers a revision implemented by Python callables up(conn) and
         down(conn) (down None: irreversible).  A callable fails the revision
         by raising; its transaction is rolled back and the operation raises
@@ -954,7 +1038,8 @@ class Retort:
         if not transactional:
             self.set_transactional(id, False)
 
-    def add_sql(self, id, parents, message, up_sql, down_sql=None, *, transactional=True):
+    def add_sql(self, id: str, parents: Parents, message: Optional[str], up_sql: str,
+                down_sql: Optional[str] = None, *, transactional: bool = True) -> None:
         """Registers a revision implemented by SQL text (one or more
         statements); down_sql None makes it irreversible."""
         self._check(self._lib.retort_add_sql(
@@ -963,83 +1048,83 @@ class Retort:
         if not transactional:
             self.set_transactional(id, False)
 
-    def set_transactional(self, id, on=True):
+    def set_transactional(self, id: str, on: bool = True) -> None:
         """Marks a registered revision transactional (the default) or not."""
         self._check(self._lib.retort_revision_set_transactional(
             self._handle(), _enc(id, "id"), 1 if on else 0))
 
-    def load_dir(self, path):
+    def load_dir(self, path: StrLike) -> None:
         """Registers every SQL migration file in directory path."""
         self._check(self._lib.retort_load_dir(self._handle(), _enc(path, "path")))
 
     # -- operations
 
-    def migrate_to_head(self):
+    def migrate_to_head(self) -> None:
         """Applies every unapplied revision up to the single head."""
         self._run(self._lib.retort_migrate_to_head)
 
-    def upgrade(self, target="head"):
+    def upgrade(self, target: str = "head") -> None:
         """target: "head", "heads", a revision id, or "+N"."""
         self._run(self._lib.retort_upgrade, _enc(target, "target"))
 
-    def downgrade(self, target):
+    def downgrade(self, target: str) -> None:
         """target: "base", a revision id, or "-N"."""
         self._run(self._lib.retort_downgrade, _enc(target, "target"))
 
-    def stamp(self, target):
+    def stamp(self, target: str) -> None:
         """Records target ("base", "head", "heads", ids) as the applied
         state without running anything."""
         self._run(self._lib.retort_stamp, _enc(target, "target"))
 
-    def adopt(self, tool=None):
+    def adopt(self, tool: Optional[str] = None) -> None:
         """Records as applied what another tool's version table says it
         applied ("golang-migrate", "goose", "flyway", "sqlx", "diesel",
         "dbmate", "sql-migrate", "alembic"; None: the one present), running
         nothing; see retort_adopt()."""
         self._run(self._lib.retort_adopt, None if tool is None else _enc(tool, "tool"))
 
-    def check(self):
+    def check(self) -> None:
         """Raises PendingError, ChecksumError, DirtyError, ... unless the
         database is at every head with unchanged SQL."""
         self._run(self._lib.retort_check)
 
-    def current(self):
+    def current(self) -> List[str]:
         """The applied heads, sorted; [] at base."""
         return sorted(_words_s(self._out_string(self._lib.retort_current)))
 
-    def heads(self):
+    def heads(self) -> List[str]:
         """The heads of the registered graph, sorted (no database access)."""
         return sorted(_words_s(self._out_string(self._lib.retort_heads)))
 
-    def applied(self):
+    def applied(self) -> List[str]:
         """Every recorded revision in the order applied."""
         return _words_s(self._out_string(self._lib.retort_applied))
 
-    def plan(self, target="head", direction=1):
+    def plan(self, target: str = "head", direction: int = 1) -> List[str]:
         """The ids upgrade(target) (direction > 0) or downgrade(target)
         (direction < 0) would run now, in order."""
         return _words_s(self._out_string(self._lib.retort_plan, int(direction),
                                          _enc(target, "target")))
 
-    def mark_applied(self, id):
+    def mark_applied(self, id: str) -> None:
         """Resolves a dirty revision by recording it applied (audit-logged)."""
         self._run(self._lib.retort_mark_applied, _enc(id, "id"))
 
-    def mark_reverted(self, id):
+    def mark_reverted(self, id: str) -> None:
         """Resolves a dirty revision by removing its row (audit-logged)."""
         self._run(self._lib.retort_mark_reverted, _enc(id, "id"))
 
     # -- introspection
 
-    def revision_count(self):
+    def revision_count(self) -> int:
         count = ctypes.c_int()
         self._check(self._lib.retort_revision_count(self._handle(), ctypes.byref(count)))
         return count.value
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.revision_count()
 
-    def revisions(self):
+    def revisions(self) -> List[Revision]:
         """Every registered revision in plan order (parents first)."""
         handle = self._handle()
         result = []
@@ -1055,7 +1140,7 @@ class Retort:
 
     # -- settings
 
-    def set(self, name, value):
+    def set(self, name: str, value: Any) -> None:
         """Sets a setting by name: version_table, schema, lock_timeout
         (milliseconds), transaction_mode ("per-migration" | "whole-run" or
         TX_*), checksum_policy ("warn" | "error" | "ignore" or CHECKSUM_*),
@@ -1076,31 +1161,31 @@ class Retort:
         self._check(self._lib.retort_set(self._handle(), _enc(name, "name"),
                                          _enc(text, "value")))
 
-    def set_version_table(self, name):
+    def set_version_table(self, name: str) -> None:
         self._check(self._lib.retort_set_version_table(self._handle(), _enc(name, "name")))
 
-    def set_schema(self, schema):
+    def set_schema(self, schema: Optional[str]) -> None:
         self._check(self._lib.retort_set_schema(self._handle(), _enc(schema, "schema")))
 
-    def set_lock_timeout(self, milliseconds):
+    def set_lock_timeout(self, milliseconds: int) -> None:
         self._check(self._lib.retort_set_lock_timeout(self._handle(), int(milliseconds)))
 
-    def set_transaction_mode(self, mode):
+    def set_transaction_mode(self, mode: Union[int, str]) -> None:
         """TX_PER_MIGRATION / TX_WHOLE_RUN or "per-migration" / "whole-run"."""
         if isinstance(mode, str):
             return self.set("transaction_mode", mode)
         self._check(self._lib.retort_set_transaction_mode(self._handle(), int(mode)))
 
-    def set_checksum_policy(self, policy):
+    def set_checksum_policy(self, policy: Union[int, str]) -> None:
         """CHECKSUM_WARN / _ERROR / _IGNORE or "warn" / "error" / "ignore"."""
         if isinstance(policy, str):
             return self.set("checksum_policy", policy)
         self._check(self._lib.retort_set_checksum_policy(self._handle(), int(policy)))
 
-    def set_tolerate_unknown(self, on=True):
+    def set_tolerate_unknown(self, on: bool = True) -> None:
         self._check(self._lib.retort_set_tolerate_unknown(self._handle(), 1 if on else 0))
 
-    def set_log_level(self, level):
+    def set_log_level(self, level: Union[None, int, str]) -> None:
         """Fixes the library's log level: LOG_* or "none", "error", "warn",
         "info", "debug".  None goes back to following the logger's level."""
         if level is None:
@@ -1118,36 +1203,36 @@ class Retort:
 
     # -- offline SQL
 
-    def upgrade_sql(self, target="head"):
+    def upgrade_sql(self, target: str = "head") -> str:
         """The SQL script that upgrade would run, as a string ("FROM:TO" or
         "TO" from base); never connects."""
         return self._out_string(self._lib.retort_upgrade_sql, _enc(target, "target"))
 
-    def downgrade_sql(self, target):
+    def downgrade_sql(self, target: str) -> str:
         """The SQL script of a downgrade "FROM:TO"; never connects."""
         return self._out_string(self._lib.retort_downgrade_sql, _enc(target, "target"))
 
     # -- test harness
 
-    def schema_snapshot(self):
+    def schema_snapshot(self) -> str:
         """A canonical text description of the database's schema."""
         return self._out_string(self._lib.retort_schema_snapshot)
 
-    def test_single_head(self):
+    def test_single_head(self) -> None:
         self._run(self._lib.retort_test_single_head)
 
-    def test_upgrade(self):
+    def test_upgrade(self) -> None:
         self._run(self._lib.retort_test_upgrade)
 
-    def test_stairway(self):
+    def test_stairway(self) -> None:
         self._run(self._lib.retort_test_stairway)
 
-    def test_downgrade(self):
+    def test_downgrade(self) -> None:
         self._run(self._lib.retort_test_downgrade)
 
     # -- autogenerate
 
-    def autogenerate(self, declared_sql):
+    def autogenerate(self, declared_sql: str) -> Tuple[str, str]:
         """The migration from the database's schema to the one declared_sql
         (DDL) declares: a tuple (up, down) of SQL scripts, both "" when
         nothing differs.  Read their "-- retort:destructive" and
@@ -1157,7 +1242,7 @@ class Retort:
                   ctypes.byref(up), ctypes.byref(down))
         return _dec(up.value), _dec(down.value)
 
-    def schema_diff(self, declared_sql):
+    def schema_diff(self, declared_sql: str) -> Optional[str]:
         """None when the database has the schema declared_sql declares,
         else the differing snapshot lines ("-" the database's, "+" the
         declared schema's) as one string."""

@@ -10,8 +10,12 @@ import unittest
 import retort
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The directory that holds the imported package (bindings/python, or wherever
+# it was installed): what a child interpreter needs on its path.
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(retort.__file__)))
 INCLUDE = os.environ.get("RETORT_INCLUDE_DIR",
-                         os.path.join(HERE, os.pardir, os.pardir, "include", "retort"))
+                         os.path.join(HERE, os.pardir, os.pardir, os.pardir, "include",
+                                      "retort"))
 
 
 def public_functions():
@@ -68,7 +72,7 @@ class BindingTest(unittest.TestCase):
                 "    r.add('a2', 'a1', 'python step', up=up, down=down)\n"
                 "    r.migrate_to_head()\n"
                 "    print(r.current())\n")
-            env = dict(os.environ, PYTHONPATH=HERE)
+            env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT)
             run = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=env,
                                  capture_output=True, text=True)
             if not retort.has_backend("sqlite"):
@@ -85,7 +89,7 @@ class BindingTest(unittest.TestCase):
     def test_missing_library_gives_a_clear_error(self):
         code = "import retort\ntry:\n    retort.version()\nexcept OSError as e:\n" \
                "    print(e)\n"
-        env = dict(os.environ, PYTHONPATH=HERE, RETORT_LIBRARY="/nonexistent/libretort.so")
+        env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT, RETORT_LIBRARY="/nonexistent/libretort.so")
         run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True)
         self.assertEqual(run.returncode, 0, run.stderr)

@@ -13,6 +13,11 @@ import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The package from this source tree (bindings/python/retort), unless the
+# caller installed it and asks for that copy (RETORT_PY_INSTALLED=1).
+PACKAGE_ROOT = os.path.dirname(HERE)
+if not os.environ.get("RETORT_PY_INSTALLED"):
+    sys.path.insert(0, PACKAGE_ROOT)
 sys.path.insert(0, HERE)
 
 import fixture  # noqa: E402  (needs the path above)
