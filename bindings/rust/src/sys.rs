@@ -124,6 +124,10 @@ extern "C" {
         down_sql: *const c_char,
     ) -> c_int;
     pub fn retort_revision_set_transactional(r: *mut retort, id: *const c_char, on: c_int) -> c_int;
+    pub fn retort_revision_set_branch_labels(r: *mut retort, id: *const c_char,
+                                             labels: *const c_char) -> c_int;
+    pub fn retort_revision_set_depends_on(r: *mut retort, id: *const c_char,
+                                          depends_on: *const c_char) -> c_int;
     pub fn retort_load_dir(r: *mut retort, path: *const c_char) -> c_int;
 
     // operations
@@ -132,6 +136,9 @@ extern "C" {
     pub fn retort_downgrade(r: *mut retort, target: *const c_char) -> c_int;
     pub fn retort_current(r: *mut retort, heads: *mut *const c_char) -> c_int;
     pub fn retort_stamp(r: *mut retort, target: *const c_char) -> c_int;
+    pub fn retort_stamp_purge(r: *mut retort, target: *const c_char) -> c_int;
+    pub fn retort_stamp_sql(r: *mut retort, target: *const c_char,
+                            script: *mut *const c_char) -> c_int;
     pub fn retort_check(r: *mut retort) -> c_int;
     pub fn retort_plan(r: *mut retort, direction: c_int, target: *const c_char,
                        ids: *mut *const c_char) -> c_int;
