@@ -1034,6 +1034,24 @@ RETORT_API int retort_revision_count(retort *r, int *count)
     return RETORT_OK;
 }
 
+RETORT_API int retort_revision_links(retort *r, int index, const char **branch_labels,
+                                     const char **depends_on)
+{
+    RT_GUARD(r);
+    int rc = rt_prepare(r, "retort_revision_links", 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (index < 0 || index >= r->reg.n)
+        return rt_fail(r, RETORT_EINVAL, "retort_revision_links: index %d is out of range (0 "
+                                         "to %d)", index, r->reg.n - 1);
+    const rt_rev *rev = &r->reg.revs[r->graph.topo[index]];
+    if (branch_labels)
+        *branch_labels = rev->labels ? rev->labels : "";
+    if (depends_on)
+        *depends_on = rev->depends ? rev->depends : "";
+    return RETORT_OK;
+}
+
 RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
                                     const char **message, int *flags)
 {

@@ -373,6 +373,16 @@ RETORT_API int retort_revision_info(retort *r, int index, const char **id, const
                                     const char **message, int *flags);
 
 /*
+ * The branch labels and depends_on of the index-th revision in plan order
+ * (as retort_revision_info), each normalised to names separated by single
+ * spaces, "" when none.  Any out pointer may be NULL.  Strings are owned by
+ * r and valid until the registry changes or r is freed.  Errors:
+ * RETORT_EGRAPH, RETORT_EINVAL (index out of range).
+ */
+RETORT_API int retort_revision_links(retort *r, int index, const char **branch_labels,
+                                     const char **depends_on);
+
+/*
  * Reads the version table: *ids receives every recorded revision in the
  * order applied, space-separated ("" at base).  Updates the APPLIED/DIRTY
  * flags seen by retort_revision_info().  *ids is owned by r until its next

@@ -57,6 +57,31 @@ static void test_heads_ignore_depends_on(void **state)
     assert_string_equal(heads, "2a95102259be 55af2cb1c267 d747a8a8879");
 }
 
+static void test_revision_links_report_labels_and_depends_on(void **state)
+{
+    (void)state;
+    step s[NREV];
+    retort *r = alembic_docs_graph(s);
+    int n = 0, seen = 0;
+    assert_ok(r, retort_revision_count(r, &n));
+    for (int i = 0; i < n; i++) {
+        const char *id, *labels, *deps;
+        assert_ok(r, retort_revision_info(r, i, &id, NULL, NULL, NULL));
+        assert_ok(r, retort_revision_links(r, i, &labels, &deps));
+        if (strcmp(id, "3cac04ae8714") == 0) {
+            assert_string_equal(labels, "networking");
+            assert_string_equal(deps, "");
+            seen++;
+        } else if (strcmp(id, "2a95102259be") == 0) {
+            assert_string_equal(labels, "");
+            assert_string_equal(deps, "55af2cb1c267");
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    assert_rc(r, retort_revision_links(r, n, NULL, NULL), RETORT_EINVAL);
+}
+
 static void test_downgrade_reverts_dependents_before_what_they_require(void **state)
 {
     (void)state;
@@ -313,6 +338,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         IT_TEST(test_upgrade_label_head_applies_its_dependency_first),
         IT_TEST(test_heads_ignore_depends_on),
+        IT_TEST(test_revision_links_report_labels_and_depends_on),
         IT_TEST(test_downgrade_reverts_dependents_before_what_they_require),
         IT_TEST(test_downgrade_label_base_reverts_only_that_branch),
         IT_TEST(test_downgrade_label_minus_n_stays_inside_the_branch),

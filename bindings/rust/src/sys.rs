@@ -156,6 +156,12 @@ extern "C" {
         message: *mut *const c_char,
         flags: *mut c_int,
     ) -> c_int;
+    pub fn retort_revision_links(
+        r: *mut retort,
+        index: c_int,
+        branch_labels: *mut *const c_char,
+        depends_on: *mut *const c_char,
+    ) -> c_int;
     pub fn retort_applied(r: *mut retort, ids: *mut *const c_char) -> c_int;
 
     // settings
