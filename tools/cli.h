@@ -32,7 +32,9 @@ enum {
     OPT_NO_CURRENT = 1u << 6,
     OPT_AUTOGENERATE = 1u << 7,
     OPT_SCHEMA = 1u << 8,
-    OPT_ALLOW_OUT_OF_ORDER = 1u << 9
+    OPT_ALLOW_OUT_OF_ORDER = 1u << 9,
+    OPT_PURGE = 1u << 10,
+    OPT_RESOLVE_DEPS = 1u << 11
 };
 
 typedef struct cli {
@@ -51,6 +53,8 @@ typedef struct cli {
     int autogenerate;
     int allow_out_of_order; /* --allow-out-of-order */
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
+    int purge;               /* stamp --purge */
+    int resolve_deps;        /* heads --resolve-dependencies */
 
     /* positional arguments after the command */
     char **args;
@@ -108,6 +112,8 @@ int cmd_mark_reverted(cli *c);
 int cmd_heads(cli *c);
 int cmd_history(cli *c);
 int cmd_show(cli *c);
+int cmd_branches(cli *c);
+int cmd_merge(cli *c);
 int cmd_schema(cli *c);
 int cmd_test(cli *c);
 

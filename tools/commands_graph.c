@@ -11,6 +11,112 @@
 #include "cli.h"
 #include "history.h"
 
+/* Whether name (an id or a branch label) names revision i of g. */
+static int names(const hist_graph *g, int i, const char *name, size_t len)
+{
+    const char *id = g->revs[i].id;
+    if (strlen(id) == len && memcmp(id, name, len) == 0)
+        return 1;
+    for (const char *l = g->revs[i].labels; *l;) {
+        size_t k = strcspn(l, " ");
+        if (k == len && memcmp(l, name, len) == 0)
+            return 1;
+        l += k;
+        l += strspn(l, " ");
+    }
+    return 0;
+}
+
+/* heads --resolve-dependencies: a revision another one depends on is not a
+ * head (dependencies count as parents, as Alembic's option). */
+static void print_resolved_heads(const cli *c, const hist_graph *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        if (g->revs[i].nchildren)
+            continue;
+        int needed = 0;
+        for (int j = 0; j < g->n && !needed; j++)
+            for (const char *d = g->revs[j].depends; *d && !needed;) {
+                size_t k = strcspn(d, " ");
+                needed = names(g, i, d, k);
+                d += k;
+                d += strspn(d, " ");
+            }
+        if (needed)
+            continue;
+        if (c->cfg.verbosity > 0 && *g->revs[i].message)
+            printf("%s, %s\n", g->revs[i].id, g->revs[i].message);
+        else
+            printf("%s\n", g->revs[i].id);
+    }
+}
+
+int cmd_branches(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    hist_graph g;
+    int status = CLI_EXIT_OK;
+    if (hist_load(r, NULL, &g) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+    } else {
+        for (int i = g.n - 1; i >= 0; i--) {
+            const hist_rev *h = &g.revs[i];
+            if (h->nchildren < 2)
+                continue;
+            printf("%s%s%s%s (branchpoint)%s%s\n", h->id, *h->labels ? " (" : "", h->labels,
+                   *h->labels ? ")" : "", *h->message ? ", " : "", h->message);
+            for (int k = 0; k < h->nchildren; k++) {
+                const hist_rev *ch = &g.revs[h->children[k]];
+                printf("  -> %s%s%s%s%s%s\n", ch->id, *ch->labels ? " (" : "", ch->labels,
+                       *ch->labels ? ")" : "", *ch->message ? ", " : "", ch->message);
+            }
+        }
+        hist_free(&g);
+    }
+    retort_free(r);
+    return status;
+}
+
+int cmd_merge(cli *c)
+{
+    if (!c->nargs) {
+        retort *r;
+        const char *heads;
+        if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+            return CLI_EXIT_FAILURE;
+        int status = CLI_EXIT_OK;
+        if (retort_heads(r, &heads) != RETORT_OK)
+            status = cli_lib_fail(c, r);
+        else if (!strchr(heads, ' '))
+            status = cli_fail(c, "nothing to merge: the directory has %s", *heads ? "a single "
+                                                                                    "head"
+                                                                                  : "no "
+                                                                                    "revision");
+        retort_free(r);
+        if (status != CLI_EXIT_OK)
+            return status;
+    } else {
+        size_t n = 1;
+        for (int i = 0; i < c->nargs; i++)
+            n += strlen(c->args[i]) + 1;
+        free(c->parents);
+        if (!(c->parents = malloc(n)))
+            return cli_fail(c, "out of memory");
+        c->parents[0] = '\0';
+        for (int i = 0; i < c->nargs; i++) {
+            if (i)
+                strcat(c->parents, " ");
+            strcat(c->parents, c->args[i]);
+        }
+        c->nargs = 0;
+    }
+    if (!c->message)
+        c->message = "merge";
+    return cmd_revision(c);
+}
+
 int cmd_heads(cli *c)
 {
     retort *r;
@@ -21,6 +127,13 @@ int cmd_heads(cli *c)
     int status = CLI_EXIT_OK;
     if (retort_heads(r, &heads) != RETORT_OK) {
         status = cli_lib_fail(c, r);
+    } else if (c->resolve_deps) {
+        if (hist_load(r, NULL, &g) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else {
+            print_resolved_heads(c, &g);
+            hist_free(&g);
+        }
     } else if (c->cfg.verbosity <= 0) {
         for (const char *p = heads; *p;) {
             size_t k = strcspn(p, " ");

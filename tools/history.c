@@ -14,6 +14,8 @@ void hist_free(hist_graph *g)
         free(g->revs[i].id);
         free(g->revs[i].parents);
         free(g->revs[i].message);
+        free(g->revs[i].labels);
+        free(g->revs[i].depends);
         free(g->revs[i].children);
     }
     free(g->revs);
@@ -83,7 +85,13 @@ int hist_load(retort *r, const char *current, hist_graph *g)
         h->parents = strdup(parents ? parents : "");
         h->message = strdup(message ? message : "");
         h->flags = flags;
-        if (!h->id || !h->parents || !h->message)
+        const char *labels = "", *depends = "";
+        rc = retort_revision_links(r, i, &labels, &depends);
+        if (rc != RETORT_OK)
+            break;
+        h->labels = strdup(labels);
+        h->depends = strdup(depends);
+        if (!h->id || !h->parents || !h->message || !h->labels || !h->depends)
             rc = RETORT_ENOMEM;
         else
             ix[i] = (id_index){h->id, i};
@@ -171,6 +179,8 @@ void hist_print_line(const hist_graph *g, int i, FILE *out)
     else
         fputs("<base>", out);
     fprintf(out, " -> %s", h->id);
+    if (*h->labels)
+        fprintf(out, " (%s)", h->labels);
     print_markers(h, out);
     if (*h->message)
         fprintf(out, ", %s", h->message);
@@ -192,6 +202,10 @@ void hist_print_block(const hist_graph *g, int i, FILE *out)
         fputs("<none>", out);
     for (int k = 0; k < h->nchildren; k++)
         fprintf(out, "%s%s", k ? ", " : "", g->revs[h->children[k]].id);
+    if (*h->labels)
+        fprintf(out, "\nBranch names: %s", h->labels);
+    if (*h->depends)
+        fprintf(out, "\nDepends on: %s", h->depends);
     fprintf(out, "\nKind: %s%s%s\n", h->flags & RETORT_REV_SQL ? "sql" : "callback",
             h->flags & RETORT_REV_IRREVERSIBLE ? ", irreversible" : "",
             h->flags & RETORT_REV_NO_TRANSACTION ? ", no-transaction" : "");

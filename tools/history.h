@@ -17,6 +17,7 @@ typedef struct hist_rev {
     int *children;                 /* indices, in plan order */
     int nchildren;
     int current;                   /* one of the database's current heads */
+    char *labels, *depends;        /* branch labels, depends_on: space-separated, "" if none */
 } hist_rev;
 
 typedef struct hist_graph {

@@ -43,6 +43,8 @@ static const opt_spec options[] = {
     {"autogenerate", 0, 0, C_OPTION, OPT_AUTOGENERATE},
     {"schema", 0, 1, C_OPTION, OPT_SCHEMA},
     {"allow-out-of-order", 0, 0, C_OPTION, OPT_ALLOW_OUT_OF_ORDER},
+    {"purge", 0, 0, C_OPTION, OPT_PURGE},
+    {"resolve-dependencies", 0, 0, C_OPTION, OPT_RESOLVE_DEPS},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -205,6 +207,12 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return 0;
     case OPT_SQL:
         c->sql = 1;
+        return 0;
+    case OPT_PURGE:
+        c->purge = 1;
+        return 0;
+    case OPT_RESOLVE_DEPS:
+        c->resolve_deps = 1;
         return 0;
     case OPT_NO_CURRENT:
         c->no_current = 1;
