@@ -532,8 +532,8 @@ static int eval_token(tctx *c, const char *t, size_t len)
             rt_buf_append(c->err, "target 'head' is ambiguous: the revision graph has several "
                                   "heads: ");
             rt_graph_append_sorted_ids(c->reg, g->heads, g->nheads, c->err);
-            rt_buf_append(c->err, " (merge them, or upgrade to 'heads' or to one of them, e.g. "
-                                  "LABEL@head)");
+            rt_buf_append(c->err, " (merge them with 'retort merge', or target 'heads', one "
+                                  "of them, or one branch as LABEL@head)");
             return RETORT_ETARGET;
         }
         for (int i = 0; i < g->nheads; i++)
