@@ -34,7 +34,11 @@ enum {
     OPT_SCHEMA = 1u << 8,
     OPT_ALLOW_OUT_OF_ORDER = 1u << 9,
     OPT_PURGE = 1u << 10,
-    OPT_RESOLVE_DEPS = 1u << 11
+    OPT_RESOLVE_DEPS = 1u << 11,
+    OPT_HEAD = 1u << 12,
+    OPT_BRANCH_LABEL = 1u << 13,
+    OPT_DEPENDS_ON = 1u << 14,
+    OPT_SPLICE = 1u << 15
 };
 
 typedef struct cli {
@@ -55,6 +59,10 @@ typedef struct cli {
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
     int purge;               /* stamp --purge */
     int resolve_deps;        /* heads --resolve-dependencies */
+    const char *head_target; /* revision --head TARGET */
+    const char *branch_label; /* revision --branch-label NAME */
+    const char *depends_on;  /* revision --depends-on X */
+    int splice;              /* revision --splice */
 
     /* positional arguments after the command */
     char **args;

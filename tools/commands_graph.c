@@ -244,8 +244,11 @@ int cmd_show(cli *c)
             loaded = 1;
     }
     if (status == CLI_EXIT_OK) {
-        int i = hist_find(&g, want);
-        if (i < 0) {
+        int i = hist_resolve(&g, want, strlen(want));
+        if (i == -2) {
+            status = cli_fail(c, "'%s' is ambiguous: it is a prefix of several revisions in "
+                                 "'%s'", want, c->cfg.dir);
+        } else if (i < 0) {
             status = cli_fail(c, "no revision '%s' in '%s'", want, c->cfg.dir);
         } else {
             hist_print_block(&g, i, stdout);

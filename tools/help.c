@@ -18,7 +18,7 @@ const cli_command cli_commands[] = {
      "An existing directory of migrations (golang-migrate, dbmate) is kept as is.\n"},
     {"revision", cmd_revision,
      OPT_MESSAGE | OPT_PARENTS | OPT_LANG | OPT_REV_ID | OPT_TEMPLATE | OPT_AUTOGENERATE |
-         OPT_SCHEMA,
+         OPT_SCHEMA | OPT_HEAD | OPT_BRANCH_LABEL | OPT_DEPENDS_ON | OPT_SPLICE,
      0, 0,
      "revision -m MESSAGE [--parents IDS] [--lang sql|c] [--rev-id ID] [--template FILE] "
      "[--autogenerate --schema FILE]",
@@ -108,7 +108,7 @@ const cli_command cli_commands[] = {
      "For each revision with several children: the revision, then one line\n"
      "\"  -> CHILD\" per child.  Branch labels are shown in parentheses.  Does not\n"
      "connect.\n"},
-    {"merge", cmd_merge, OPT_MESSAGE | OPT_REV_ID | OPT_LANG | OPT_TEMPLATE, 0, 64,
+    {"merge", cmd_merge, OPT_MESSAGE | OPT_REV_ID | OPT_LANG | OPT_TEMPLATE | OPT_BRANCH_LABEL, 0, 64,
      "merge [-m MSG] [REV ...]",
      "write a merge revision of REV ... (default: every head)",
      "Writes a new revision from the template whose parents are the given\n"

@@ -58,6 +58,29 @@ int hist_find(const hist_graph *g, const char *id)
     return -1;
 }
 
+int hist_resolve(const hist_graph *g, const char *name, size_t len)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strlen(g->revs[i].id) == len && memcmp(g->revs[i].id, name, len) == 0)
+            return i;
+    for (int i = 0; i < g->n; i++)
+        for (const char *l = g->revs[i].labels; l && *l;) {
+            size_t k = strcspn(l, " ");
+            if (k == len && memcmp(l, name, len) == 0)
+                return i;
+            l += k;
+            l += strspn(l, " ");
+        }
+    int found = -1;
+    for (int i = 0; i < g->n && len; i++)
+        if (strncmp(g->revs[i].id, name, len) == 0) {
+            if (found >= 0)
+                return -2;
+            found = i;
+        }
+    return found;
+}
+
 int hist_load(retort *r, const char *current, hist_graph *g)
 {
     memset(g, 0, sizeof *g);

@@ -36,6 +36,9 @@ int hist_load(retort *r, const char *current, hist_graph *g);
 void hist_free(hist_graph *g);
 /* Index of id, or -1. */
 int hist_find(const hist_graph *g, const char *id);
+/* Index of the revision name[0..len) names: its id, a branch label, else a
+ * unique prefix of an id; -1 when none, -2 when the prefix is ambiguous. */
+int hist_resolve(const hist_graph *g, const char *name, size_t len);
 
 /* "PARENTS -> ID (head) (branchpoint) (mergepoint) (current), MESSAGE" */
 void hist_print_line(const hist_graph *g, int i, FILE *out);

@@ -76,6 +76,22 @@ expect_eq "$(applied $DB)" "001_core 002_net 003_shop" "the script stamped the t
 expect_eq "$(sql $DB "SELECT name FROM sqlite_master WHERE name = 'shop'")" "" \
     "stamping ran no migration"
 
+run revision -m "net two" --head networking@head --depends-on 003 --rev-id 004_net2
+expect_status 0 "revision --head LABEL@head --depends-on PREFIX succeeds"
+expect_eq "$(sed -n '1,2p' migrations/004_net2.sql)" "-- retort:parents 002_net
+-- retort:depends-on 003_shop" "it builds on the branch head and depends on the full id"
+run revision -m "side" --head 001_core --rev-id 005_side
+expect_status 1 "revision --head of a revision that is not a head is refused"
+expect_err "--splice" "the refusal names --splice"
+run revision -m "side" --head 001 --splice --branch-label side --rev-id 005_side
+expect_status 0 "revision --head ID --splice starts a new branch"
+expect_eq "$(sed -n '1,2p' migrations/005_side.sql)" "-- retort:parents 001_core
+-- retort:branch-labels side" "the new branch has its label"
+run heads
+expect_eq "$(cat "$TMP/out")" "003_shop
+004_net2
+005_side" "three heads now"
+
 run merge -m "join"
 expect_status 0 "merge writes a merge revision"
 expect_out "Created migrations/" "merge names the file"
