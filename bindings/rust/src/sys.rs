@@ -7,7 +7,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_int, c_void};
+use std::os::raw::{c_char, c_int, c_long, c_void};
 
 // ------------------------------------------------------------- versions
 
@@ -92,6 +92,17 @@ pub type retort_log_fn = unsafe extern "C" fn(level: c_int, message: *const c_ch
 pub type retort_malloc_fn = unsafe extern "C" fn(size: usize) -> *mut c_void;
 pub type retort_realloc_fn = unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void;
 pub type retort_free_fn = unsafe extern "C" fn(ptr: *mut c_void);
+pub type retort_event_fn = unsafe extern "C" fn(
+    phase: c_int,
+    direction: c_int,
+    index: c_int,
+    total: c_int,
+    id: *const c_char,
+    message: *const c_char,
+    status: c_int,
+    duration_ms: c_long,
+    user: *mut c_void,
+);
 
 extern "C" {
     // versions and status
@@ -175,6 +186,8 @@ extern "C" {
 
     // logging
     pub fn retort_set_log(r: *mut retort, func: Option<retort_log_fn>, user: *mut c_void) -> c_int;
+    pub fn retort_set_event_fn(r: *mut retort, func: Option<retort_event_fn>, user: *mut c_void)
+        -> c_int;
     pub fn retort_set_log_level(r: *mut retort, level: c_int) -> c_int;
 
     // offline SQL
