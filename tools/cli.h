@@ -38,7 +38,8 @@ enum {
     OPT_HEAD = 1u << 12,
     OPT_BRANCH_LABEL = 1u << 13,
     OPT_DEPENDS_ON = 1u << 14,
-    OPT_SPLICE = 1u << 15
+    OPT_SPLICE = 1u << 15,
+    OPT_REV_RANGE = 1u << 16
 };
 
 typedef struct cli {
@@ -63,6 +64,7 @@ typedef struct cli {
     const char *branch_label; /* revision --branch-label NAME */
     const char *depends_on;  /* revision --depends-on X */
     int splice;              /* revision --splice */
+    const char *rev_range;   /* history -r A:B */
 
     /* positional arguments after the command */
     char **args;

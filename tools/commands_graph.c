@@ -155,6 +155,57 @@ int cmd_heads(cli *c)
     return status;
 }
 
+/* One side of history -r: -1 when open ("", base, head, heads). */
+static int range_end(cli *c, const hist_graph *g, const char *s, size_t len, int *at)
+{
+    *at = -1;
+    if (!len || (len == 4 && (!memcmp(s, "base", 4) || !memcmp(s, "head", 4))) ||
+        (len == 5 && !memcmp(s, "heads", 5)))
+        return CLI_EXIT_OK;
+    *at = hist_resolve(g, s, len);
+    if (*at == -2)
+        return cli_fail(c, "-r: '%.*s' is ambiguous: it is a prefix of several revisions",
+                        (int)len, s);
+    if (*at < 0)
+        return cli_fail(c, "-r: no revision '%.*s' in '%s'", (int)len, s, c->cfg.dir);
+    return CLI_EXIT_OK;
+}
+
+/* history -r A:B: A, B and the revisions between them. */
+static int print_range(cli *c, const hist_graph *g)
+{
+    const char *colon = strchr(c->rev_range, ':');
+    if (!colon)
+        return cli_usage(c, "-r needs A:B (either side may be empty), not '%s'", c->rev_range);
+    int lo, hi;
+    if (range_end(c, g, c->rev_range, (size_t)(colon - c->rev_range), &lo) != CLI_EXIT_OK ||
+        range_end(c, g, colon + 1, strlen(colon + 1), &hi) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    unsigned char *in = calloc((size_t)g->n + 1, 2);
+    if (!in)
+        return cli_fail(c, "out of memory");
+    unsigned char *up = in + g->n + 1;
+    /* in[]: lo and its descendants; up[]: hi and its ancestors (children
+     * come later in plan order). */
+    for (int i = 0; i < g->n; i++) {
+        if (lo < 0 || i == lo)
+            in[i] = 1;
+        if (in[i])
+            for (int k = 0; k < g->revs[i].nchildren; k++)
+                in[g->revs[i].children[k]] = 1;
+    }
+    for (int i = g->n - 1; i >= 0; i--) {
+        up[i] = hi < 0 || i == hi;
+        for (int k = 0; k < g->revs[i].nchildren && !up[i]; k++)
+            up[i] = up[g->revs[i].children[k]];
+    }
+    for (int i = 0; i < g->n; i++)
+        in[i] = in[i] && up[i];
+    hist_print_only(g, in, c->cfg.verbosity > 0, stdout);
+    free(in);
+    return CLI_EXIT_OK;
+}
+
 int cmd_history(cli *c)
 {
     retort *r;
@@ -185,7 +236,10 @@ int cmd_history(cli *c)
         } else if (rc != RETORT_OK) {
             status = cli_lib_fail(c, r);
         } else {
-            hist_print(&g, c->cfg.verbosity > 0, stdout);
+            if (c->rev_range)
+                status = print_range(c, &g);
+            else
+                hist_print(&g, c->cfg.verbosity > 0, stdout);
             hist_free(&g);
         }
     }

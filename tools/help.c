@@ -114,7 +114,8 @@ const cli_command cli_commands[] = {
      "Writes a new revision from the template whose parents are the given\n"
      "revisions (ids, unique prefixes), or all the heads of the directory when\n"
      "none is given.  MSG defaults to \"merge\".  Options as for revision.\n"},
-    {"history", cmd_history, OPT_NO_CURRENT, 0, 0, "history [--no-current]",
+    {"history", cmd_history, OPT_NO_CURRENT | OPT_REV_RANGE, 0, 0,
+     "history [--no-current] [-r A:B]",
      "print the revision graph, newest first",
      "One line per revision, children before parents:\n"
      "\n"
@@ -124,7 +125,9 @@ const cli_command cli_commands[] = {
      "children, (mergepoint) one with several parents, (current) the database's\n"
      "current revisions.  With -v, a block per revision with its flags.\n"
      "\n"
-     "  --no-current   do not read the database (no (current) marks)\n"},
+     "  --no-current   do not read the database (no (current) marks)\n"
+     "  -r A:B         only the revisions from A up to B (ids, unique prefixes or\n"
+     "                 labels; an empty side, base or head is open)\n"},
     {"show", cmd_show, 0, 1, 1, "show ID",
      "print one revision: parents, children, flags, file",
      "ID is a revision id, or 'head' for the single head.  Does not connect.\n"},

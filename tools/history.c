@@ -242,11 +242,19 @@ void hist_print_block(const hist_graph *g, int i, FILE *out)
 
 void hist_print(const hist_graph *g, int verbose, FILE *out)
 {
+    hist_print_only(g, NULL, verbose, out);
+}
+
+void hist_print_only(const hist_graph *g, const unsigned char *in, int verbose, FILE *out)
+{
+    int printed = 0;
     for (int i = g->n - 1; i >= 0; i--) {
+        if (in && !in[i])
+            continue;
         if (verbose) {
-            hist_print_block(g, i, out);
-            if (i)
+            if (printed++)
                 fputc('\n', out);
+            hist_print_block(g, i, out);
         } else {
             hist_print_line(g, i, out);
         }

@@ -46,5 +46,7 @@ void hist_print_line(const hist_graph *g, int i, FILE *out);
 void hist_print_block(const hist_graph *g, int i, FILE *out);
 /* Every revision, newest first, as lines or (verbose) blocks. */
 void hist_print(const hist_graph *g, int verbose, FILE *out);
+/* The same for the revisions with in[i] != 0 only (in NULL: all). */
+void hist_print_only(const hist_graph *g, const unsigned char *in, int verbose, FILE *out);
 
 #endif

@@ -49,6 +49,7 @@ static const opt_spec options[] = {
     {"branch-label", 0, 1, C_OPTION, OPT_BRANCH_LABEL},
     {"depends-on", 0, 1, C_OPTION, OPT_DEPENDS_ON},
     {"splice", 0, 0, C_OPTION, OPT_SPLICE},
+    {"rev-range", 'r', 1, C_OPTION, OPT_REV_RANGE},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -227,6 +228,8 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     case OPT_SPLICE:
         c->splice = 1;
         return 0;
+    case OPT_REV_RANGE:
+        return set_once(ps, &c->rev_range, value, as_written);
     case OPT_NO_CURRENT:
         c->no_current = 1;
         return 0;

@@ -57,6 +57,11 @@ expect_eq "$(applied $DB)" "001_core" "the branch and its dependent are reverted
 
 run history --no-current
 expect_out "001_core -> 002_net (networking) (head)" "history shows the branch label"
+run history --no-current -r 001:002
+expect_eq "$(cat "$TMP/out")" "001_core -> 002_net (networking) (head), net
+<base> -> 001_core (branchpoint), core" "history -r A:B prints only the revisions between them"
+run history --no-current -r 9:
+expect_status 1 "history -r with an unknown revision fails"
 run show 003_shop
 expect_out "Depends on: networking" "show prints depends_on"
 
