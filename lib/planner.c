@@ -227,7 +227,18 @@ static void tok_fail(tctx *c, const char *t, size_t len)
 }
 
 /* Exact id, exact branch label, then a unique prefix of an id. */
+static int resolve_name_in(tctx *c, const char *s, size_t len, int *idx, int *is_label,
+                           int quiet, const unsigned char *in);
+
 static int resolve_name(tctx *c, const char *s, size_t len, int *idx, int *is_label, int quiet)
+{
+    return resolve_name_in(c, s, len, idx, is_label, quiet, NULL);
+}
+
+/* in (may be NULL): only revisions with in[i] count as prefix matches, as
+ * Alembic resolves the Y of X@Y inside X's lineage. */
+static int resolve_name_in(tctx *c, const char *s, size_t len, int *idx, int *is_label,
+                           int quiet, const unsigned char *in)
 {
     const rt_registry *reg = c->reg;
     *is_label = 0;
@@ -240,7 +251,7 @@ static int resolve_name(tctx *c, const char *s, size_t len, int *idx, int *is_la
     int count = 0, found = -1;
     if (len > 0 && rt_id_valid(s, len))
         for (int i = 0; i < reg->n; i++)
-            if (strncmp(reg->revs[i].id, s, len) == 0) {
+            if ((!in || in[i]) && strncmp(reg->revs[i].id, s, len) == 0) {
                 count++;
                 found = i;
             }
@@ -256,7 +267,7 @@ static int resolve_name(tctx *c, const char *s, size_t len, int *idx, int *is_la
             return RETORT_ENOMEM;
         int k = 0;
         for (int i = 0; i < reg->n; i++)
-            if (strncmp(reg->revs[i].id, s, len) == 0)
+            if ((!in || in[i]) && strncmp(reg->revs[i].id, s, len) == 0)
                 cand[k++] = i;
         rt_buf_append(c->err, "target ");
         tok_fail(c, s, len);
@@ -513,7 +524,7 @@ static int eval_at(tctx *c, const char *t, size_t len, size_t at)
         return land >= 0 ? add_target(c, land, t, len, 1) : RETORT_OK;
     }
     int v, ylabel;
-    if ((rc = resolve_name(c, y, ylen, &v, &ylabel, 0)) != RETORT_OK)
+    if ((rc = resolve_name_in(c, y, ylen, &v, &ylabel, 0, c->lin)) != RETORT_OK)
         return rc;
     if (!c->lin[v]) {
         rt_buf_printf(c->err, "target '%.*s': '%.*s' does not share the lineage of '%.*s'",

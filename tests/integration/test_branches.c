@@ -331,6 +331,68 @@ static void test_exact_id_wins_over_a_relative_reading(void **state)
     assert_version_ids("a");
 }
 
+/* Alembic's test_revision.py LabeledBranchTest graph: two labelled roots. */
+static retort *alembic_labeled_branches(void)
+{
+    static const char *const v[][2] = {
+        {"a", ""},  {"b", "a"}, {"somelongername", "b"}, {"c", "somelongername"},
+        {"d", ""},  {"e", "d"}, {"someothername", "e"},  {"f", "someothername"}};
+    retort *r = fixture_new();
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        assert_ok(r, retort_add_sql(r, v[i][0], v[i][1], "", "SELECT 1", "SELECT 1"));
+    assert_ok(r, retort_revision_set_branch_labels(r, "a", "abranch"));
+    assert_ok(r, retort_revision_set_branch_labels(r, "e", "ebranch"));
+    return r;
+}
+
+static void plan_is(retort *r, int direction, const char *target, const char *expected)
+{
+    const char *ids = NULL;
+    assert_ok(r, retort_plan(r, direction, target, &ids));
+    assert_string_equal(ids, expected);
+}
+
+static void test_alembic_labeled_branch_heads_and_partial_ids(void **state)
+{
+    (void)state;
+    retort *r = alembic_labeled_branches();
+    plan_is(r, 1, "abranch@head", "a b somelongername c");
+    plan_is(r, 1, "ebranch@head", "d e someothername f");
+    /* a prefix after X@ resolves inside X's lineage (Alembic's
+     * test_partial_id_resolve), but alone it is ambiguous */
+    plan_is(r, 1, "ebranch@some", "d e someothername");
+    plan_is(r, 1, "abranch@some", "a b somelongername");
+    const char *ids = NULL;
+    assert_rc(r, retort_plan(r, 1, "som", &ids), RETORT_ETARGET);
+    assert_contains(retort_errmsg(r), "somelongername");
+    assert_contains(retort_errmsg(r), "someothername");
+    /* "Revision c is not a member of branch 'ebranch'" */
+    assert_rc(r, retort_plan(r, 1, "ebranch@c", &ids), RETORT_ETARGET);
+    plan_is(r, 1, "e@head", "d e someothername f");
+    plan_is(r, 1, "abranch@head ebranch@head", "a b somelongername c d e someothername f");
+    assert_version_ids("");
+}
+
+static void test_alembic_labeled_branch_relative_and_one_branch_downgrade(void **state)
+{
+    (void)state;
+    retort *r = alembic_labeled_branches();
+    assert_ok(r, retort_upgrade(r, "heads"));
+    plan_is(r, -1, "ebranch@-1", "f");
+    plan_is(r, -1, "ebranch@-2", "f someothername");
+    plan_is(r, -1, "ebranch@base", "f someothername e");
+    plan_is(r, -1, "abranch@base", "c somelongername b a");
+    plan_is(r, -1, "c-2", "c somelongername");
+    assert_ok(r, retort_downgrade(r, "ebranch@-2"));
+    assert_version_ids("a b c d e somelongername");
+    assert_current(r, "c e");
+    plan_is(r, 1, "ebranch@+1", "someothername");
+    plan_is(r, 1, "ebranch@+2", "someothername f");
+    const char *ids = NULL;
+    assert_rc(r, retort_plan(r, 1, "ebranch@+3", &ids), RETORT_ETARGET);
+    assert_rc(r, retort_plan(r, -1, "-1", &ids), RETORT_ETARGET); /* two current heads */
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -354,6 +416,8 @@ int main(void)
         IT_TEST(test_stamp_purge_deletes_unknown_rows_then_stamps),
         IT_TEST(test_stamp_sql_script_leaves_the_database_where_stamp_would),
         IT_TEST(test_exact_id_wins_over_a_relative_reading),
+        IT_TEST(test_alembic_labeled_branch_heads_and_partial_ids),
+        IT_TEST(test_alembic_labeled_branch_relative_and_one_branch_downgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
