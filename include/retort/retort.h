@@ -290,7 +290,9 @@ RETORT_API int retort_current(retort *r, const char **heads);
 /*
  * Sets the recorded state to target without running any migration: "base"
  * clears it; "head", "heads" or ids (several separated by spaces) record
- * exactly those revisions and their ancestors as applied.  Logged in the
+ * exactly those revisions and what they require (ancestors and depends_on)
+ * as applied.  A branch target ("LABEL@head", "LABEL@base", "X@Y") changes
+ * only the recorded revisions sharing X's lineage and keeps the others.  Logged in the
  * audit log.  Rows of revisions the registry does not know (tolerated, see
  * retort_set_tolerate_unknown) are kept, and so is every row they depend on:
  * a stamp that would remove one fails with RETORT_EUNKNOWN naming the row
