@@ -199,6 +199,14 @@ static int add_c_migrations(cli *c, retort *r, tpl_cmig **cm, int *ncm)
                        c_migration_placeholder, NULL, NULL) != RETORT_OK)
             return cli_fail(c, "%s: %s", (*cm)[i].file, retort_errmsg(r));
     }
+    /* Labels and dependencies once every C migration is registered, so
+     * they may name one that sorts later. */
+    for (int i = 0; i < *ncm; i++) {
+        const tpl_cmig *m = &(*cm)[i];
+        if ((m->labels && retort_revision_set_branch_labels(r, m->id, m->labels) != RETORT_OK) ||
+            (m->depends && retort_revision_set_depends_on(r, m->id, m->depends) != RETORT_OK))
+            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
+    }
     return CLI_EXIT_OK;
 }
 
@@ -488,12 +496,12 @@ static int resolve_head(cli *c, const hist_graph *g, const char *t, char **out)
 
 /* Adds the --branch-label / --depends-on header lines after the parents
  * line of a filled SQL template (at the top when it has none). */
-static int add_graph_headers(cli *c, char **filled)
+static int add_graph_headers(cli *c, int lang_c, char **filled)
 {
     if (!c->branch_label && !c->depends_on)
         return CLI_EXIT_OK;
-    const char *text = *filled;
-    const char *line = strstr(text, "-- retort:parents");
+    const char *text = *filled, *lead = lang_c ? "// retort:" : "-- retort:";
+    const char *line = strstr(text, lang_c ? "// retort:parents" : "-- retort:parents");
     size_t at = 0;
     if (line && (line == text || line[-1] == '\n')) {
         const char *nl = strchr(line, '\n');
@@ -504,12 +512,14 @@ static int add_graph_headers(cli *c, char **filled)
     if (at && text[at - 1] != '\n')
         sb_addc(&b, '\n');
     if (c->branch_label) {
-        sb_add(&b, "-- retort:branch-labels ");
+        sb_add(&b, lead);
+        sb_add(&b, "branch-labels ");
         sb_add(&b, c->branch_label);
         sb_addc(&b, '\n');
     }
     if (c->depends_on) {
-        sb_add(&b, "-- retort:depends-on ");
+        sb_add(&b, lead);
+        sb_add(&b, "depends-on ");
         sb_add(&b, c->depends_on);
         sb_addc(&b, '\n');
     }
@@ -529,10 +539,6 @@ int cmd_revision(cli *c)
                             "revision to build on)");
     if (c->splice && !c->head_target)
         return cli_usage(c, "--splice needs --head ID");
-    if ((c->branch_label || c->depends_on) && c->lang && strcmp(c->lang, "c") == 0)
-        return cli_usage(c, "--branch-label and --depends-on are written as SQL headers; C "
-                            "migrations declare them with retort_revision_set_branch_labels() "
-                            "and retort_revision_set_depends_on()");
     for (const char *l = c->branch_label; l && *l; l++)
         if (strchr("\r\n", *l))
             return cli_usage(c, "--branch-label must be one line");
@@ -656,7 +662,7 @@ int cmd_revision(cli *c)
             status = cli_fail(c, "%s", err);
     }
     if (status == CLI_EXIT_OK)
-        status = add_graph_headers(c, &filled);
+        status = add_graph_headers(c, lang_c, &filled);
     if (status == CLI_EXIT_OK && c->autogenerate)
         status = insert_sections(c, tpl_name, &filled, auto_up, auto_down);
     if (status == CLI_EXIT_OK) {

@@ -103,4 +103,19 @@ expect_out "Created migrations/" "merge names the file"
 run heads
 expect_eq "$(cat "$TMP/out" | wc -l | tr -d ' ')" "1" "after merge there is one head"
 
+# C migrations: the same headers as "// retort:" lines, registered by the
+# generated index.
+mkdir cm
+run --dir cm revision --lang c -m core --rev-id c1
+run --dir cm revision --lang c -m net --head base --branch-label networking --depends-on c1 \
+    --rev-id n1
+expect_status 0 "revision --lang c --branch-label --depends-on succeeds"
+expect_eq "$(sed -n '1,3p' cm/n1.c)" "// retort:parents
+// retort:branch-labels networking
+// retort:depends-on c1" "the C migration carries the headers"
+grep -q 'retort_revision_set_branch_labels(r, "n1", "networking")' cm/retort_migrations.c &&
+    grep -q 'retort_revision_set_depends_on(r, "n1", "c1")' cm/retort_migrations.c &&
+    ok "the generated index registers the label and the dependency" ||
+    not_ok "the generated index registers the label and the dependency"
+
 done_testing
