@@ -531,6 +531,15 @@ static int eval_at(tctx *c, const char *t, size_t len, size_t at)
                       (int)(len > 200 ? 200 : len), t, (int)ylen, y, (int)xlen, x);
         return RETORT_ETARGET;
     }
+    if (c->mode == M_DOWN && is_applied(c, v)) {
+        /* Downgrading one branch: only the children of Y inside X's
+         * lineage go (with what requires them), not other branches. */
+        for (int e = g->child_start[v]; e < g->child_start[v + 1]; e++)
+            if (c->lin[g->child[e]])
+                c->seed[g->child[e]] = 1;
+        c->want[v] = 1;
+        return push_named(c, v, t, len);
+    }
     return add_target(c, v, t, len, 1);
 }
 

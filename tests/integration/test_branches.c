@@ -110,6 +110,20 @@ static void test_downgrade_label_base_reverts_only_that_branch(void **state)
     assert_current(r, "55af2cb1c267 d747a8a8879");
 }
 
+static void test_downgrade_label_at_a_shared_revision_reverts_only_that_branch(void **state)
+{
+    (void)state;
+    step s[NREV];
+    retort *r = alembic_docs_graph(s);
+    assert_ok(r, retort_upgrade(r, "heads"));
+    step_trace[0] = '\0';
+    /* 1975ea83b712 is shared by the shoppingcart branch and ae1027a6acf's */
+    assert_ok(r, retort_downgrade(r, "shoppingcart@1975ea83b712"));
+    assert_trace("-d747a8a8879 -27c6a30d7c24 ");
+    assert_version_ids("109ec7d132bf 1975ea83b712 2a95102259be 3cac04ae8714 55af2cb1c267 "
+                       "ae1027a6acf");
+}
+
 static void test_downgrade_label_minus_n_stays_inside_the_branch(void **state)
 {
     (void)state;
@@ -383,6 +397,7 @@ static void test_alembic_labeled_branch_relative_and_one_branch_downgrade(void *
     plan_is(r, -1, "ebranch@base", "f someothername e");
     plan_is(r, -1, "abranch@base", "c somelongername b a");
     plan_is(r, -1, "c-2", "c somelongername");
+    plan_is(r, -1, "abranch@b", "c somelongername");
     assert_ok(r, retort_downgrade(r, "ebranch@-2"));
     assert_version_ids("a b c d e somelongername");
     assert_current(r, "c e");
@@ -403,6 +418,7 @@ int main(void)
         IT_TEST(test_revision_links_report_labels_and_depends_on),
         IT_TEST(test_downgrade_reverts_dependents_before_what_they_require),
         IT_TEST(test_downgrade_label_base_reverts_only_that_branch),
+        IT_TEST(test_downgrade_label_at_a_shared_revision_reverts_only_that_branch),
         IT_TEST(test_downgrade_label_minus_n_stays_inside_the_branch),
         IT_TEST(test_upgrade_label_plus_n_walks_up_that_branch),
         IT_TEST(test_unique_prefix_is_a_target_and_an_ambiguous_one_lists_candidates),
