@@ -274,7 +274,8 @@ RETORT_API int retort_upgrade(retort *r, const char *target);
  * revision that depends on target itself stays).  target: "base" (revert
  * everything), a revision id, "-N" (N steps back on linear history),
  * "LABEL@base" (revert that branch and what depends on it), "ID@base" (the
- * lineage through ID except what other applied heads require), "LABEL@-N".  An irreversible revision in the
+ * lineage through ID except what other applied heads require), "LABEL@-N",
+ * "LABEL@ID" (only that branch's revisions above ID, with their dependents).  An irreversible revision in the
  * plan stops the whole downgrade before anything runs (RETORT_EIRREVERSIBLE,
  * naming it).  Other errors as retort_upgrade().
  */
