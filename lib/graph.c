@@ -21,6 +21,10 @@ void rt_graph_free(rt_graph *g)
     rt_free(g->topo);
     rt_free(g->pos);
     rt_free(g->heads);
+    rt_free(g->req_start);
+    rt_free(g->req);
+    rt_free(g->by_start);
+    rt_free(g->by);
     memset(g, 0, sizeof *g);
 }
 
@@ -117,9 +121,9 @@ static void describe_cycle(const rt_graph *g, const rt_registry *reg, const int 
     while (!seen[cur]) {
         seen[cur] = step++;
         int next = -1;
-        for (int k = g->par_start[cur]; k < g->par_start[cur + 1]; k++)
-            if (indeg_left[g->par[k]] > 0) {
-                next = g->par[k];
+        for (int k = g->req_start[cur]; k < g->req_start[cur + 1]; k++)
+            if (indeg_left[g->req[k]] > 0) {
+                next = g->req[k];
                 break;
             }
         if (next < 0)
@@ -131,9 +135,9 @@ static void describe_cycle(const rt_graph *g, const rt_registry *reg, const int 
     rt_buf_append(err, reg->revs[first].id);
     for (int guard = 0; guard < g->n; guard++) {
         int next = -1;
-        for (int k = g->par_start[at]; k < g->par_start[at + 1]; k++)
-            if (indeg_left[g->par[k]] > 0 && seen[g->par[k]]) {
-                next = g->par[k];
+        for (int k = g->req_start[at]; k < g->req_start[at + 1]; k++)
+            if (indeg_left[g->req[k]] > 0 && seen[g->req[k]]) {
+                next = g->req[k];
                 break;
             }
         if (next < 0)
@@ -143,8 +147,94 @@ static void describe_cycle(const rt_graph *g, const rt_registry *reg, const int 
             break;
         at = next;
     }
-    rt_buf_append(err, " (each is listed as a parent of the one before it)");
+    rt_buf_append(err, " (each is listed as a parent or in the depends_on of the one before it)");
     rt_free(seen);
+}
+
+/* Resolves depends_on (an id, else a branch label) and builds req/by:
+ * parents then dependencies, children then dependents.  indeg[i] becomes
+ * the number of i's requirements. */
+static int build_requires(rt_graph *g, const rt_registry *reg, int *indeg, rt_buf *err)
+{
+    int n = g->n;
+    long ndeps = 0;
+    for (int i = 0; i < n; i++) {
+        const char *d = reg->revs[i].depends;
+        for (; d && *d; d += strspn(d, " "), ndeps++)
+            d += strcspn(d, " ");
+    }
+    long total = g->par_start[n] + ndeps;
+    int *dep = rt_calloc((size_t)ndeps + 1, sizeof(int));
+    int *dep_start = rt_calloc((size_t)n + 1, sizeof(int));
+    g->req_start = rt_calloc((size_t)n + 1, sizeof(int));
+    g->req = rt_calloc((size_t)total + 1, sizeof(int));
+    g->by_start = rt_calloc((size_t)n + 2, sizeof(int));
+    g->by = rt_calloc((size_t)total + 1, sizeof(int));
+    int *fill = rt_calloc((size_t)n + 1, sizeof(int));
+    int rc = RETORT_OK;
+    if (!dep || !dep_start || !g->req_start || !g->req || !g->by_start || !g->by || !fill) {
+        rc = RETORT_ENOMEM;
+        goto out;
+    }
+    int k = 0;
+    for (int i = 0; i < n && rc == RETORT_OK; i++) {
+        dep_start[i] = k;
+        const char *d = reg->revs[i].depends;
+        while (d && *d) {
+            size_t len = strcspn(d, " ");
+            int t = rt_registry_find_name(reg, d, len);
+            if (t < 0) {
+                rt_buf_printf(err, "revision '%s' depends on unknown revision or branch label "
+                                   "'%.*s'", reg->revs[i].id, (int)len, d);
+                rc = RETORT_EGRAPH;
+                break;
+            }
+            if (t == i) {
+                rt_buf_printf(err, "the revision graph has a cycle: revision '%s' depends on "
+                                   "its own branch label '%.*s'", reg->revs[i].id, (int)len, d);
+                rc = RETORT_EGRAPH;
+                break;
+            }
+            dep[k++] = t;
+            d += len;
+            d += strspn(d, " ");
+        }
+    }
+    if (rc != RETORT_OK)
+        goto out;
+    dep_start[n] = k;
+    int e = 0;
+    for (int i = 0; i < n; i++) {
+        g->req_start[i] = e;
+        for (int j = g->par_start[i]; j < g->par_start[i + 1]; j++)
+            g->req[e++] = g->par[j];
+        for (int j = dep_start[i]; j < dep_start[i + 1]; j++)
+            g->req[e++] = dep[j];
+        indeg[i] = e - g->req_start[i];
+        for (int j = g->req_start[i]; j < e; j++)
+            g->by_start[g->req[j] + 1]++;
+    }
+    g->req_start[n] = e;
+    for (int i = 0; i < n; i++)
+        g->by_start[i + 1] += g->by_start[i];
+    /* Children (registration order) first, then dependents: a required
+     * revision listed twice (parent and dependency) counts twice, which
+     * Kahn's algorithm handles as its in-degree counts it twice too. */
+    for (int i = 0; i < n; i++)
+        for (int j = g->par_start[i]; j < g->par_start[i + 1]; j++) {
+            int p = g->par[j];
+            g->by[g->by_start[p] + fill[p]++] = i;
+        }
+    for (int i = 0; i < n; i++)
+        for (int j = dep_start[i]; j < dep_start[i + 1]; j++) {
+            int p = dep[j];
+            g->by[g->by_start[p] + fill[p]++] = i;
+        }
+out:
+    rt_free(dep);
+    rt_free(dep_start);
+    rt_free(fill);
+    return rc;
 }
 
 int rt_graph_build(rt_graph *g, const rt_registry *reg, rt_buf *err)
@@ -203,6 +293,10 @@ int rt_graph_build(rt_graph *g, const rt_registry *reg, rt_buf *err)
             g->child[g->child_start[p] + fill[p]++] = i;
         }
 
+    rc = build_requires(g, reg, indeg, err);
+    if (rc != RETORT_OK)
+        goto out;
+
     for (int i = 0; i < n; i++)
         if (indeg[i] == 0)
             heap_push(&heap, i);
@@ -211,9 +305,9 @@ int rt_graph_build(rt_graph *g, const rt_registry *reg, rt_buf *err)
         int v = heap_pop(&heap);
         g->pos[v] = ordered;
         g->topo[ordered++] = v;
-        for (int e = g->child_start[v]; e < g->child_start[v + 1]; e++)
-            if (--indeg[g->child[e]] == 0)
-                heap_push(&heap, g->child[e]);
+        for (int e = g->by_start[v]; e < g->by_start[v + 1]; e++)
+            if (--indeg[g->by[e]] == 0)
+                heap_push(&heap, g->by[e]);
     }
     if (ordered != n) {
         describe_cycle(g, reg, indeg, err);

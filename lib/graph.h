@@ -19,8 +19,15 @@ typedef struct rt_graph {
     int *child;
     int *topo;        /* revision indices in plan order */
     int *pos;         /* pos[i]: position of revision i in topo */
-    int *heads;       /* revisions without children, sorted by id */
+    int *heads;       /* revisions without children, sorted by id (parents only:
+                       * depends_on neither adds nor hides a head) */
     int nheads;
+    /* What i requires: its parents then its resolved depends_on,
+     * req[req_start[i] .. req_start[i+1]); and what requires i: its
+     * children then its dependents, by[by_start[i] .. by_start[i+1]).  The
+     * plan order (topo) is over both kinds of edge. */
+    int *req_start, *req;
+    int *by_start, *by;
 } rt_graph;
 
 void rt_graph_free(rt_graph *g);

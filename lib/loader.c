@@ -76,6 +76,8 @@ typedef struct ld_rev {
     const rt_format *fmt;  /* whose markers or layout the revision is written in */
     int metadata;          /* diesel: read DIR/metadata.toml */
     char *up_raw, *down_raw; /* goose ENVSUB: the text before substitution, for the checksum */
+    char *labels, *depends; /* "-- retort:branch-labels", "-- retort:depends-on", or NULL */
+    int labels_line, depends_line;
 } ld_rev;
 
 typedef struct ld_ctx {
@@ -275,7 +277,7 @@ static int read_file(ld_ctx *c, const char *name, char **text)
 
 /* ------------------------------------------------------------ directives */
 
-enum { D_NONE, D_UP, D_DOWN, D_PARENTS, D_MESSAGE, D_NO_TX, D_UNKNOWN };
+enum { D_NONE, D_UP, D_DOWN, D_PARENTS, D_MESSAGE, D_NO_TX, D_LABELS, D_DEPENDS, D_UNKNOWN };
 
 typedef struct ld_directive {
     int kind;
@@ -346,6 +348,10 @@ static void parse_directive(const char *s, const char *e, ld_directive *d)
         d->kind = D_MESSAGE;
     else if (nl == 14 && memcmp(name, "no-transaction", 14) == 0)
         d->kind = D_NO_TX;
+    else if (nl == 13 && memcmp(name, "branch-labels", 13) == 0)
+        d->kind = D_LABELS;
+    else if (nl == 10 && memcmp(name, "depends-on", 10) == 0)
+        d->kind = D_DEPENDS;
     else if ((nl == 6 && memcmp(name, "review", 6) == 0) ||
              (nl == 11 && memcmp(name, "destructive", 11) == 0))
         d->kind = D_NONE; /* autogenerate's notes to the author: comments */
@@ -412,6 +418,19 @@ static int header_directive(ld_where *w, const ld_directive *d, ld_rev *rev, int
         *notx_line = w->line;
         rev->no_transaction = 1;
         return RETORT_OK;
+    case D_LABELS:
+    case D_DEPENDS: {
+        int labels = d->kind == D_LABELS;
+        char **slot = labels ? &rev->labels : &rev->depends;
+        int *line = labels ? &rev->labels_line : &rev->depends_line;
+        if (*slot)
+            return failw(w, "second '-- retort:%s' line (the first is line %d)",
+                         labels ? "branch-labels" : "depends-on", *line);
+        *line = w->line;
+        if (!(*slot = rt_strndup(d->arg, d->arg_len)))
+            return oom(w->c);
+        return RETORT_OK;
+    }
     default:
         return RETORT_OK;
     }
@@ -423,7 +442,8 @@ static int unknown_directive(ld_where *w, const ld_directive *d)
         return failw(w, "unknown dbmate marker '-- %.*s' (known: migrate:up, migrate:down)",
                      (int)(d->name_len > 80 ? 80 : d->name_len), d->name);
     return failw(w, "unknown directive '-- %.*s' (known: retort:up, retort:down, "
-                    "retort:parents, retort:message, retort:no-transaction)",
+                    "retort:parents, retort:message, retort:no-transaction, "
+                    "retort:branch-labels, retort:depends-on)",
                  (int)(d->name_len > 80 ? 80 : d->name_len), d->name);
 }
 
@@ -994,6 +1014,8 @@ static void revs_free(ld_rev *revs, size_t n)
         rt_free(revs[i].message);
         rt_free(revs[i].up_raw);
         rt_free(revs[i].down_raw);
+        rt_free(revs[i].labels);
+        rt_free(revs[i].depends);
     }
     rt_free(revs);
 }
@@ -1215,9 +1237,18 @@ static int register_all(ld_ctx *c, rt_registry *reg, const ld_rev *revs, size_t 
                                 rev->down_raw ? rev->down_raw : rev->down_sql,
                                 added->checksum);
         }
-        else if (rc != RETORT_OK && rc != RETORT_ENOMEM) {
+        int line = 0;
+        if (rc == RETORT_OK && rev->labels &&
+            (rc = rt_registry_set_labels(reg, reg->n - 1, rev->labels, &err)) != RETORT_OK)
+            line = rev->labels_line;
+        if (rc == RETORT_OK && rev->depends &&
+            (rc = rt_registry_set_depends(reg, reg->n - 1, rev->depends, &err)) != RETORT_OK)
+            line = rev->depends_line;
+        if (rc != RETORT_OK && rc != RETORT_ENOMEM) {
             rt_buf p = RT_BUF_INIT;
             path_of(&p, c->dir, rev->file);
+            if (line)
+                rt_buf_printf(&p, ":%d", line);
             fail(c, rc == RETORT_EEXIST ? rc : RETORT_EPARSE, "%s: %s", rt_buf_str(&p),
                  rt_buf_str(&err));
             rt_buf_free(&p);

@@ -46,6 +46,11 @@ int rt_plan_check_reversible(const rt_registry *reg, const rt_plan *plan, rt_buf
  */
 int rt_plan_stamp_set(const rt_registry *reg, const rt_graph *g, const char *target,
                       unsigned char *out, rt_buf *err);
+/* The same from the recorded state mark (NULL: nothing applied): a branch
+ * target (X@head, X@base, X@Y) changes only the revisions sharing X's
+ * lineage and keeps the rest of mark; other targets ignore mark. */
+int rt_plan_stamp_set_from(const rt_registry *reg, const rt_graph *g, const unsigned char *mark,
+                           const char *target, unsigned char *out, rt_buf *err);
 
 /*
  * Out of order: the steps of an upgrade plan that are ancestors of an

@@ -152,7 +152,133 @@ int rt_parse_id_list(const char *list, char ***ids_out, int *n_out, const char *
 }
 
 /* parent_ids lives in the block id owns. */
-static void rev_free(rt_rev *rev) { rt_free(rev->id); }
+static void rev_free(rt_rev *rev)
+{
+    rt_free(rev->id);
+    rt_free(rev->labels);
+    rt_free(rev->depends);
+}
+
+int rt_registry_find_label(const rt_registry *reg, const char *s, size_t len)
+{
+    if (!reg->nlabelled)
+        return -1;
+    for (int i = 0; i < reg->n; i++) {
+        const char *l = reg->revs[i].labels;
+        if (!l)
+            continue;
+        while (*l) {
+            size_t n = strcspn(l, " ");
+            if (n == len && memcmp(l, s, len) == 0)
+                return i;
+            l += n;
+            if (*l)
+                l++;
+        }
+    }
+    return -1;
+}
+
+int rt_registry_find_name(const rt_registry *reg, const char *s, size_t len)
+{
+    int i = rt_registry_find(reg, s, len);
+    return i >= 0 ? i : rt_registry_find_label(reg, s, len);
+}
+
+/* Joins ids with single spaces into a new string ("" when n is 0). */
+static char *join_ids(char **ids, int n)
+{
+    size_t total = 1;
+    for (int i = 0; i < n; i++)
+        total += strlen(ids[i]) + 1;
+    char *s = rt_malloc(total), *w = s;
+    if (!s)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            *w++ = ' ';
+        size_t len = strlen(ids[i]);
+        memcpy(w, ids[i], len);
+        w += len;
+    }
+    *w = '\0';
+    return s;
+}
+
+int rt_registry_set_labels(rt_registry *reg, int at, const char *labels, rt_buf *err)
+{
+    char **ids = NULL;
+    int n = 0;
+    const char *id = reg->revs[at].id;
+    rt_buf what = RT_BUF_INIT;
+    rt_buf_printf(&what, "branch labels of revision '%s'", id);
+    int rc = rt_buf_failed(&what) ? RETORT_ENOMEM
+                                   : rt_parse_id_list(labels, &ids, &n, rt_buf_str(&what), err);
+    rt_buf_free(&what);
+    if (rc != RETORT_OK)
+        return rc;
+    for (int k = 0; k < n && rc == RETORT_OK; k++) {
+        size_t len = strlen(ids[k]);
+        int other;
+        if (rt_id_reserved(ids[k], len)) {
+            rt_buf_printf(err, "branch label '%s' of revision '%s' is a reserved target name "
+                               "('base', 'head', 'heads')", ids[k], id);
+            rc = RETORT_EINVAL;
+        } else if ((other = rt_registry_find(reg, ids[k], len)) >= 0) {
+            rt_buf_printf(err, "branch label '%s' of revision '%s' is the id of a registered "
+                               "revision; labels must differ from every id", ids[k], id);
+            rc = RETORT_EEXIST;
+        } else if ((other = rt_registry_find_label(reg, ids[k], len)) >= 0 && other != at) {
+            rt_buf_printf(err, "branch label '%s' of revision '%s' is already the label of "
+                               "revision '%s'; labels are unique", ids[k], id,
+                          reg->revs[other].id);
+            rc = RETORT_EEXIST;
+        }
+    }
+    char *joined = NULL;
+    if (rc == RETORT_OK && n && !(joined = join_ids(ids, n)))
+        rc = RETORT_ENOMEM;
+    rt_free_id_list(ids, n);
+    if (rc != RETORT_OK)
+        return rc;
+    reg->nlabelled += (joined != NULL) - (reg->revs[at].labels != NULL);
+    rt_free(reg->revs[at].labels);
+    reg->revs[at].labels = joined;
+    return RETORT_OK;
+}
+
+int rt_registry_set_depends(rt_registry *reg, int at, const char *depends, rt_buf *err)
+{
+    char **ids = NULL;
+    int n = 0;
+    const char *id = reg->revs[at].id;
+    rt_buf what = RT_BUF_INIT;
+    rt_buf_printf(&what, "depends_on of revision '%s'", id);
+    int rc = rt_buf_failed(&what) ? RETORT_ENOMEM
+                                   : rt_parse_id_list(depends, &ids, &n, rt_buf_str(&what), err);
+    rt_buf_free(&what);
+    if (rc != RETORT_OK)
+        return rc;
+    for (int k = 0; k < n && rc == RETORT_OK; k++) {
+        if (strcmp(ids[k], id) == 0) {
+            rt_buf_printf(err, "revision '%s' lists itself in its depends_on", id);
+            rc = RETORT_EINVAL;
+        } else if (rt_id_reserved(ids[k], strlen(ids[k]))) {
+            rt_buf_printf(err, "depends_on of revision '%s': '%s' is a reserved target name, "
+                               "not a revision", id, ids[k]);
+            rc = RETORT_EINVAL;
+        }
+    }
+    char *joined = NULL;
+    if (rc == RETORT_OK && n && !(joined = join_ids(ids, n)))
+        rc = RETORT_ENOMEM;
+    rt_free_id_list(ids, n);
+    if (rc != RETORT_OK)
+        return rc;
+    rt_free(reg->revs[at].depends);
+    reg->revs[at].depends = joined;
+    return RETORT_OK;
+}
 
 void rt_registry_free(rt_registry *reg)
 {
@@ -167,8 +293,10 @@ void rt_registry_truncate(rt_registry *reg, int n)
 {
     if (n < 0 || n >= reg->n)
         return;
-    for (int i = n; i < reg->n; i++)
+    for (int i = n; i < reg->n; i++) {
+        reg->nlabelled -= reg->revs[i].labels != NULL;
         rev_free(&reg->revs[i]);
+    }
     reg->n = n;
     /* Open addressing cannot simply delete entries; rebuild the index. */
     memset(reg->slots, 0, reg->nslots * sizeof *reg->slots);
@@ -303,6 +431,12 @@ int rt_registry_add(rt_registry *reg, const char *id, const char *parents, const
     }
     if (rt_registry_find(reg, id, idlen) >= 0) {
         rt_buf_printf(err, "revision '%s' is already registered", id);
+        return RETORT_EEXIST;
+    }
+    int labelled = rt_registry_find_label(reg, id, idlen);
+    if (labelled >= 0) {
+        rt_buf_printf(err, "revision id '%s' is already a branch label of revision '%s'", id,
+                      reg->revs[labelled].id);
         return RETORT_EEXIST;
     }
     if (reg->n == INT32_MAX - 1) {
@@ -453,6 +587,43 @@ RETORT_API int retort_add_sql(retort *r, const char *id, const char *parents,
         return rt_fail(r, RETORT_EINVAL, "revision '%s': the up SQL is NULL",
                        id ? id : "(null)");
     return add_common(r, id, parents, message, NULL, NULL, NULL, up_sql, down_sql);
+}
+
+static int set_list(retort *r, const char *fn, const char *id, const char *list, int labels)
+{
+    if (!r)
+        return RETORT_EINVAL;
+    rt_clear_error(r);
+    if (!id)
+        return rt_fail(r, RETORT_EINVAL, "%s: id is NULL", fn);
+    if (r->in_callback)
+        return rt_fail(r, RETORT_EMISUSE, "%s called from inside a migration callback", fn);
+    int i = rt_registry_find(&r->reg, id, strlen(id));
+    if (i < 0)
+        return rt_fail(r, RETORT_ENOTFOUND, "%s: revision '%.200s' is not registered", fn, id);
+    rt_buf err = RT_BUF_INIT;
+    int rc = labels ? rt_registry_set_labels(&r->reg, i, list, &err)
+                    : rt_registry_set_depends(&r->reg, i, list, &err);
+    if (rc == RETORT_OK) {
+        rt_graph_invalidate(&r->graph);
+        rt_state_forget(&r->state);
+    } else if (rc == RETORT_ENOMEM) {
+        rt_fail(r, rc, "%s: out of memory", fn);
+    } else {
+        rt_fail(r, rc, "%s", rt_buf_str(&err));
+    }
+    rt_buf_free(&err);
+    return rc;
+}
+
+RETORT_API int retort_revision_set_branch_labels(retort *r, const char *id, const char *labels)
+{
+    return set_list(r, "retort_revision_set_branch_labels", id, labels, 1);
+}
+
+RETORT_API int retort_revision_set_depends_on(retort *r, const char *id, const char *depends_on)
+{
+    return set_list(r, "retort_revision_set_depends_on", id, depends_on, 0);
 }
 
 RETORT_API int retort_revision_set_transactional(retort *r, const char *id, int on)

@@ -33,6 +33,8 @@ typedef struct rt_rev {
      * string, e.g. "add the line '-- +goose NO TRANSACTION'"), given when
      * the database refuses a statement inside a transaction; NULL: none. */
     const char *no_tx_hint;
+    char *labels;       /* branch labels, normalised (one space between), or NULL; owned */
+    char *depends;      /* depends_on ids or labels, normalised, or NULL; owned */
 } rt_rev;
 
 /* One slot of the id index: the revision's index + 1 (0: empty) and a
@@ -47,6 +49,7 @@ typedef struct rt_registry {
     int n, cap;
     rt_slot *slots;  /* open-addressing id index */
     size_t nslots;   /* a power of two */
+    int nlabelled;   /* revisions with branch labels: 0 spares every label lookup */
 } rt_registry;
 
 void rt_registry_free(rt_registry *reg);
@@ -61,6 +64,15 @@ int rt_id_reserved(const char *s, size_t len);
 
 /* Index of the revision with id s[0..len), or -1. */
 int rt_registry_find(const rt_registry *reg, const char *s, size_t len);
+/* Index of the revision carrying branch label s[0..len), or -1. */
+int rt_registry_find_label(const rt_registry *reg, const char *s, size_t len);
+/* Index of the revision named s[0..len): its id, else a branch label; or -1. */
+int rt_registry_find_name(const rt_registry *reg, const char *s, size_t len);
+
+/* Sets or clears (empty list) the branch labels / depends_on of revision i.
+ * Validates first; on failure nothing changes and err says why. */
+int rt_registry_set_labels(rt_registry *reg, int i, const char *labels, rt_buf *err);
+int rt_registry_set_depends(rt_registry *reg, int i, const char *depends, rt_buf *err);
 
 /*
  * Adds a revision; on failure returns the status, writes the reason into err

@@ -1086,6 +1086,24 @@ RETORT_API int retort_revision_count(retort *r, int *count)
     return RETORT_OK;
 }
 
+RETORT_API int retort_revision_links(retort *r, int index, const char **branch_labels,
+                                     const char **depends_on)
+{
+    RT_GUARD(r);
+    int rc = rt_prepare(r, "retort_revision_links", 0);
+    if (rc != RETORT_OK)
+        return rc;
+    if (index < 0 || index >= r->reg.n)
+        return rt_fail(r, RETORT_EINVAL, "retort_revision_links: index %d is out of range (0 "
+                                         "to %d)", index, r->reg.n - 1);
+    const rt_rev *rev = &r->reg.revs[r->graph.topo[index]];
+    if (branch_labels)
+        *branch_labels = rev->labels ? rev->labels : "";
+    if (depends_on)
+        *depends_on = rev->depends ? rev->depends : "";
+    return RETORT_OK;
+}
+
 RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
                                     const char **message, int *flags)
 {
@@ -1143,8 +1161,9 @@ static int locked_change(retort *r, const char *what, int (*fn)(retort *, const 
 }
 
 typedef struct {
-    const unsigned char *want;
+    unsigned char *want;
     const char *target;
+    int purge; /* retort_stamp_purge: every row goes first, unknown ones included */
 } stamp_arg;
 
 /*
@@ -1186,16 +1205,46 @@ static int check_unknown_dependents(retort *r, const stamp_arg *a)
 static int stamp_change(retort *r, const void *arg)
 {
     const stamp_arg *a = arg;
-    const unsigned char *want = a->want;
+    unsigned char *want = a->want;
     int rc = rt_vt_read(r);
-    if (rc == RETORT_OK)
+    if (rc == RETORT_OK && !a->purge)
         rc = check_state(r, 0);
-    if (rc == RETORT_OK && r->state.nunknown)
+    if (rc != RETORT_OK)
+        return rc;
+    /* A branch target (X@head, X@base, X@Y) keeps the recorded heads of
+     * other lineages: the set depends on the state read under the lock. */
+    rt_buf err = RT_BUF_INIT;
+    rc = rt_plan_stamp_set_from(&r->reg, &r->graph, a->purge ? NULL : r->state.mark, a->target,
+                                want, &err);
+    if (rc != RETORT_OK)
+        rt_fail(r, rc, "%s", rt_buf_str(&err));
+    rt_buf_free(&err);
+    if (rc == RETORT_OK && r->state.nunknown && !a->purge)
         rc = check_unknown_dependents(r, a);
     if (rc != RETORT_OK)
         return rc;
     char now[ISO_LEN];
     iso_now(now);
+    if (a->purge) {
+        /* Every row, including those of revisions the registry does not
+         * know, then the target as on an empty table. */
+        for (int i = 0; i < r->state.n && rc == RETORT_OK; i++) {
+            const char *id = r->state.rows[i].id;
+            rc = rt_vt_delete(r, id);
+            if (rc == RETORT_OK)
+                rc = rt_vt_log(r, id, "stamp", now, now, "ok", "purged by stamp --purge", -1);
+        }
+        for (int k = 0; k < r->graph.n && rc == RETORT_OK; k++) {
+            int v = r->graph.topo[k];
+            if (want[v]) {
+                rc = rt_vt_insert(r, &r->reg.revs[v], "applied", 0);
+                if (rc == RETORT_OK)
+                    rc = rt_vt_log(r, r->reg.revs[v].id, "stamp", now, now, "ok",
+                                   "stamped as applied (purge)", -1);
+            }
+        }
+        return rc;
+    }
     /* Children first when removing, parents first when adding, so the table
      * never records a child without its parent. */
     for (int k = r->graph.n - 1; k >= 0 && rc == RETORT_OK; k--) {
@@ -1225,15 +1274,15 @@ int rt_locked_change(retort *r, const char *what, int (*fn)(retort *, const void
     return locked_change(r, what, fn, arg);
 }
 
-RETORT_API int retort_stamp(retort *r, const char *target)
+static int stamp(retort *r, const char *op, const char *target, int purge)
 {
-    RT_GUARD(r);
-    int rc = rt_prepare(r, "retort_stamp", 0);
+    int rc = rt_prepare(r, op, 0);
     if (rc != RETORT_OK)
         return rc;
     unsigned char *want = rt_calloc((size_t)r->graph.n + 1, 1);
     if (!want)
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    /* Validated before the database is touched; recomputed under the lock. */
     rt_buf err = RT_BUF_INIT;
     rc = rt_plan_stamp_set(&r->reg, &r->graph, target, want, &err);
     if (rc != RETORT_OK)
@@ -1241,13 +1290,26 @@ RETORT_API int retort_stamp(retort *r, const char *target)
     rt_buf_free(&err);
     if (rc == RETORT_OK)
         rc = rt_connect(r);
-    stamp_arg a = {want, target};
+    stamp_arg a = {want, target, purge};
     if (rc == RETORT_OK)
         rc = locked_change(r, "stamp", stamp_change, &a);
     if (rc == RETORT_OK)
-        rt_log(r, RETORT_LOG_INFO, "stamped the database at '%s'", target);
+        rt_log(r, RETORT_LOG_INFO, "stamped the database at '%s'%s", target,
+               purge ? " after purging every version row" : "");
     rt_free(want);
     return rc;
+}
+
+RETORT_API int retort_stamp(retort *r, const char *target)
+{
+    RT_GUARD(r);
+    return stamp(r, "retort_stamp", target, 0);
+}
+
+RETORT_API int retort_stamp_purge(retort *r, const char *target)
+{
+    RT_GUARD(r);
+    return stamp(r, "retort_stamp_purge", target, 1);
 }
 
 typedef struct {

@@ -34,7 +34,14 @@ enum {
     OPT_SCHEMA = 1u << 8,
     OPT_ALLOW_OUT_OF_ORDER = 1u << 9,
     OPT_DROP_TEMPLATES = 1u << 10,
-    OPT_TEST_URL = 1u << 11
+    OPT_TEST_URL = 1u << 11,
+    OPT_PURGE = 1u << 12,
+    OPT_RESOLVE_DEPS = 1u << 13,
+    OPT_HEAD = 1u << 14,
+    OPT_BRANCH_LABEL = 1u << 15,
+    OPT_DEPENDS_ON = 1u << 16,
+    OPT_SPLICE = 1u << 17,
+    OPT_REV_RANGE = 1u << 18
 };
 
 typedef struct cli {
@@ -55,6 +62,13 @@ typedef struct cli {
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
     int drop_templates;      /* test --drop-templates */
     const char *test_url;    /* test --test-url URL */
+    int purge;               /* stamp --purge */
+    int resolve_deps;        /* heads --resolve-dependencies */
+    const char *head_target; /* revision --head TARGET */
+    const char *branch_label; /* revision --branch-label NAME */
+    const char *depends_on;  /* revision --depends-on X */
+    int splice;              /* revision --splice */
+    const char *rev_range;   /* history -r A:B */
 
     /* positional arguments after the command */
     char **args;
@@ -114,6 +128,8 @@ int cmd_mark_reverted(cli *c);
 int cmd_heads(cli *c);
 int cmd_history(cli *c);
 int cmd_show(cli *c);
+int cmd_branches(cli *c);
+int cmd_merge(cli *c);
 int cmd_schema(cli *c);
 int cmd_test(cli *c);
 

@@ -163,8 +163,21 @@ int cmd_stamp(cli *c)
     retort *r;
     if (cli_open(c, &r, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    int status = retort_stamp(r, c->args[0]) != RETORT_OK ? cli_lib_fail(c, r)
-                                                           : say_now(c, r, "Stamped: now at");
+    if (c->sql) {
+        const char *script = NULL;
+        int status;
+        if (c->purge) {
+            status = cli_usage(c, "--purge and --sql do not combine (a script cannot know the "
+                                  "rows of unknown revisions)");
+        } else {
+            int rc = retort_stamp_sql(r, c->args[0], &script);
+            status = print_script(c, r, rc, script);
+        }
+        retort_free(r);
+        return status;
+    }
+    int rc = c->purge ? retort_stamp_purge(r, c->args[0]) : retort_stamp(r, c->args[0]);
+    int status = rc != RETORT_OK ? cli_lib_fail(c, r) : say_now(c, r, "Stamped: now at");
     retort_free(r);
     return status;
 }

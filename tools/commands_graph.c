@@ -11,6 +11,112 @@
 #include "cli.h"
 #include "history.h"
 
+/* Whether name (an id or a branch label) names revision i of g. */
+static int names(const hist_graph *g, int i, const char *name, size_t len)
+{
+    const char *id = g->revs[i].id;
+    if (strlen(id) == len && memcmp(id, name, len) == 0)
+        return 1;
+    for (const char *l = g->revs[i].labels; *l;) {
+        size_t k = strcspn(l, " ");
+        if (k == len && memcmp(l, name, len) == 0)
+            return 1;
+        l += k;
+        l += strspn(l, " ");
+    }
+    return 0;
+}
+
+/* heads --resolve-dependencies: a revision another one depends on is not a
+ * head (dependencies count as parents, as Alembic's option). */
+static void print_resolved_heads(const cli *c, const hist_graph *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        if (g->revs[i].nchildren)
+            continue;
+        int needed = 0;
+        for (int j = 0; j < g->n && !needed; j++)
+            for (const char *d = g->revs[j].depends; *d && !needed;) {
+                size_t k = strcspn(d, " ");
+                needed = names(g, i, d, k);
+                d += k;
+                d += strspn(d, " ");
+            }
+        if (needed)
+            continue;
+        if (c->cfg.verbosity > 0 && *g->revs[i].message)
+            printf("%s, %s\n", g->revs[i].id, g->revs[i].message);
+        else
+            printf("%s\n", g->revs[i].id);
+    }
+}
+
+int cmd_branches(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    hist_graph g;
+    int status = CLI_EXIT_OK;
+    if (hist_load(r, NULL, &g) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+    } else {
+        for (int i = g.n - 1; i >= 0; i--) {
+            const hist_rev *h = &g.revs[i];
+            if (h->nchildren < 2)
+                continue;
+            printf("%s%s%s%s (branchpoint)%s%s\n", h->id, *h->labels ? " (" : "", h->labels,
+                   *h->labels ? ")" : "", *h->message ? ", " : "", h->message);
+            for (int k = 0; k < h->nchildren; k++) {
+                const hist_rev *ch = &g.revs[h->children[k]];
+                printf("  -> %s%s%s%s%s%s\n", ch->id, *ch->labels ? " (" : "", ch->labels,
+                       *ch->labels ? ")" : "", *ch->message ? ", " : "", ch->message);
+            }
+        }
+        hist_free(&g);
+    }
+    retort_free(r);
+    return status;
+}
+
+int cmd_merge(cli *c)
+{
+    if (!c->nargs) {
+        retort *r;
+        const char *heads;
+        if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+            return CLI_EXIT_FAILURE;
+        int status = CLI_EXIT_OK;
+        if (retort_heads(r, &heads) != RETORT_OK)
+            status = cli_lib_fail(c, r);
+        else if (!strchr(heads, ' '))
+            status = cli_fail(c, "nothing to merge: the directory has %s", *heads ? "a single "
+                                                                                    "head"
+                                                                                  : "no "
+                                                                                    "revision");
+        retort_free(r);
+        if (status != CLI_EXIT_OK)
+            return status;
+    } else {
+        size_t n = 1;
+        for (int i = 0; i < c->nargs; i++)
+            n += strlen(c->args[i]) + 1;
+        free(c->parents);
+        if (!(c->parents = malloc(n)))
+            return cli_fail(c, "out of memory");
+        c->parents[0] = '\0';
+        for (int i = 0; i < c->nargs; i++) {
+            if (i)
+                strcat(c->parents, " ");
+            strcat(c->parents, c->args[i]);
+        }
+        c->nargs = 0;
+    }
+    if (!c->message)
+        c->message = "merge";
+    return cmd_revision(c);
+}
+
 int cmd_heads(cli *c)
 {
     retort *r;
@@ -21,6 +127,13 @@ int cmd_heads(cli *c)
     int status = CLI_EXIT_OK;
     if (retort_heads(r, &heads) != RETORT_OK) {
         status = cli_lib_fail(c, r);
+    } else if (c->resolve_deps) {
+        if (hist_load(r, NULL, &g) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else {
+            print_resolved_heads(c, &g);
+            hist_free(&g);
+        }
     } else if (c->cfg.verbosity <= 0) {
         for (const char *p = heads; *p;) {
             size_t k = strcspn(p, " ");
@@ -40,6 +153,57 @@ int cmd_heads(cli *c)
     }
     retort_free(r);
     return status;
+}
+
+/* One side of history -r: -1 when open ("", base, head, heads). */
+static int range_end(cli *c, const hist_graph *g, const char *s, size_t len, int *at)
+{
+    *at = -1;
+    if (!len || (len == 4 && (!memcmp(s, "base", 4) || !memcmp(s, "head", 4))) ||
+        (len == 5 && !memcmp(s, "heads", 5)))
+        return CLI_EXIT_OK;
+    *at = hist_resolve(g, s, len);
+    if (*at == -2)
+        return cli_fail(c, "-r: '%.*s' is ambiguous: it is a prefix of several revisions",
+                        (int)len, s);
+    if (*at < 0)
+        return cli_fail(c, "-r: no revision '%.*s' in '%s'", (int)len, s, c->cfg.dir);
+    return CLI_EXIT_OK;
+}
+
+/* history -r A:B: A, B and the revisions between them. */
+static int print_range(cli *c, const hist_graph *g)
+{
+    const char *colon = strchr(c->rev_range, ':');
+    if (!colon)
+        return cli_usage(c, "-r needs A:B (either side may be empty), not '%s'", c->rev_range);
+    int lo, hi;
+    if (range_end(c, g, c->rev_range, (size_t)(colon - c->rev_range), &lo) != CLI_EXIT_OK ||
+        range_end(c, g, colon + 1, strlen(colon + 1), &hi) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    unsigned char *in = calloc((size_t)g->n + 1, 2);
+    if (!in)
+        return cli_fail(c, "out of memory");
+    unsigned char *up = in + g->n + 1;
+    /* in[]: lo and its descendants; up[]: hi and its ancestors (children
+     * come later in plan order). */
+    for (int i = 0; i < g->n; i++) {
+        if (lo < 0 || i == lo)
+            in[i] = 1;
+        if (in[i])
+            for (int k = 0; k < g->revs[i].nchildren; k++)
+                in[g->revs[i].children[k]] = 1;
+    }
+    for (int i = g->n - 1; i >= 0; i--) {
+        up[i] = hi < 0 || i == hi;
+        for (int k = 0; k < g->revs[i].nchildren && !up[i]; k++)
+            up[i] = up[g->revs[i].children[k]];
+    }
+    for (int i = 0; i < g->n; i++)
+        in[i] = in[i] && up[i];
+    hist_print_only(g, in, c->cfg.verbosity > 0, stdout);
+    free(in);
+    return CLI_EXIT_OK;
 }
 
 int cmd_history(cli *c)
@@ -72,7 +236,10 @@ int cmd_history(cli *c)
         } else if (rc != RETORT_OK) {
             status = cli_lib_fail(c, r);
         } else {
-            hist_print(&g, c->cfg.verbosity > 0, stdout);
+            if (c->rev_range)
+                status = print_range(c, &g);
+            else
+                hist_print(&g, c->cfg.verbosity > 0, stdout);
             hist_free(&g);
         }
     }
@@ -134,8 +301,11 @@ int cmd_show(cli *c)
             loaded = 1;
     }
     if (status == CLI_EXIT_OK) {
-        int i = hist_find(&g, want);
-        if (i < 0) {
+        int i = hist_resolve(&g, want, strlen(want));
+        if (i == -2) {
+            status = cli_fail(c, "'%s' is ambiguous: it is a prefix of several revisions in "
+                                 "'%s'", want, c->cfg.dir);
+        } else if (i < 0) {
             status = cli_fail(c, "no revision '%s' in '%s'", want, c->cfg.dir);
         } else {
             hist_print_block(&g, i, stdout);

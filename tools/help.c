@@ -19,7 +19,7 @@ const cli_command cli_commands[] = {
      "golang-migrate, sql-migrate, morph) is kept as is.\n"},
     {"revision", cmd_revision,
      OPT_MESSAGE | OPT_PARENTS | OPT_LANG | OPT_REV_ID | OPT_TEMPLATE | OPT_AUTOGENERATE |
-         OPT_SCHEMA,
+         OPT_SCHEMA | OPT_HEAD | OPT_BRANCH_LABEL | OPT_DEPENDS_ON | OPT_SPLICE,
      0, 0,
      "revision -m MESSAGE [--parents IDS] [--lang sql|c] [--rev-id ID] [--template FILE] "
      "[--autogenerate --schema FILE]",
@@ -81,10 +81,16 @@ const cli_command cli_commands[] = {
      "\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
      "          must be FROM:TO, since offline the current revision is unknown.\n"},
-    {"stamp", cmd_stamp, 0, 1, 1, "stamp TARGET",
+    {"stamp", cmd_stamp, OPT_SQL | OPT_PURGE, 1, 1, "stamp TARGET [--purge] [--sql]",
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"
-     "quoted as one argument).  They and their ancestors are recorded as applied.\n"},
+     "quoted as one argument).  They and their ancestors (and what they depend\n"
+     "on) are recorded as applied.  LABEL@head, LABEL@base and X@Y change only\n"
+     "the recorded heads of that lineage.\n"
+     "\n"
+     "  --purge   first delete every version row, also rows of unknown revisions\n"
+     "  --sql     print the SQL script instead (TARGET: TO or FROM:TO); never\n"
+     "            connects\n"},
     {"adopt", cmd_adopt, 0, 0, 1, "adopt [TOOL]",
      "record what another tool's version table says is applied",
      "Reads the version table another migration tool left in the database and\n"
@@ -102,11 +108,25 @@ const cli_command cli_commands[] = {
      "whether it is a head of the directory, whether it is dirty, and its message.\n"
      "A dirty revision (failed midway) is also reported on stderr, with the way\n"
      "to resolve it.\n"},
-    {"heads", cmd_heads, 0, 0, 0, "heads",
+    {"heads", cmd_heads, OPT_RESOLVE_DEPS, 0, 0, "heads [--resolve-dependencies]",
      "print the heads of the migrations directory",
      "Prints the revisions of the directory that have no child, one per line.\n"
-     "Does not connect.  With -v each line also has the message.\n"},
-    {"history", cmd_history, OPT_NO_CURRENT, 0, 0, "history [--no-current]",
+     "Does not connect.  With -v each line also has the message.  A revision\n"
+     "another one depends on (depends_on) stays a head, unless\n"
+     "--resolve-dependencies treats dependencies as parents.\n"},
+    {"branches", cmd_branches, 0, 0, 0, "branches",
+     "print the branch points of the migrations directory",
+     "For each revision with several children: the revision, then one line\n"
+     "\"  -> CHILD\" per child.  Branch labels are shown in parentheses.  Does not\n"
+     "connect.\n"},
+    {"merge", cmd_merge, OPT_MESSAGE | OPT_REV_ID | OPT_LANG | OPT_TEMPLATE | OPT_BRANCH_LABEL, 0, 64,
+     "merge [-m MSG] [REV ...]",
+     "write a merge revision of REV ... (default: every head)",
+     "Writes a new revision from the template whose parents are the given\n"
+     "revisions (ids, unique prefixes), or all the heads of the directory when\n"
+     "none is given.  MSG defaults to \"merge\".  Options as for revision.\n"},
+    {"history", cmd_history, OPT_NO_CURRENT | OPT_REV_RANGE, 0, 0,
+     "history [--no-current] [-r A:B]",
      "print the revision graph, newest first",
      "One line per revision, children before parents:\n"
      "\n"
@@ -116,7 +136,9 @@ const cli_command cli_commands[] = {
      "children, (mergepoint) one with several parents, (current) the database's\n"
      "current revisions.  With -v, a block per revision with its flags.\n"
      "\n"
-     "  --no-current   do not read the database (no (current) marks)\n"},
+     "  --no-current   do not read the database (no (current) marks)\n"
+     "  -r A:B         only the revisions from A up to B (ids, unique prefixes or\n"
+     "                 labels; an empty side, base or head is open)\n"},
     {"show", cmd_show, 0, 1, 1, "show ID",
      "print one revision: parents, children, flags, file",
      "ID is a revision id, or 'head' for the single head.  Does not connect.\n"},

@@ -14,6 +14,8 @@ void hist_free(hist_graph *g)
         free(g->revs[i].id);
         free(g->revs[i].parents);
         free(g->revs[i].message);
+        free(g->revs[i].labels);
+        free(g->revs[i].depends);
         free(g->revs[i].children);
     }
     free(g->revs);
@@ -56,6 +58,29 @@ int hist_find(const hist_graph *g, const char *id)
     return -1;
 }
 
+int hist_resolve(const hist_graph *g, const char *name, size_t len)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strlen(g->revs[i].id) == len && memcmp(g->revs[i].id, name, len) == 0)
+            return i;
+    for (int i = 0; i < g->n; i++)
+        for (const char *l = g->revs[i].labels; l && *l;) {
+            size_t k = strcspn(l, " ");
+            if (k == len && memcmp(l, name, len) == 0)
+                return i;
+            l += k;
+            l += strspn(l, " ");
+        }
+    int found = -1;
+    for (int i = 0; i < g->n && len; i++)
+        if (strncmp(g->revs[i].id, name, len) == 0) {
+            if (found >= 0)
+                return -2;
+            found = i;
+        }
+    return found;
+}
+
 int hist_load(retort *r, const char *current, hist_graph *g)
 {
     memset(g, 0, sizeof *g);
@@ -83,7 +108,13 @@ int hist_load(retort *r, const char *current, hist_graph *g)
         h->parents = strdup(parents ? parents : "");
         h->message = strdup(message ? message : "");
         h->flags = flags;
-        if (!h->id || !h->parents || !h->message)
+        const char *labels = "", *depends = "";
+        rc = retort_revision_links(r, i, &labels, &depends);
+        if (rc != RETORT_OK)
+            break;
+        h->labels = strdup(labels);
+        h->depends = strdup(depends);
+        if (!h->id || !h->parents || !h->message || !h->labels || !h->depends)
             rc = RETORT_ENOMEM;
         else
             ix[i] = (id_index){h->id, i};
@@ -171,6 +202,8 @@ void hist_print_line(const hist_graph *g, int i, FILE *out)
     else
         fputs("<base>", out);
     fprintf(out, " -> %s", h->id);
+    if (*h->labels)
+        fprintf(out, " (%s)", h->labels);
     print_markers(h, out);
     if (*h->message)
         fprintf(out, ", %s", h->message);
@@ -192,6 +225,10 @@ void hist_print_block(const hist_graph *g, int i, FILE *out)
         fputs("<none>", out);
     for (int k = 0; k < h->nchildren; k++)
         fprintf(out, "%s%s", k ? ", " : "", g->revs[h->children[k]].id);
+    if (*h->labels)
+        fprintf(out, "\nBranch names: %s", h->labels);
+    if (*h->depends)
+        fprintf(out, "\nDepends on: %s", h->depends);
     fprintf(out, "\nKind: %s%s%s\n", h->flags & RETORT_REV_SQL ? "sql" : "callback",
             h->flags & RETORT_REV_IRREVERSIBLE ? ", irreversible" : "",
             h->flags & RETORT_REV_NO_TRANSACTION ? ", no-transaction" : "");
@@ -205,11 +242,19 @@ void hist_print_block(const hist_graph *g, int i, FILE *out)
 
 void hist_print(const hist_graph *g, int verbose, FILE *out)
 {
+    hist_print_only(g, NULL, verbose, out);
+}
+
+void hist_print_only(const hist_graph *g, const unsigned char *in, int verbose, FILE *out)
+{
+    int printed = 0;
     for (int i = g->n - 1; i >= 0; i--) {
+        if (in && !in[i])
+            continue;
         if (verbose) {
-            hist_print_block(g, i, out);
-            if (i)
+            if (printed++)
                 fputc('\n', out);
+            hist_print_block(g, i, out);
         } else {
             hist_print_line(g, i, out);
         }

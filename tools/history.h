@@ -17,6 +17,7 @@ typedef struct hist_rev {
     int *children;                 /* indices, in plan order */
     int nchildren;
     int current;                   /* one of the database's current heads */
+    char *labels, *depends;        /* branch labels, depends_on: space-separated, "" if none */
 } hist_rev;
 
 typedef struct hist_graph {
@@ -35,6 +36,9 @@ int hist_load(retort *r, const char *current, hist_graph *g);
 void hist_free(hist_graph *g);
 /* Index of id, or -1. */
 int hist_find(const hist_graph *g, const char *id);
+/* Index of the revision name[0..len) names: its id, a branch label, else a
+ * unique prefix of an id; -1 when none, -2 when the prefix is ambiguous. */
+int hist_resolve(const hist_graph *g, const char *name, size_t len);
 
 /* "PARENTS -> ID (head) (branchpoint) (mergepoint) (current), MESSAGE" */
 void hist_print_line(const hist_graph *g, int i, FILE *out);
@@ -42,5 +46,7 @@ void hist_print_line(const hist_graph *g, int i, FILE *out);
 void hist_print_block(const hist_graph *g, int i, FILE *out);
 /* Every revision, newest first, as lines or (verbose) blocks. */
 void hist_print(const hist_graph *g, int verbose, FILE *out);
+/* The same for the revisions with in[i] != 0 only (in NULL: all). */
+void hist_print_only(const hist_graph *g, const unsigned char *in, int verbose, FILE *out);
 
 #endif

@@ -45,6 +45,13 @@ static const opt_spec options[] = {
     {"allow-out-of-order", 0, 0, C_OPTION, OPT_ALLOW_OUT_OF_ORDER},
     {"drop-templates", 0, 0, C_OPTION, OPT_DROP_TEMPLATES},
     {"test-url", 0, 1, C_OPTION, OPT_TEST_URL},
+    {"purge", 0, 0, C_OPTION, OPT_PURGE},
+    {"resolve-dependencies", 0, 0, C_OPTION, OPT_RESOLVE_DEPS},
+    {"head", 0, 1, C_OPTION, OPT_HEAD},
+    {"branch-label", 0, 1, C_OPTION, OPT_BRANCH_LABEL},
+    {"depends-on", 0, 1, C_OPTION, OPT_DEPENDS_ON},
+    {"splice", 0, 0, C_OPTION, OPT_SPLICE},
+    {"rev-range", 'r', 1, C_OPTION, OPT_REV_RANGE},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -220,6 +227,23 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     case OPT_SQL:
         c->sql = 1;
         return 0;
+    case OPT_PURGE:
+        c->purge = 1;
+        return 0;
+    case OPT_RESOLVE_DEPS:
+        c->resolve_deps = 1;
+        return 0;
+    case OPT_HEAD:
+        return set_once(ps, &c->head_target, value, as_written);
+    case OPT_BRANCH_LABEL:
+        return set_once(ps, &c->branch_label, value, as_written);
+    case OPT_DEPENDS_ON:
+        return set_once(ps, &c->depends_on, value, as_written);
+    case OPT_SPLICE:
+        c->splice = 1;
+        return 0;
+    case OPT_REV_RANGE:
+        return set_once(ps, &c->rev_range, value, as_written);
     case OPT_NO_CURRENT:
         c->no_current = 1;
         return 0;

@@ -199,6 +199,14 @@ static int add_c_migrations(cli *c, retort *r, tpl_cmig **cm, int *ncm)
                        c_migration_placeholder, NULL, NULL) != RETORT_OK)
             return cli_fail(c, "%s: %s", (*cm)[i].file, retort_errmsg(r));
     }
+    /* Labels and dependencies once every C migration is registered, so
+     * they may name one that sorts later. */
+    for (int i = 0; i < *ncm; i++) {
+        const tpl_cmig *m = &(*cm)[i];
+        if ((m->labels && retort_revision_set_branch_labels(r, m->id, m->labels) != RETORT_OK) ||
+            (m->depends && retort_revision_set_depends_on(r, m->id, m->depends) != RETORT_OK))
+            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
+    }
     return CLI_EXIT_OK;
 }
 
@@ -249,7 +257,7 @@ static int resolve_parents(cli *c, const hist_graph *g, const char *list, char *
     strbuf b = STRBUF_INIT;
     for (const char *p = list; *p;) {
         p += strspn(p, " ,\t");
-        size_t k = strcspn(p, " ,\t");
+        size_t k = strcspn(p, " ,\t"), adv = k;
         if (!k)
             break;
         char *id = strndup(p, k);
@@ -257,7 +265,23 @@ static int resolve_parents(cli *c, const hist_graph *g, const char *list, char *
             sb_free(&b);
             return cli_fail(c, "out of memory");
         }
-        int known = hist_find(g, id) >= 0;
+        int at = hist_resolve(g, id, k);
+        if (at == -2) {
+            int st = cli_fail(c, "--parents: '%s' is ambiguous: it is a prefix of several "
+                                 "revisions", id);
+            free(id);
+            sb_free(&b);
+            return st;
+        }
+        if (at >= 0 && strcmp(g->revs[at].id, id) != 0) {
+            free(id);
+            if (!(id = strdup(g->revs[at].id))) {
+                sb_free(&b);
+                return cli_fail(c, "out of memory");
+            }
+            k = strlen(id);
+        }
+        int known = at >= 0;
         int dup = 0;
         for (const char *q = sb_str(&b); *q;) {
             size_t qk = strcspn(q, " ");
@@ -278,7 +302,7 @@ static int resolve_parents(cli *c, const hist_graph *g, const char *list, char *
             sb_addc(&b, ' ');
         sb_add(&b, id);
         free(id);
-        p += k;
+        p += adv;
     }
     if (!(*out = sb_take(&b)))
         return cli_fail(c, "out of memory");
@@ -411,8 +435,116 @@ static int autogenerate(cli *c, retort *r, char **up, char **down)
     return status;
 }
 
+/* revision --head TARGET: base, head, heads, ID (a head unless --splice),
+ * LABEL or ID, or X@head. */
+static int resolve_head(cli *c, const hist_graph *g, const char *t, char **out)
+{
+    strbuf b = STRBUF_INIT;
+    const char *at = strchr(t, '@');
+    int single = 1;
+    if (strcmp(t, "base") == 0) {
+        sb_add(&b, "");
+    } else if (strcmp(t, "head") == 0 || strcmp(t, "heads") == 0 ||
+               (at && strcmp(at, "@head") == 0)) {
+        int from = -1;
+        single = strcmp(t, "heads") != 0;
+        if (at && (from = hist_resolve(g, t, (size_t)(at - t))) < 0)
+            return cli_fail(c, "--head: '%.*s' is %s", (int)(at - t), t,
+                            from == -2 ? "an ambiguous prefix" : "not a revision or label");
+        unsigned char *in = calloc((size_t)g->n + 1, 1);
+        if (!in)
+            return cli_fail(c, "out of memory");
+        for (int i = 0; i < g->n; i++)
+            in[i] = from < 0 || i == from;
+        for (int i = from < 0 ? 0 : from; i < g->n; i++)
+            if (in[i])
+                for (int k = 0; k < g->revs[i].nchildren; k++)
+                    in[g->revs[i].children[k]] = 1;
+        int n = 0;
+        for (int i = 0; i < g->n; i++)
+            if (in[i] && !g->revs[i].nchildren) {
+                if (b.len)
+                    sb_addc(&b, ' ');
+                sb_add(&b, g->revs[i].id);
+                n++;
+            }
+        free(in);
+        if (single && n > 1) {
+            int st = cli_fail(c, "--head %s is ambiguous: several heads (%s); name one, or "
+                                 "merge them with 'retort merge'", t, sb_str(&b));
+            sb_free(&b);
+            return st;
+        }
+    } else if (at) {
+        return cli_usage(c, "--head takes base, head, heads, an id, a label or X@head, not "
+                            "'%s'", t);
+    } else {
+        int i = hist_resolve(g, t, strlen(t));
+        if (i < 0)
+            return cli_fail(c, "--head: %s '%s' in '%s'", i == -2 ? "ambiguous prefix"
+                                                                  : "no revision",
+                            t, c->cfg.dir);
+        if (g->revs[i].nchildren && !c->splice)
+            return cli_fail(c, "--head: revision '%s' is not a head; pass --splice to start "
+                               "a new branch from it", g->revs[i].id);
+        sb_add(&b, g->revs[i].id);
+    }
+    if (!(*out = sb_take(&b)))
+        return cli_fail(c, "out of memory");
+    return CLI_EXIT_OK;
+}
+
+/* Adds the --branch-label / --depends-on header lines after the parents
+ * line of a filled SQL template (at the top when it has none). */
+static int add_graph_headers(cli *c, int lang_c, char **filled)
+{
+    if (!c->branch_label && !c->depends_on)
+        return CLI_EXIT_OK;
+    const char *text = *filled, *lead = lang_c ? "// retort:" : "-- retort:";
+    const char *line = strstr(text, lang_c ? "// retort:parents" : "-- retort:parents");
+    size_t at = 0;
+    if (line && (line == text || line[-1] == '\n')) {
+        const char *nl = strchr(line, '\n');
+        at = nl ? (size_t)(nl + 1 - text) : strlen(text);
+    }
+    strbuf b = STRBUF_INIT;
+    sb_add_n(&b, text, at);
+    if (at && text[at - 1] != '\n')
+        sb_addc(&b, '\n');
+    if (c->branch_label) {
+        sb_add(&b, lead);
+        sb_add(&b, "branch-labels ");
+        sb_add(&b, c->branch_label);
+        sb_addc(&b, '\n');
+    }
+    if (c->depends_on) {
+        sb_add(&b, lead);
+        sb_add(&b, "depends-on ");
+        sb_add(&b, c->depends_on);
+        sb_addc(&b, '\n');
+    }
+    sb_add(&b, text + at);
+    char *out = sb_take(&b);
+    if (!out)
+        return cli_fail(c, "out of memory");
+    free(*filled);
+    *filled = out;
+    return CLI_EXIT_OK;
+}
+
 int cmd_revision(cli *c)
 {
+    if (c->head_target && c->parents)
+        return cli_usage(c, "--head and --parents do not combine (--head names the one "
+                            "revision to build on)");
+    if (c->splice && !c->head_target)
+        return cli_usage(c, "--splice needs --head ID");
+    for (const char *l = c->branch_label; l && *l; l++)
+        if (strchr("\r\n", *l))
+            return cli_usage(c, "--branch-label must be one line");
+    for (const char *l = c->depends_on; l && *l; l++)
+        if (strchr("\r\n", *l))
+            return cli_usage(c, "--depends-on must be one line");
     if (c->autogenerate && !c->schema_path)
         return cli_usage(c, "--autogenerate needs --schema FILE (the declared schema's DDL)");
     if (c->schema_path && !c->autogenerate)
@@ -450,6 +582,7 @@ int cmd_revision(cli *c)
     tpl_cmig *cm = NULL;
     int ncm = 0, graph_loaded = 0;
     hist_graph g;
+    char *depends = NULL;
     char *parents = NULL, *slug = NULL, *id = NULL, *tpl_text = NULL, *tpl_name = NULL,
          *filled = NULL, *path = NULL, *ident = NULL, *auto_up = NULL, *auto_down = NULL;
     const char *heads;
@@ -469,7 +602,14 @@ int cmd_revision(cli *c)
             graph_loaded = 1;
     }
     if (status == CLI_EXIT_OK) {
-        if (c->parents) {
+        if (c->depends_on && (status = resolve_parents(c, &g, c->depends_on, &depends)) ==
+                                 CLI_EXIT_OK)
+            c->depends_on = depends; /* prefixes and labels as full ids */
+        if (status != CLI_EXIT_OK) {
+            /* reported */
+        } else if (c->head_target) {
+            status = resolve_head(c, &g, c->head_target, &parents);
+        } else if (c->parents) {
             status = resolve_parents(c, &g, c->parents, &parents);
         } else {
             /* heads was invalidated by hist_load's calls: ask again. */
@@ -521,6 +661,8 @@ int cmd_revision(cli *c)
         if (tpl_fill(tpl_text, tpl_name, &v, &filled, err, sizeof err) != 0)
             status = cli_fail(c, "%s", err);
     }
+    if (status == CLI_EXIT_OK)
+        status = add_graph_headers(c, lang_c, &filled);
     if (status == CLI_EXIT_OK && c->autogenerate)
         status = insert_sections(c, tpl_name, &filled, auto_up, auto_down);
     if (status == CLI_EXIT_OK) {
@@ -568,6 +710,7 @@ done:
     retort_free(r);
     free(message);
     free(parents);
+    free(depends);
     free(slug);
     free(id);
     free(ident);

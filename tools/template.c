@@ -329,6 +329,8 @@ void tpl_cmig_free(tpl_cmig *v, int n)
         free(v[i].ident);
         free(v[i].parents);
         free(v[i].message);
+        free(v[i].labels);
+        free(v[i].depends);
     }
     free(v);
 }
@@ -406,9 +408,20 @@ static int parse_c_header(tpl_cmig *m, const char *path, const char *text, int *
                     }
                 } else if (nl == 14 && memcmp(name, "no-transaction", 14) == 0 && !*arg) {
                     m->no_transaction = 1;
+                } else if ((nl == 13 && memcmp(name, "branch-labels", 13) == 0) ||
+                           (nl == 10 && memcmp(name, "depends-on", 10) == 0)) {
+                    char **slot = nl == 13 ? &m->labels : &m->depends;
+                    if (*slot) {
+                        snprintf(err, errlen, "%s:%d: second '// retort:%.*s' line", path, line,
+                                 (int)nl, name);
+                        bad = 1;
+                    } else {
+                        *slot = arg, arg = NULL;
+                    }
                 } else {
                     snprintf(err, errlen, "%s:%d: unknown directive '// retort:%.*s' (known in C "
-                                          "migrations: parents, message, no-transaction)",
+                                          "migrations: parents, message, no-transaction, "
+                                          "branch-labels, depends-on)",
                              path, line, (int)(nl > 60 ? 60 : nl), name);
                     bad = 1;
                 }
@@ -573,6 +586,22 @@ int tpl_render_index(const tpl_cmig *v, int n, char **c_text, char **h_text, cha
                        "        rc = retort_revision_set_transactional(r, \"");
             add_c_string(&c, v[i].id);
             sb_add(&c, "\", 0);\n");
+        }
+        if (v[i].labels) {
+            sb_add(&c, "    if (rc == RETORT_OK)\n"
+                       "        rc = retort_revision_set_branch_labels(r, \"");
+            add_c_string(&c, v[i].id);
+            sb_add(&c, "\", \"");
+            add_c_string(&c, v[i].labels);
+            sb_add(&c, "\");\n");
+        }
+        if (v[i].depends) {
+            sb_add(&c, "    if (rc == RETORT_OK)\n"
+                       "        rc = retort_revision_set_depends_on(r, \"");
+            add_c_string(&c, v[i].id);
+            sb_add(&c, "\", \"");
+            add_c_string(&c, v[i].depends);
+            sb_add(&c, "\");\n");
         }
     }
     sb_add(&c, "    return rc;\n}\n");

@@ -68,6 +68,7 @@ typedef struct tpl_cmig {
     char *parents; /* explicit list, or the previous C id in order */
     char *message;
     int no_transaction;
+    char *labels, *depends; /* "// retort:branch-labels", "// retort:depends-on", or NULL */
 } tpl_cmig;
 
 /* Every C migration (ID.c but the index) of dir, in id order.  Errors name

@@ -185,6 +185,35 @@ RETORT_API int retort_add_sql(retort *r, const char *id, const char *parents,
 RETORT_API int retort_revision_set_transactional(retort *r, const char *id, int on);
 
 /*
+ * Branch labels of revision id: names separated by spaces and/or commas,
+ * each 1-128 characters of [A-Za-z0-9_.-], unique across the registry,
+ * distinct from every id and reserved word.  As Alembic's branch_labels: a
+ * label names the branch from that revision up to its head ("LABEL@head",
+ * "LABEL@base", "LABEL@+1" as targets; a bare label is the labelled
+ * revision).  Replaces the revision's labels ("" or NULL clears them).  The
+ * string is copied.  On failure nothing changes.  Errors: RETORT_ENOTFOUND
+ * (id not registered), RETORT_EINVAL (malformed or reserved label, listed
+ * twice, id NULL), RETORT_EEXIST (the label is another revision's label or a
+ * registered id; the message names it), RETORT_EMISUSE (from a callback).
+ * Not thread-safe with other calls on r.
+ */
+RETORT_API int retort_revision_set_branch_labels(retort *r, const char *id, const char *labels);
+
+/*
+ * Revisions (ids or branch labels, separated by spaces and/or commas) that
+ * must be applied before id without being its parents, as Alembic's
+ * depends_on: id is not a merge point and heads are unchanged (a dependency
+ * with no child stays a head); upgrading to id applies them first;
+ * downgrading one of them reverts id first.  Replaces the revision's list
+ * ("" or NULL clears it); copied; nothing changes on failure.  The names are
+ * resolved when the graph is next built (the first operation): an unknown
+ * one or a cycle through depends_on is RETORT_EGRAPH there, retort_heads
+ * included.  Errors: RETORT_ENOTFOUND (id not registered), RETORT_EINVAL (id
+ * in its own list, malformed name, listed twice), RETORT_EMISUSE.
+ */
+RETORT_API int retort_revision_set_depends_on(retort *r, const char *id, const char *depends_on);
+
+/*
  * Registers every migration in directory path: files "ID.sql" with
  * "-- retort:up" and "-- retort:down" sections, or pairs "ID.up.sql" /
  * "ID.down.sql".  Header comments: "-- retort:parents A B",
@@ -237,10 +266,24 @@ RETORT_API int retort_adopt(retort *r, const char *tool);
 RETORT_API int retort_migrate_to_head(retort *r);
 
 /*
- * Applies every unapplied ancestor of target (and target itself), parents
- * first, ties broken by registration order.  target: "head" (the single
- * head; with several the error lists them), "heads" (all of them), a
- * revision id, or "+N" (N steps forward on linear history).
+ * Targets (every function taking one): "head" (the single head; with
+ * several the error lists them), "heads", "base", a revision id, a branch
+ * label, or a unique prefix of an id (an ambiguous prefix is RETORT_ETARGET
+ * listing the candidates; an exact id wins over any other reading);
+ * "X@head", "X@heads", "X@base", "X@Y" (X a label or an id standing for the
+ * lineage through it; Y must share that lineage); relative "+N", "-N",
+ * "ID+N", "ID-N", "base+N", "LABEL@+N" (up from that branch's current head),
+ * "LABEL@-N" (down, staying inside the branch); relative walks follow
+ * parents and fail where they fork.  Several targets separated by spaces are
+ * united; one that is an ancestor of another listed one is RETORT_ETARGET
+ * naming both.  Upgrading to "X@base" does nothing.
+ */
+
+/*
+ * Applies every unapplied revision target requires (through parents and
+ * depends_on, transitively), and target itself, in the registration-order
+ * topological order over both kinds of edge.  target: any form above, e.g.
+ * "head", "heads", a revision id, or "+N" (N steps forward on linear history).
  *
  * Before anything runs: the graph is validated (unknown parents, cycles:
  * RETORT_EGRAPH), the recorded state is read and checked (a revision the
@@ -270,9 +313,13 @@ RETORT_API int retort_migrate_to_head(retort *r);
 RETORT_API int retort_upgrade(retort *r, const char *target);
 
 /*
- * Reverts every applied descendant of target, children first, leaving
- * target applied.  target: "base" (revert everything), a revision id, or
- * "-N" (N steps back on linear history).  An irreversible revision in the
+ * Reverts every applied revision that requires a child of target (through
+ * parents or depends_on), dependents first, leaving target applied (a
+ * revision that depends on target itself stays).  target: "base" (revert
+ * everything), a revision id, "-N" (N steps back on linear history),
+ * "LABEL@base" (revert that branch and what depends on it), "ID@base" (the
+ * lineage through ID except what other applied heads require), "LABEL@-N",
+ * "LABEL@ID" (only that branch's revisions above ID, with their dependents).  An irreversible revision in the
  * plan stops the whole downgrade before anything runs (RETORT_EIRREVERSIBLE,
  * naming it).  Other errors as retort_upgrade().
  */
@@ -288,7 +335,9 @@ RETORT_API int retort_current(retort *r, const char **heads);
 /*
  * Sets the recorded state to target without running any migration: "base"
  * clears it; "head", "heads" or ids (several separated by spaces) record
- * exactly those revisions and their ancestors as applied.  Logged in the
+ * exactly those revisions and what they require (ancestors and depends_on)
+ * as applied.  A branch target ("LABEL@head", "LABEL@base", "X@Y") changes
+ * only the recorded revisions sharing X's lineage and keeps the others.  Logged in the
  * audit log.  Rows of revisions the registry does not know (tolerated, see
  * retort_set_tolerate_unknown) are kept, and so is every row they depend on:
  * a stamp that would remove one fails with RETORT_EUNKNOWN naming the row
@@ -296,6 +345,15 @@ RETORT_API int retort_current(retort *r, const char **heads);
  * RETORT_ETARGET, and those of retort_upgrade() before anything runs.
  */
 RETORT_API int retort_stamp(retort *r, const char *target);
+
+/*
+ * Deletes every version row, including rows of revisions the registry does
+ * not know, then records target as retort_stamp() would on an empty table
+ * (Alembic's stamp --purge).  Each deleted and recorded row is written to
+ * the audit log.  Runs no migration.  Errors as retort_stamp() except that
+ * unknown and dirty rows do not stop it.
+ */
+RETORT_API int retort_stamp_purge(retort *r, const char *target);
 
 /*
  * Checks the database against the registry without changing it: RETORT_OK
@@ -361,6 +419,16 @@ RETORT_API int retort_revision_count(retort *r, int *count);
  */
 RETORT_API int retort_revision_info(retort *r, int index, const char **id, const char **parents,
                                     const char **message, int *flags);
+
+/*
+ * The branch labels and depends_on of the index-th revision in plan order
+ * (as retort_revision_info), each normalised to names separated by single
+ * spaces, "" when none.  Any out pointer may be NULL.  Strings are owned by
+ * r and valid until the registry changes or r is freed.  Errors:
+ * RETORT_EGRAPH, RETORT_EINVAL (index out of range).
+ */
+RETORT_API int retort_revision_links(retort *r, int index, const char **branch_labels,
+                                     const char **depends_on);
 
 /*
  * Reads the version table: *ids receives every recorded revision in the
@@ -518,6 +586,16 @@ RETORT_API int retort_set_event_fn(retort *r, retort_event_fn fn, void *user);
  */
 RETORT_API int retort_upgrade_sql(retort *r, const char *target, const char **script);
 RETORT_API int retort_downgrade_sql(retort *r, const char *target, const char **script);
+
+/*
+ * The offline script of a stamp: target "TO" or "FROM:TO" (a missing FROM or
+ * "base" means an empty database, and the script then creates the version
+ * table).  Run on a database at FROM, the script leaves the version table
+ * where retort_stamp(TO) would; it runs no callback and never drops the
+ * version table.  *script is owned by r until its next call.  Errors:
+ * RETORT_ETARGET, RETORT_EGRAPH, RETORT_EINVAL (NULL argument).
+ */
+RETORT_API int retort_stamp_sql(retort *r, const char *target, const char **script);
 
 /* ----------------------------------------------------- inside a callback */
 

@@ -150,6 +150,40 @@ static void test_loading_twice_is_eexist_and_keeps_the_first(void **state)
     retort_free(r);
 }
 
+static void test_branch_labels_and_depends_on_headers_shape_the_plan(void **state)
+{
+    (void)state;
+    write_file("001_core.sql", "-- retort:parents\n-- retort:up\nSELECT 1;\n");
+    write_file("002_net.sql", "-- retort:parents\n-- retort:branch-labels networking, net\n"
+                              "-- retort:depends-on 001_core\n-- retort:up\nSELECT 1;\n");
+    write_file("003_ip.sql", "-- retort:parents 002_net\n-- retort:up\nSELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    const char *ids = NULL;
+    /* depends_on is not a parent: two heads, and networking@head pulls 001_core */
+    assert_int_equal(retort_heads(r, &ids), RETORT_OK);
+    assert_string_equal(ids, "001_core 003_ip");
+    assert_int_equal(retort_plan(r, 1, "net@head", &ids), RETORT_OK);
+    assert_string_equal(ids, "001_core 002_net 003_ip");
+    assert_int_equal(retort_plan(r, 1, "networking", &ids), RETORT_OK);
+    assert_string_equal(ids, "001_core 002_net");
+    retort_free(r);
+}
+
+static void test_a_label_clash_between_files_registers_nothing(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:branch-labels shared\n-- retort:up\nSELECT 1;\n");
+    write_file("002_b.sql", "-- retort:parents\n-- retort:branch-labels shared\n"
+                            "-- retort:up\nSELECT 1;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_EEXIST);
+    assert_non_null(strstr(retort_errmsg(r), "002_b.sql:2"));
+    assert_non_null(strstr(retort_errmsg(r), "shared"));
+    assert_int_equal(count(r), 0);
+    retort_free(r);
+}
+
 static void test_missing_directory_is_eio(void **state)
 {
     (void)state;
@@ -534,6 +568,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_huge_file_of_nul_bytes_is_refused_without_reading_it_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_larger_than_the_limit_is_refused_naming_it,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_branch_labels_and_depends_on_headers_shape_the_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_label_clash_between_files_registers_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_directory_is_enotfound_naming_it, setup,
                                         teardown),

@@ -302,6 +302,10 @@ _PROTOTYPES = {
     "retort_revision_set_transactional": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
                                                          ctypes.c_int]),
     "retort_load_dir": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_revision_set_branch_labels": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
+                                                         ctypes.c_char_p]),
+    "retort_revision_set_depends_on": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
+                                                      ctypes.c_char_p]),
     # operations
     "retort_migrate_to_head": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_upgrade": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
@@ -309,6 +313,7 @@ _PROTOTYPES = {
     "retort_current": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
     "retort_stamp": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_adopt": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_stamp_purge": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_check": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_plan": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
                                    _c_char_pp]),
@@ -317,6 +322,8 @@ _PROTOTYPES = {
     # introspection
     "retort_heads": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
     "retort_revision_count": (ctypes.c_int, [ctypes.c_void_p, _c_int_p]),
+    "retort_revision_links": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, _c_char_pp,
+                                             _c_char_pp]),
     "retort_revision_info": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, _c_char_pp,
                                             _c_char_pp, _c_char_pp, _c_int_p]),
     "retort_applied": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
@@ -334,6 +341,7 @@ _PROTOTYPES = {
     "retort_set_event_fn": (ctypes.c_int, [ctypes.c_void_p, _EVENT_FN, ctypes.c_void_p]),
     # offline SQL
     "retort_upgrade_sql": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
+    "retort_stamp_sql": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
     "retort_downgrade_sql": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp]),
     # inside a callback
     "retort_exec": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
@@ -1053,6 +1061,35 @@ class Retort:
         self._check(self._lib.retort_revision_set_transactional(
             self._handle(), _enc(id, "id"), 1 if on else 0))
 
+    def set_branch_labels(self, id, labels):
+        """Sets the branch labels of revision id (a list, or a string
+        separated by spaces or commas; [] clears them).  A label another
+        revision has, or an id, raises and changes nothing."""
+        self._check(self._lib.retort_revision_set_branch_labels(
+            self._handle(), _enc(id, "id"), _parents(labels)))
+
+    def set_depends_on(self, id, depends_on):
+        """Sets the revisions (ids or branch labels) id depends on without
+        being their child (Alembic's depends_on); [] clears them."""
+        self._check(self._lib.retort_revision_set_depends_on(
+            self._handle(), _enc(id, "id"), _parents(depends_on)))
+
+    def links(self):
+        """{id: (branch_labels, depends_on)} for every registered revision,
+        each a tuple of names."""
+        handle = self._handle()
+        result = {}
+        for i in range(self.revision_count()):
+            id_ = ctypes.c_char_p()
+            labels, deps = ctypes.c_char_p(), ctypes.c_char_p()
+            self._check(self._lib.retort_revision_info(handle, i, ctypes.byref(id_), None,
+                                                       None, None))
+            ident = _dec(id_.value)
+            self._check(self._lib.retort_revision_links(handle, i, ctypes.byref(labels),
+                                                        ctypes.byref(deps)))
+            result[ident] = (tuple(_words(labels.value)), tuple(_words(deps.value)))
+        return result
+
     def load_dir(self, path: StrLike) -> None:
         """Registers every SQL migration file in directory path."""
         self._check(self._lib.retort_load_dir(self._handle(), _enc(path, "path")))
@@ -1082,6 +1119,11 @@ class Retort:
         "dbmate", "sql-migrate", "alembic"; None: the one present), running
         nothing; see retort_adopt()."""
         self._run(self._lib.retort_adopt, None if tool is None else _enc(tool, "tool"))
+
+    def stamp_purge(self, target):
+        """Deletes every version row (unknown revisions' too), then records
+        target; audit-logged."""
+        self._run(self._lib.retort_stamp_purge, _enc(target, "target"))
 
     def check(self) -> None:
         """Raises PendingError, ChecksumError, DirtyError, ... unless the
@@ -1207,6 +1249,10 @@ class Retort:
         """The SQL script that upgrade would run, as a string ("FROM:TO" or
         "TO" from base); never connects."""
         return self._out_string(self._lib.retort_upgrade_sql, _enc(target, "target"))
+
+    def stamp_sql(self, target):
+        """The SQL script of a stamp ("TO" or "FROM:TO"); never connects."""
+        return self._out_string(self._lib.retort_stamp_sql, _enc(target, "target"))
 
     def downgrade_sql(self, target: str) -> str:
         """The SQL script of a downgrade "FROM:TO"; never connects."""

@@ -107,6 +107,17 @@ pub type retort_event_fn = unsafe extern "C" fn(
 pub type retort_malloc_fn = unsafe extern "C" fn(size: usize) -> *mut c_void;
 pub type retort_realloc_fn = unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void;
 pub type retort_free_fn = unsafe extern "C" fn(ptr: *mut c_void);
+pub type retort_event_fn = unsafe extern "C" fn(
+    phase: c_int,
+    direction: c_int,
+    index: c_int,
+    total: c_int,
+    id: *const c_char,
+    message: *const c_char,
+    status: c_int,
+    duration_ms: c_long,
+    user: *mut c_void,
+);
 
 extern "C" {
     // versions and status
@@ -139,6 +150,10 @@ extern "C" {
         down_sql: *const c_char,
     ) -> c_int;
     pub fn retort_revision_set_transactional(r: *mut retort, id: *const c_char, on: c_int) -> c_int;
+    pub fn retort_revision_set_branch_labels(r: *mut retort, id: *const c_char,
+                                             labels: *const c_char) -> c_int;
+    pub fn retort_revision_set_depends_on(r: *mut retort, id: *const c_char,
+                                          depends_on: *const c_char) -> c_int;
     pub fn retort_load_dir(r: *mut retort, path: *const c_char) -> c_int;
 
     // operations
@@ -148,6 +163,9 @@ extern "C" {
     pub fn retort_current(r: *mut retort, heads: *mut *const c_char) -> c_int;
     pub fn retort_adopt(r: *mut retort, tool: *const c_char) -> c_int;
     pub fn retort_stamp(r: *mut retort, target: *const c_char) -> c_int;
+    pub fn retort_stamp_purge(r: *mut retort, target: *const c_char) -> c_int;
+    pub fn retort_stamp_sql(r: *mut retort, target: *const c_char,
+                            script: *mut *const c_char) -> c_int;
     pub fn retort_check(r: *mut retort) -> c_int;
     pub fn retort_plan(r: *mut retort, direction: c_int, target: *const c_char,
                        ids: *mut *const c_char) -> c_int;
@@ -165,6 +183,12 @@ extern "C" {
         message: *mut *const c_char,
         flags: *mut c_int,
     ) -> c_int;
+    pub fn retort_revision_links(
+        r: *mut retort,
+        index: c_int,
+        branch_labels: *mut *const c_char,
+        depends_on: *mut *const c_char,
+    ) -> c_int;
     pub fn retort_applied(r: *mut retort, ids: *mut *const c_char) -> c_int;
 
     // settings
@@ -178,7 +202,8 @@ extern "C" {
 
     // logging
     pub fn retort_set_log(r: *mut retort, func: Option<retort_log_fn>, user: *mut c_void) -> c_int;
-    pub fn retort_set_event_fn(r: *mut retort, func: Option<retort_event_fn>, user: *mut c_void) -> c_int;
+    pub fn retort_set_event_fn(r: *mut retort, func: Option<retort_event_fn>, user: *mut c_void)
+        -> c_int;
     pub fn retort_set_log_level(r: *mut retort, level: c_int) -> c_int;
 
     // offline SQL
