@@ -25,7 +25,9 @@
  *
  * Sorting: ids are ordered by strcmp, except that a leading run of digits is
  * compared by its numeric value first, so that golang-migrate's unpadded
- * "1_a", "2_b", "10_c" keep their intended order.  For zero-padded numbers
+ * "1_a", "2_b", "10_c" keep their intended order; dashes in that run are
+ * skipped, so diesel's "2024-01-01-000000_x" is 20240101000000 and sorts
+ * among undashed timestamps as diesel sorts it.  For zero-padded numbers
  * and timestamps (equal-length digit runs) this is exactly strcmp.  Flyway's
  * "V<version>__<desc>" ids come after all others, in Flyway's version order.
  */
@@ -120,22 +122,49 @@ static int char_class(char ch) { return ch < '0' ? 0 : ch <= '9' ? 1 : 2; }
  * that does not decide (id_cmp_full then falls back to strcmp).  Together a
  * total order (class of the first character, number, whole string), so qsort
  * and bsearch can rely on it. */
+/* The leading version of an id: its run of digits and '-', whose digits
+ * are the number (diesel's "2024-01-01-000000" is 20240101000000, as diesel
+ * removes the dashes).  Sets *start past leading zeros and returns how many
+ * digits remain. */
+static size_t lead_digits(const char **start)
+{
+    const char *p = *start;
+    while (*p == '0' || *p == '-')
+        p++;
+    if (!(*p >= '1' && *p <= '9')) { /* the number is zero */
+        *start = p;
+        return 0;
+    }
+    *start = p;
+    size_t n = 0;
+    for (; (*p >= '0' && *p <= '9') || *p == '-'; p++)
+        n += *p != '-';
+    return n;
+}
+
+/* See the file comment: the numeric value of leading digits first (dashes
+ * among them skipped, as diesel does); 0 when that does not decide
+ * (id_cmp_full then falls back to strcmp).  Together a total order (class of
+ * the first character, number, whole string), so qsort and bsearch can rely
+ * on it. */
 static int id_cmp_num(const char *a, const char *b)
 {
     int ca = char_class(a[0]), cb = char_class(b[0]);
     if (ca != cb)
         return ca < cb ? -1 : 1;
     if (ca == 1) {
-        while (a[0] == '0' && a[1] >= '0' && a[1] <= '9')
-            a++;
-        while (b[0] == '0' && b[1] >= '0' && b[1] <= '9')
-            b++;
-        size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+        size_t la = lead_digits(&a), lb = lead_digits(&b);
         if (la != lb)
             return la < lb ? -1 : 1;
-        int d = memcmp(a, b, la);
-        if (d)
-            return d < 0 ? -1 : 1;
+        for (size_t i = 0; i < la; a++, b++) {
+            while (*a == '-')
+                a++;
+            while (*b == '-')
+                b++;
+            if (*a != *b)
+                return *a < *b ? -1 : 1;
+            i++;
+        }
     }
     return 0;
 }

@@ -310,6 +310,36 @@ static void test_refused_inside_a_transaction_suggests_the_formats_marker(void *
     }
 }
 
+/* diesel orders by the version before the first '_' with its dashes
+ * removed: "2024-01-01-000000" is 20240101000000, after 20231231000000
+ * (a project that switched from one timestamp style to the other). */
+static void test_diesel_versions_are_compared_without_their_dashes(void **state)
+{
+    (void)state;
+    char *d = fixture_path("dieselorder");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir -p '%s/2024-01-01-000000_second' '%s/20231231000000_first' && "
+             "echo 'CREATE TABLE b (x INTEGER);' > '%s/2024-01-01-000000_second/up.sql' && "
+             "echo 'DROP TABLE b;' > '%s/2024-01-01-000000_second/down.sql' && "
+             "echo 'CREATE TABLE a (x INTEGER);' > '%s/20231231000000_first/up.sql' && "
+             "echo 'DROP TABLE a;' > '%s/20231231000000_first/down.sql'",
+             d, d, d, d, d, d, d);
+    assert_int_equal(system(cmd), 0);
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    const char *id = NULL;
+    assert_ok(r, retort_revision_info(r, 0, &id, NULL, NULL, NULL));
+    assert_string_equal(id, "20231231000000_first");
+    assert_ok(r, retort_revision_info(r, 1, &id, NULL, NULL, NULL));
+    assert_string_equal(id, "2024-01-01-000000_second");
+    assert_ok(r, retort_upgrade(r, "20231231000000_first"));
+    assert_int_equal(fixture_table_exists("a"), 1);
+    assert_int_equal(fixture_table_exists("b"), 0);
+    fixture_free(r);
+    free(d);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -328,6 +358,7 @@ int main(void)
         CORPUS(mixed),
         T(test_flyway_downgrade_past_a_version_without_undo_changes_nothing),
         T(test_refused_inside_a_transaction_suggests_the_formats_marker),
+        T(test_diesel_versions_are_compared_without_their_dashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
