@@ -956,7 +956,8 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
             break;
         }
         const rt_format *fmt = NULL;
-        if (kind == F_SINGLE && (name[0] == 'V' || name[0] == 'U' || name[0] == 'R')) {
+        if (kind == F_SINGLE &&
+            (name[0] == 'V' || name[0] == 'U' || name[0] == 'R' || name[0] == 'B')) {
             size_t vlen;
             int fk = rt_flyway_kind(name, stem, &vlen);
             if (fk == RT_FLYWAY_REPEATABLE) {
@@ -966,6 +967,19 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
                                        "retort does not run: make it a versioned migration "
                                        "(V<version>__<desc>.sql) holding the current text, "
                                        "or move it out of the directory",
+                     rt_buf_str(&path));
+                break;
+            }
+            if (fk == RT_FLYWAY_BASELINE) {
+                /* Flyway runs it on a new database instead of the versions
+                 * up to its own; as an ordinary file it would run before
+                 * V1 and collide with it. */
+                rt_buf_reset(&path);
+                path_of(&path, c->dir, name);
+                fail(c, RETORT_EPARSE, "'%s' is a Flyway baseline migration (B<version>__), "
+                                       "which retort does not run: retort runs the versioned "
+                                       "migrations it stands for; move it out of the directory "
+                                       "(keeping every V file up to its version)",
                      rt_buf_str(&path));
                 break;
             }

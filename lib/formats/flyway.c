@@ -1,7 +1,8 @@
 /*
  * flyway.c — Flyway's file names: "V<version>__<desc>.sql" (versioned, the
  * up), "U<version>__<desc>.sql" (its undo, the down), "R__<desc>.sql"
- * (repeatable).  A version is digits in segments separated by '.' or '_';
+ * (repeatable), "B<version>__<desc>.sql" (a baseline: Flyway runs it instead
+ * of the versions up to its own on a new database).  A version is digits in segments separated by '.' or '_';
  * Flyway orders versions segment by segment as numbers, so V1_10 comes after
  * V1_2 and V1.1 is the same version as V1_1.  The files carry no markers:
  * the whole file is the SQL.
@@ -17,7 +18,7 @@ int rt_flyway_kind(const char *name, size_t stem, size_t *vlen)
         return RT_FLYWAY_NONE;
     if (name[0] == 'R' && name[1] == '_' && name[2] == '_')
         return stem > 3 ? RT_FLYWAY_REPEATABLE : RT_FLYWAY_NONE;
-    if (name[0] != 'V' && name[0] != 'U')
+    if (name[0] != 'V' && name[0] != 'U' && name[0] != 'B')
         return RT_FLYWAY_NONE;
     /* The version: digits, single separators, up to the "__". */
     size_t i = 1;
@@ -40,7 +41,9 @@ int rt_flyway_kind(const char *name, size_t stem, size_t *vlen)
     if (i >= stem || digit_expected)
         return RT_FLYWAY_NONE;
     *vlen = i - 1;
-    return name[0] == 'V' ? RT_FLYWAY_VERSIONED : RT_FLYWAY_UNDO;
+    return name[0] == 'V' ? RT_FLYWAY_VERSIONED
+         : name[0] == 'U' ? RT_FLYWAY_UNDO
+                          : RT_FLYWAY_BASELINE;
 }
 
 /* The next segment's value as a digit string without leading zeros. */

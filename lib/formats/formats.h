@@ -98,10 +98,17 @@ int rt_goose_envsub(const char *s, size_t n, rt_buf *out, rt_buf *err);
 
 /* ------------------------------------------------------------- Flyway */
 
-enum { RT_FLYWAY_NONE = 0, RT_FLYWAY_VERSIONED, RT_FLYWAY_UNDO, RT_FLYWAY_REPEATABLE };
+enum {
+    RT_FLYWAY_NONE = 0,
+    RT_FLYWAY_VERSIONED,
+    RT_FLYWAY_UNDO,
+    RT_FLYWAY_REPEATABLE,
+    RT_FLYWAY_BASELINE
+};
 
 /* Which Flyway file name name[0..stem) is (stem: the name without ".sql"):
- * "V<version>__<desc>", "U<version>__<desc>", "R__<desc>", or none.  The
+ * "V<version>__<desc>", "U<version>__<desc>", "R__<desc>",
+ * "B<version>__<desc>", or none.  The
  * version's digits start at name + 1 and run *vlen characters. */
 int rt_flyway_kind(const char *name, size_t stem, size_t *vlen);
 /* Flyway's order of two versions: segments split on '.' and '_', compared

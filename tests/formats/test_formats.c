@@ -340,6 +340,31 @@ static void test_diesel_versions_are_compared_without_their_dashes(void **state)
     free(d);
 }
 
+/* Flyway's baseline migration "B<version>__<desc>.sql" stands in for the
+ * versions up to its own on a new database; run as an ordinary file it
+ * would go before V1 and collide with it.  It is refused, naming it. */
+static void test_flyway_baseline_migration_is_refused_naming_it(void **state)
+{
+    (void)state;
+    char *d = fixture_path("flywaybaseline");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir '%s' && "
+             "echo 'CREATE TABLE a (x INTEGER);' > '%s/V1__a.sql' && "
+             "echo 'CREATE TABLE a (x INTEGER);' > '%s/B1__a.sql'",
+             d, d, d, d);
+    assert_int_equal(system(cmd), 0);
+    retort *r = fixture_new();
+    assert_int_equal(retort_load_dir(r, d), RETORT_EPARSE);
+    if (!strstr(retort_errmsg(r), "B1__a.sql") || !strstr(retort_errmsg(r), "baseline"))
+        fail_msg("'%s' does not name the baseline file", retort_errmsg(r));
+    int n = -1;
+    assert_ok(r, retort_revision_count(r, &n));
+    assert_int_equal(n, 0);
+    fixture_free(r);
+    free(d);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -359,6 +384,7 @@ int main(void)
         T(test_flyway_downgrade_past_a_version_without_undo_changes_nothing),
         T(test_refused_inside_a_transaction_suggests_the_formats_marker),
         T(test_diesel_versions_are_compared_without_their_dashes),
+        T(test_flyway_baseline_migration_is_refused_naming_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
