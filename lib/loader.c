@@ -701,6 +701,8 @@ static int parse_single_any(ld_ctx *c, ld_rev *rev, const char *text)
 static char *message_from_id(const char *id, const rt_format *fmt)
 {
     /* Flyway's description follows "__", diesel's the version's "_". */
+    if (fmt == &rt_format_flyway_repeatable)
+        fmt = &rt_format_flyway;
     const char *sep = fmt == &rt_format_flyway ? strstr(id, "__")
                     : fmt == &rt_format_diesel ? strchr(id, '_') : NULL;
     if (sep) {
@@ -960,16 +962,8 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
             (name[0] == 'V' || name[0] == 'U' || name[0] == 'R' || name[0] == 'B')) {
             size_t vlen;
             int fk = rt_flyway_kind(name, stem, &vlen);
-            if (fk == RT_FLYWAY_REPEATABLE) {
-                rt_buf_reset(&path);
-                path_of(&path, c->dir, name);
-                fail(c, RETORT_EPARSE, "'%s' is a Flyway repeatable migration (R__), which "
-                                       "retort does not run: make it a versioned migration "
-                                       "(V<version>__<desc>.sql) holding the current text, "
-                                       "or move it out of the directory",
-                     rt_buf_str(&path));
-                break;
-            }
+            if (fk == RT_FLYWAY_REPEATABLE)
+                fmt = &rt_format_flyway_repeatable; /* the whole file is its SQL */
             if (fk == RT_FLYWAY_BASELINE) {
                 /* Flyway runs it on a new database instead of the versions
                  * up to its own; as an ordinary file it would run before
@@ -983,7 +977,7 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
                      rt_buf_str(&path));
                 break;
             }
-            if (fk != RT_FLYWAY_NONE) {
+            if (fk == RT_FLYWAY_VERSIONED || fk == RT_FLYWAY_UNDO) {
                 kind = fk == RT_FLYWAY_VERSIONED ? F_UP : F_DOWN;
                 fmt = &rt_format_flyway;
             }
@@ -1197,7 +1191,8 @@ static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
             return c->code;
         }
         int pair = rev->down_file || has_suffix(rev->file, strlen(rev->file), ".up.sql") ||
-                   rev->fmt == &rt_format_flyway || rev->fmt == &rt_format_diesel;
+                   rev->fmt == &rt_format_flyway || rev->fmt == &rt_format_diesel ||
+                   rev->fmt == &rt_format_flyway_repeatable;
         if (pair && !rev->fmt)
             rev->fmt = &rt_format_plain;
         if (!rev->down_file && pair) {
@@ -1236,18 +1231,29 @@ static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
  * halfway (out of memory) leave the context untouched. */
 /* Registers the parsed revisions; on any failure, removes every one of
  * them again so that the registry is as it was. */
-static int register_all(ld_ctx *c, rt_registry *reg, const ld_rev *revs, size_t n)
+static int register_all(ld_ctx *c, rt_registry *reg, rt_registry *rreg, const ld_rev *revs,
+                        size_t n)
 {
-    int before = reg->n;
+    int before = reg->n, rbefore = rreg->n;
     rt_buf err = RT_BUF_INIT;
     int rc = RETORT_OK;
+    const char *prev = NULL; /* the previous revision in order: the default parent */
     for (size_t i = 0; i < n && rc == RETORT_OK; i++) {
         const ld_rev *rev = &revs[i];
-        const char *parents = rev->has_parents ? rev->parents : i ? revs[i - 1].id : "";
-        rc = rt_registry_add(reg, rev->id, parents, rev->message, NULL, NULL, NULL, rev->up_sql,
+        /* A Flyway repeatable migration is no revision: it has no place in
+         * the graph and is no revision's parent (repeatable.c runs it). */
+        int repeatable = rev->fmt == &rt_format_flyway_repeatable;
+        rt_registry *into = repeatable ? rreg : reg;
+        const char *parents = repeatable        ? ""
+                              : rev->has_parents ? rev->parents
+                              : prev            ? prev
+                                                : "";
+        rc = rt_registry_add(into, rev->id, parents, rev->message, NULL, NULL, NULL, rev->up_sql,
                              rev->down_sql, &err);
         if (rc == RETORT_OK) {
-            rt_rev *added = &reg->revs[reg->n - 1];
+            if (!repeatable)
+                prev = rev->id;
+            rt_rev *added = &into->revs[into->n - 1];
             if (rev->no_transaction)
                 added->flags |= RETORT_REV_NO_TRANSACTION;
             added->no_tx_hint = rev->fmt ? rev->fmt->no_tx_hint : NULL;
@@ -1269,8 +1275,10 @@ static int register_all(ld_ctx *c, rt_registry *reg, const ld_rev *revs, size_t 
     if (rc == RETORT_ENOMEM)
         oom(c);
     rt_buf_free(&err);
-    if (c->code != RETORT_OK)
+    if (c->code != RETORT_OK) {
         rt_registry_truncate(reg, before);
+        rt_registry_truncate(rreg, rbefore);
+    }
     return c->code;
 }
 
@@ -1293,9 +1301,10 @@ RETORT_API int retort_load_dir(retort *r, const char *path)
     if (scan_dir(&c, &entries, &nentries) == RETORT_OK &&
         group(&c, &r->reg, entries, nentries, &revs, &nrevs) == RETORT_OK &&
         parse_all(&c, &r->reg, revs, nrevs) == RETORT_OK &&
-        register_all(&c, &r->reg, revs, nrevs) == RETORT_OK) {
+        register_all(&c, &r->reg, &r->rreg, revs, nrevs) == RETORT_OK) {
         rt_graph_invalidate(&r->graph);
         rt_state_forget(&r->state);
+        rt_state_forget(&r->rstate);
     }
     revs_free(revs, nrevs);
     entries_free(entries, nentries);

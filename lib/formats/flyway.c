@@ -84,3 +84,8 @@ const rt_format rt_format_flyway = {
     "Flyway", "add the line '-- retort:no-transaction'",
     "", NULL, 0, 0,
 };
+
+const rt_format rt_format_flyway_repeatable = {
+    "Flyway", "add the line '-- retort:no-transaction'",
+    "", NULL, 0, 0,
+};

@@ -63,6 +63,9 @@ typedef struct rt_format {
 extern const rt_format rt_format_retort, rt_format_dbmate, rt_format_goose,
     rt_format_sql_migrate, rt_format_morph, rt_format_sqlx, rt_format_flyway,
     rt_format_diesel, rt_format_plain;
+/* Flyway's repeatable migrations ("R__<desc>.sql"): registered apart from
+ * the revisions (context.h: rreg) and run by repeatable.c. */
+extern const rt_format rt_format_flyway_repeatable;
 
 /* Every format, NULL-terminated: the table the loader consults. */
 extern const rt_format *const rt_formats[];
