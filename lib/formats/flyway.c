@@ -7,6 +7,7 @@
  * V1_2 and V1.1 is the same version as V1_1.  The files carry no markers:
  * the whole file is the SQL.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "formats.h"
@@ -89,3 +90,23 @@ const rt_format rt_format_flyway_repeatable = {
     "Flyway", "add the line '-- retort:no-transaction'",
     "", NULL, 0, 0,
 };
+
+long long rt_flyway_checksum(const char *text)
+{
+    /* CRC-32 (the zlib/Java polynomial) of the text's lines without their
+     * line breaks, a leading byte-order mark dropped: what Flyway computes
+     * line by line and stores as a signed 32-bit integer. */
+    const unsigned char *p = (const unsigned char *)text;
+    if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    uint32_t crc = 0xFFFFFFFFu;
+    for (; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            continue;
+        crc ^= *p;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    crc ^= 0xFFFFFFFFu;
+    return crc >= 0x80000000u ? (long long)crc - 0x100000000LL : (long long)crc;
+}

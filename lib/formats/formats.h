@@ -117,6 +117,10 @@ int rt_flyway_kind(const char *name, size_t stem, size_t *vlen);
 /* Flyway's order of two versions: segments split on '.' and '_', compared
  * as numbers, a missing segment as 0 ("1.1" == "1_1" == "1.1.0"). */
 int rt_flyway_version_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/* Flyway's checksum of a migration's text, as flyway_schema_history's
+ * checksum column holds it (a signed 32-bit CRC-32 of the lines without
+ * their line breaks). */
+long long rt_flyway_checksum(const char *text);
 
 /* ------------------------------------------------------------- diesel */
 
