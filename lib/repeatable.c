@@ -50,6 +50,43 @@ int rt_repeatables_due(const retort *r)
     return n;
 }
 
+void rt_repeatables_append_due(const retort *r, rt_buf *out)
+{
+    int n = 0;
+    for (int i = 0; i < r->rreg.n; i++) {
+        if (!due(r, &r->rreg.revs[i]))
+            continue;
+        if (n++)
+            rt_buf_append_char(out, ' ');
+        rt_buf_append(out, r->rreg.revs[i].id);
+    }
+}
+
+RETORT_API int retort_repeatables(retort *r, const char **list)
+{
+    RT_GUARD(r);
+    int rc = rt_prepare(r, "retort_repeatables", 1);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!list)
+        return rt_fail(r, RETORT_EINVAL, "retort_repeatables: list is NULL");
+    if ((rc = rt_vt_read(r)) != RETORT_OK)
+        return rc;
+    rt_buf_reset(&r->out);
+    for (int i = 0; i < r->rreg.n; i++) {
+        const rt_rev *rev = &r->rreg.revs[i];
+        const rt_row *row = row_of(r, rev->id);
+        rt_buf_printf(&r->out, "%s %s\n", rev->id,
+                      !row || strcmp(row->state, "applied") != 0 ? "pending"
+                      : due(r, rev)                              ? "changed"
+                                                                 : "applied");
+    }
+    if (rt_buf_failed(&r->out))
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    *list = rt_buf_str(&r->out);
+    return RETORT_OK;
+}
+
 static long now_ms(void)
 {
     struct timespec ts;

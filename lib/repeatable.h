@@ -11,6 +11,7 @@
 #define RT_REPEATABLE_H
 
 typedef struct retort retort;
+struct rt_buf;
 
 /* Whether id names a Flyway repeatable migration ("R__" and a description). */
 int rt_is_repeatable_id(const char *id);
@@ -18,6 +19,9 @@ int rt_is_repeatable_id(const char *id);
 /* How many registered repeatable migrations are due, by the last read of the
  * version table: never applied, or applied with another text (checksum). */
 int rt_repeatables_due(const retort *r);
+
+/* Appends the due ones' ids to out, separated by spaces. */
+void rt_repeatables_append_due(const retort *r, struct rt_buf *out);
 
 /* Applies every due repeatable migration, in order of description, each in
  * its own transaction (or without one when marked no-transaction) with its

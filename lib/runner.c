@@ -1035,6 +1035,14 @@ RETORT_API int retort_check(retort *r)
         rc = rt_fail(r, RETORT_EPENDING, "%d revision%s pending: %s", plan.n,
                      plan.n == 1 ? " is" : "s are", rt_buf_str(&ids));
         rt_buf_free(&ids);
+    } else if (rt_repeatables_due(r)) { /* what an upgrade to head would run */
+        rt_buf ids = RT_BUF_INIT;
+        rt_repeatables_append_due(r, &ids);
+        int n = rt_repeatables_due(r);
+        rc = rt_fail(r, RETORT_EPENDING, "%d repeatable migration%s pending (never applied, or "
+                                         "changed since): %s",
+                     n, n == 1 ? " is" : "s are", rt_buf_str(&ids));
+        rt_buf_free(&ids);
     }
     rt_buf_free(&err);
     rt_plan_free(&plan);

@@ -415,6 +415,9 @@ static void test_flyway_repeatable_is_applied_after_the_versioned_ones(void **st
     int n = 0;
     assert_ok(r, retort_revision_count(r, &n));
     assert_int_equal(n, 2); /* the repeatable is no revision */
+    const char *list = NULL;
+    assert_ok(r, retort_repeatables(r, &list));
+    assert_string_equal(list, "R__seed pending\n");
     assert_ok(r, retort_migrate_to_head(r));
     assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 1);
     assert_version_ids("R__seed V1__a V2__b");
@@ -462,7 +465,19 @@ static void test_flyway_repeatable_edited_is_applied_again(void **state)
     fixture_free(upgrade_dir(d));
     char *before = row_checksum();
     write_file(d, "R__seed.sql", "INSERT INTO a VALUES (2);\n");
-    fixture_free(upgrade_dir(d));
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    const char *list = NULL;
+    assert_ok(r, retort_repeatables(r, &list));
+    assert_string_equal(list, "R__seed changed\n");
+    assert_int_equal(retort_check(r), RETORT_EPENDING);
+    if (!strstr(retort_errmsg(r), "R__seed"))
+        fail_msg("'%s' does not name R__seed", retort_errmsg(r));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_ok(r, retort_repeatables(r, &list));
+    assert_string_equal(list, "R__seed applied\n");
+    assert_ok(r, retort_check(r));
+    fixture_free(r);
     assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 2);
     assert_int_equal(fixture_count("SELECT COUNT(*) FROM a WHERE x = 2"), 1);
     char *after = row_checksum();
