@@ -147,6 +147,8 @@ extern "C" {
     pub fn retort_downgrade(r: *mut retort, target: *const c_char) -> c_int;
     pub fn retort_current(r: *mut retort, heads: *mut *const c_char) -> c_int;
     pub fn retort_stamp(r: *mut retort, target: *const c_char) -> c_int;
+    pub fn retort_adopt(r: *mut retort, tool: *const c_char) -> c_int;
+    pub fn retort_repeatables(r: *mut retort, list: *mut *const c_char) -> c_int;
     pub fn retort_check(r: *mut retort) -> c_int;
     pub fn retort_plan(r: *mut retort, direction: c_int, target: *const c_char,
                        ids: *mut *const c_char) -> c_int;
