@@ -39,7 +39,8 @@ static const adopt_tool tools[] = {
     {"goose", "goose_db_version",
      "SELECT version_id, is_applied FROM goose_db_version ORDER BY id", K_GOOSE},
     {"flyway", "flyway_schema_history",
-     "SELECT version, type, success, script FROM flyway_schema_history ORDER BY installed_rank",
+     "SELECT version, type, success, script, checksum FROM flyway_schema_history ORDER BY "
+     "installed_rank",
      K_FLYWAY},
     {"sqlx", "_sqlx_migrations", "SELECT version, success, description FROM _sqlx_migrations",
      K_SQLX},
@@ -207,6 +208,11 @@ static int find_version(retort *r, int kind, const char *version)
 typedef struct adopt_plan {
     const adopt_tool *tool;
     unsigned char *want; /* per registry index */
+    /* Flyway's repeatable migrations, per index of r->rreg: listed in its
+     * table (rhave), with the checksum of their latest application (rsum;
+     * rhave 2: that checksum is NULL). */
+    unsigned char *rhave;
+    long long *rsum;
 } adopt_plan;
 
 static void iso_now(char *out, size_t size)
@@ -243,6 +249,24 @@ static int record(retort *r, const void *arg)
         if (rc == RETORT_OK)
             rc = rt_vt_log(r, r->reg.revs[v].id, "adopt", now, now, "ok", note, -1);
     }
+    /* Flyway's repeatable migrations: applied at the file's present text
+     * when Flyway's checksum of it is the one recorded; otherwise the file
+     * changed since, and is left unrecorded for the next upgrade to run, as
+     * Flyway would (repeatable.c). */
+    for (int k = 0; p->rhave && k < r->rreg.n && rc == RETORT_OK; k++) {
+        const rt_rev *rev = &r->rreg.revs[k];
+        if (!p->rhave[k])
+            continue;
+        if (p->rhave[k] != 1 || !rev->up_sql || rt_flyway_checksum(rev->up_sql) != p->rsum[k]) {
+            rt_log(r, RETORT_LOG_INFO, "adopt: repeatable migration '%s' changed since %s "
+                                       "applied it: not recorded, the next upgrade runs it",
+                   rev->id, p->tool->name);
+            continue;
+        }
+        rc = rt_vt_insert(r, rev, "applied", 0);
+        if (rc == RETORT_OK)
+            rc = rt_vt_log(r, rev->id, "adopt", now, now, "ok", note, -1);
+    }
     return rc;
 }
 
@@ -258,9 +282,9 @@ static void mark_ancestors(retort *r, unsigned char *want, int v)
 
 /* Reads the tool's rows into want[]; refuses dirty/failed rows and versions
  * the directory does not have, naming them. */
-static int read_tool(retort *r, const adopt_tool *t, unsigned char *want)
+static int read_tool(retort *r, const adopt_tool *t, unsigned char *want, adopt_plan *plan)
 {
-    int ncols = t->kind == K_FLYWAY ? 4 : t->kind == K_GOLANG || t->kind == K_GOOSE ? 2
+    int ncols = t->kind == K_FLYWAY ? 5 : t->kind == K_GOLANG || t->kind == K_GOOSE ? 2
               : t->kind == K_SQLX ? 3 : 1;
     rows rw;
     int rc = query(r, t->query, ncols, &rw, 0);
@@ -293,11 +317,28 @@ static int read_tool(retort *r, const adopt_tool *t, unsigned char *want)
                              c[0] ? c[0] : "");
             else if (c[1] && strcmp(c[1], "SCHEMA") == 0)
                 continue;
-            else if (!c[0])
-                rc = rt_fail(r, RETORT_EUNKNOWN, "adopt: %s's table %s records the "
-                                                 "repeatable migration %s, which retort "
-                                                 "does not run; nothing was changed",
-                             t->name, t->table, c[3] ? c[3] : "(unnamed)");
+            else if (!c[0]) {
+                /* A repeatable migration: its script names the file. */
+                const char *script = c[3] ? c[3] : "";
+                const char *base = strrchr(script, '/');
+                base = base ? base + 1 : script;
+                size_t n = strlen(base);
+                if (n > 4 && strcmp(base + n - 4, ".sql") == 0)
+                    n -= 4;
+                int k = rt_registry_find(&r->rreg, base, n);
+                if (k < 0) {
+                    rc = rt_fail(r, RETORT_EUNKNOWN, "adopt: %s's table %s records the "
+                                                     "repeatable migration %s, which the "
+                                                     "directory does not have; nothing was "
+                                                     "changed",
+                                 t->name, t->table, c[3] ? c[3] : "(unnamed)");
+                    break;
+                }
+                /* in installed_rank order: the latest application wins */
+                plan->rhave[k] = c[4] ? 1 : 2;
+                plan->rsum[k] = c[4] ? strtoll(c[4], NULL, 10) : 0;
+                continue;
+            }
             else if (c[1] && (strncmp(c[1], "UNDO", 4) == 0 || strcmp(c[1], "DELETE") == 0))
                 applied = 0;
             break;
@@ -443,10 +484,16 @@ RETORT_API int retort_adopt(retort *r, const char *tool)
         if (rc != RETORT_OK)
             return rc;
     }
-    adopt_plan plan = {t, rt_calloc((size_t)r->reg.n + 1, 1)};
-    if (!plan.want)
+    adopt_plan plan = {t, rt_calloc((size_t)r->reg.n + 1, 1),
+                       rt_calloc((size_t)r->rreg.n + 1, 1),
+                       rt_calloc((size_t)r->rreg.n + 1, sizeof(long long))};
+    if (!plan.want || !plan.rhave || !plan.rsum) {
+        rt_free(plan.want);
+        rt_free(plan.rhave);
+        rt_free(plan.rsum);
         return rt_fail(r, RETORT_ENOMEM, "out of memory");
-    rc = read_tool(r, t, plan.want);
+    }
+    rc = read_tool(r, t, plan.want, &plan);
     /* Exactly what the tool applied, and it must be whole: a revision
      * recorded without its parent would be a gap retort cannot represent. */
     for (int v = 0; v < r->reg.n && rc == RETORT_OK; v++) {
@@ -473,5 +520,7 @@ RETORT_API int retort_adopt(retort *r, const char *tool)
         rt_log(r, RETORT_LOG_INFO, "adopted %d revision%s from %s (table %s)", n,
                n == 1 ? "" : "s", t->name, t->table);
     rt_free(plan.want);
+    rt_free(plan.rhave);
+    rt_free(plan.rsum);
     return rc;
 }

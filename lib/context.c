@@ -120,6 +120,8 @@ RETORT_API void retort_free(retort *r)
     rt_registry_free(&r->reg);
     rt_graph_free(&r->graph);
     rt_state_free(&r->state);
+    rt_registry_free(&r->rreg);
+    rt_state_free(&r->rstate);
     rt_buf_free(&r->errmsg);
     rt_buf_free(&r->out);
     rt_buf_free(&r->out2);

@@ -47,6 +47,12 @@ struct retort {
     rt_registry reg;
     rt_graph graph;
     rt_state state;
+    /* Flyway's repeatable migrations (R__<desc>.sql): registered apart from
+     * the revisions, so that no graph, plan or head ever sees them, and
+     * their version-table rows (ids "R__<desc>"), read apart from the
+     * others (repeatable.c). */
+    rt_registry rreg;
+    rt_state rstate;
 
     /* settings */
     char version_table[RT_NAME_MAX];

@@ -25,7 +25,9 @@
  *
  * Sorting: ids are ordered by strcmp, except that a leading run of digits is
  * compared by its numeric value first, so that golang-migrate's unpadded
- * "1_a", "2_b", "10_c" keep their intended order.  For zero-padded numbers
+ * "1_a", "2_b", "10_c" keep their intended order; dashes in that run are
+ * skipped, so diesel's "2024-01-01-000000_x" is 20240101000000 and sorts
+ * among undashed timestamps as diesel sorts it.  For zero-padded numbers
  * and timestamps (equal-length digit runs) this is exactly strcmp.  Flyway's
  * "V<version>__<desc>" ids come after all others, in Flyway's version order.
  */
@@ -122,22 +124,49 @@ static int char_class(char ch) { return ch < '0' ? 0 : ch <= '9' ? 1 : 2; }
  * that does not decide (id_cmp_full then falls back to strcmp).  Together a
  * total order (class of the first character, number, whole string), so qsort
  * and bsearch can rely on it. */
+/* The leading version of an id: its run of digits and '-', whose digits
+ * are the number (diesel's "2024-01-01-000000" is 20240101000000, as diesel
+ * removes the dashes).  Sets *start past leading zeros and returns how many
+ * digits remain. */
+static size_t lead_digits(const char **start)
+{
+    const char *p = *start;
+    while (*p == '0' || *p == '-')
+        p++;
+    if (!(*p >= '1' && *p <= '9')) { /* the number is zero */
+        *start = p;
+        return 0;
+    }
+    *start = p;
+    size_t n = 0;
+    for (; (*p >= '0' && *p <= '9') || *p == '-'; p++)
+        n += *p != '-';
+    return n;
+}
+
+/* See the file comment: the numeric value of leading digits first (dashes
+ * among them skipped, as diesel does); 0 when that does not decide
+ * (id_cmp_full then falls back to strcmp).  Together a total order (class of
+ * the first character, number, whole string), so qsort and bsearch can rely
+ * on it. */
 static int id_cmp_num(const char *a, const char *b)
 {
     int ca = char_class(a[0]), cb = char_class(b[0]);
     if (ca != cb)
         return ca < cb ? -1 : 1;
     if (ca == 1) {
-        while (a[0] == '0' && a[1] >= '0' && a[1] <= '9')
-            a++;
-        while (b[0] == '0' && b[1] >= '0' && b[1] <= '9')
-            b++;
-        size_t la = strspn(a, "0123456789"), lb = strspn(b, "0123456789");
+        size_t la = lead_digits(&a), lb = lead_digits(&b);
         if (la != lb)
             return la < lb ? -1 : 1;
-        int d = memcmp(a, b, la);
-        if (d)
-            return d < 0 ? -1 : 1;
+        for (size_t i = 0; i < la; a++, b++) {
+            while (*a == '-')
+                a++;
+            while (*b == '-')
+                b++;
+            if (*a != *b)
+                return *a < *b ? -1 : 1;
+            i++;
+        }
     }
     return 0;
 }
@@ -692,6 +721,8 @@ static int parse_single_any(ld_ctx *c, ld_rev *rev, const char *text)
 static char *message_from_id(const char *id, const rt_format *fmt)
 {
     /* Flyway's description follows "__", diesel's the version's "_". */
+    if (fmt == &rt_format_flyway_repeatable)
+        fmt = &rt_format_flyway;
     const char *sep = fmt == &rt_format_flyway ? strstr(id, "__")
                     : fmt == &rt_format_diesel ? strchr(id, '_') : NULL;
     if (sep) {
@@ -947,20 +978,26 @@ static int scan_dir(ld_ctx *c, ld_entry **out, size_t *nout)
             break;
         }
         const rt_format *fmt = NULL;
-        if (kind == F_SINGLE && (name[0] == 'V' || name[0] == 'U' || name[0] == 'R')) {
+        if (kind == F_SINGLE &&
+            (name[0] == 'V' || name[0] == 'U' || name[0] == 'R' || name[0] == 'B')) {
             size_t vlen;
             int fk = rt_flyway_kind(name, stem, &vlen);
-            if (fk == RT_FLYWAY_REPEATABLE) {
+            if (fk == RT_FLYWAY_REPEATABLE)
+                fmt = &rt_format_flyway_repeatable; /* the whole file is its SQL */
+            if (fk == RT_FLYWAY_BASELINE) {
+                /* Flyway runs it on a new database instead of the versions
+                 * up to its own; as an ordinary file it would run before
+                 * V1 and collide with it. */
                 rt_buf_reset(&path);
                 path_of(&path, c->dir, name);
-                fail(c, RETORT_EPARSE, "'%s' is a Flyway repeatable migration (R__), which "
-                                       "retort does not run: make it a versioned migration "
-                                       "(V<version>__<desc>.sql) holding the current text, "
-                                       "or move it out of the directory",
+                fail(c, RETORT_EPARSE, "'%s' is a Flyway baseline migration (B<version>__), "
+                                       "which retort does not run: retort runs the versioned "
+                                       "migrations it stands for; move it out of the directory "
+                                       "(keeping every V file up to its version)",
                      rt_buf_str(&path));
                 break;
             }
-            if (fk != RT_FLYWAY_NONE) {
+            if (fk == RT_FLYWAY_VERSIONED || fk == RT_FLYWAY_UNDO) {
                 kind = fk == RT_FLYWAY_VERSIONED ? F_UP : F_DOWN;
                 fmt = &rt_format_flyway;
             }
@@ -1176,7 +1213,8 @@ static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
             return c->code;
         }
         int pair = rev->down_file || has_suffix(rev->file, strlen(rev->file), ".up.sql") ||
-                   rev->fmt == &rt_format_flyway || rev->fmt == &rt_format_diesel;
+                   rev->fmt == &rt_format_flyway || rev->fmt == &rt_format_diesel ||
+                   rev->fmt == &rt_format_flyway_repeatable;
         if (pair && !rev->fmt)
             rev->fmt = &rt_format_plain;
         if (!rev->down_file && pair) {
@@ -1215,18 +1253,29 @@ static int parse_all(ld_ctx *c, const rt_registry *reg, ld_rev *revs, size_t n)
  * halfway (out of memory) leave the context untouched. */
 /* Registers the parsed revisions; on any failure, removes every one of
  * them again so that the registry is as it was. */
-static int register_all(ld_ctx *c, rt_registry *reg, const ld_rev *revs, size_t n)
+static int register_all(ld_ctx *c, rt_registry *reg, rt_registry *rreg, const ld_rev *revs,
+                        size_t n)
 {
-    int before = reg->n;
+    int before = reg->n, rbefore = rreg->n;
     rt_buf err = RT_BUF_INIT;
     int rc = RETORT_OK;
+    const char *prev = NULL; /* the previous revision in order: the default parent */
     for (size_t i = 0; i < n && rc == RETORT_OK; i++) {
         const ld_rev *rev = &revs[i];
-        const char *parents = rev->has_parents ? rev->parents : i ? revs[i - 1].id : "";
-        rc = rt_registry_add(reg, rev->id, parents, rev->message, NULL, NULL, NULL, rev->up_sql,
+        /* A Flyway repeatable migration is no revision: it has no place in
+         * the graph and is no revision's parent (repeatable.c runs it). */
+        int repeatable = rev->fmt == &rt_format_flyway_repeatable;
+        rt_registry *into = repeatable ? rreg : reg;
+        const char *parents = repeatable        ? ""
+                              : rev->has_parents ? rev->parents
+                              : prev            ? prev
+                                                : "";
+        rc = rt_registry_add(into, rev->id, parents, rev->message, NULL, NULL, NULL, rev->up_sql,
                              rev->down_sql, &err);
         if (rc == RETORT_OK) {
-            rt_rev *added = &reg->revs[reg->n - 1];
+            if (!repeatable)
+                prev = rev->id;
+            rt_rev *added = &into->revs[into->n - 1];
             if (rev->no_transaction)
                 added->flags |= RETORT_REV_NO_TRANSACTION;
             added->no_tx_hint = rev->fmt ? rev->fmt->no_tx_hint : NULL;
@@ -1257,8 +1306,10 @@ static int register_all(ld_ctx *c, rt_registry *reg, const ld_rev *revs, size_t 
     if (rc == RETORT_ENOMEM)
         oom(c);
     rt_buf_free(&err);
-    if (c->code != RETORT_OK)
+    if (c->code != RETORT_OK) {
         rt_registry_truncate(reg, before);
+        rt_registry_truncate(rreg, rbefore);
+    }
     return c->code;
 }
 
@@ -1281,9 +1332,10 @@ RETORT_API int retort_load_dir(retort *r, const char *path)
     if (scan_dir(&c, &entries, &nentries) == RETORT_OK &&
         group(&c, &r->reg, entries, nentries, &revs, &nrevs) == RETORT_OK &&
         parse_all(&c, &r->reg, revs, nrevs) == RETORT_OK &&
-        register_all(&c, &r->reg, revs, nrevs) == RETORT_OK) {
+        register_all(&c, &r->reg, &r->rreg, revs, nrevs) == RETORT_OK) {
         rt_graph_invalidate(&r->graph);
         rt_state_forget(&r->state);
+        rt_state_forget(&r->rstate);
     }
     revs_free(revs, nrevs);
     entries_free(entries, nentries);

@@ -6,6 +6,7 @@
  * the plans are planner.c's, the dialect is the driver's.
  */
 #include "runner.h"
+#include "repeatable.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -867,6 +868,13 @@ static int execute_plan(retort *r, run *x)
     }
 }
 
+/* An upgrade to head (every head) is what runs Flyway's repeatable
+ * migrations: one to a given revision stops there, before them. */
+static int is_head_target(const char *target)
+{
+    return target && (strcmp(target, "head") == 0 || strcmp(target, "heads") == 0);
+}
+
 static int migrate(retort *r, int up, const char *target)
 {
     const char *op = up ? "retort_upgrade" : "retort_downgrade";
@@ -897,9 +905,14 @@ static int migrate(retort *r, int up, const char *target)
      * has an exclusive lock, judge dirtiness only under it. */
     rc = first_read_and_plan(r, up, target, &plan);
     int judge_under_lock = rc == RETORT_EDIRTY && r->backend->lock;
-    if (rc == RETORT_OK && up && plan.n && r->state.table_missing)
+    /* Flyway's repeatable migrations, after the versioned ones of an
+     * upgrade to head (repeatable.c): due ones are work even at head. */
+    int reps = up && is_head_target(target) && r->rreg.n;
+    if (rc == RETORT_OK && up && (plan.n || (reps && rt_repeatables_due(r))) &&
+        r->state.table_missing)
         rc = rt_adopt_guard(r, op);
-    if (!judge_under_lock && (rc != RETORT_OK || plan.n == 0)) {
+    if (!judge_under_lock &&
+        (rc != RETORT_OK || (plan.n == 0 && !(reps && rt_repeatables_due(r))))) {
         if (rc == RETORT_OK)
             rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: already at '%s'",
                    up ? "upgrade" : "downgrade", target);
@@ -918,14 +931,19 @@ static int migrate(retort *r, int up, const char *target)
         rt_clear_error(r);
     /* Creating the tables needs CREATE rights even when they exist (on
      * PostgreSQL), so only a database without them pays for it. */
-    if (rc == RETORT_OK && plan.n && up && r->state.table_missing)
+    if (rc == RETORT_OK && (plan.n || (reps && rt_repeatables_due(r))) && up &&
+        r->state.table_missing)
         rc = rt_vt_ensure(r);
     run x = {up, target, &plan, 0, exclusive, NULL, 0, NULL, NULL, 0, 0};
     if (rc == RETORT_OK && plan.n)
         rc = execute_plan(r, &x);
-    else if (rc == RETORT_OK)
+    else if (rc == RETORT_OK && !reps)
         rt_log(r, RETORT_LOG_DEBUG, "nothing to %s: another process reached '%s' first",
                up ? "upgrade" : "downgrade", target);
+    /* The repeatable migrations, still under the lock, by a fresh read of
+     * their rows (the versioned steps' commits moved the table on). */
+    if (rc == RETORT_OK && reps && (rc = rt_vt_read(r)) == RETORT_OK)
+        rc = rt_repeatables_apply(r);
     rt_free(x.goal);
     rt_free(x.pending);
     rt_free(x.pending_ms);
@@ -1052,6 +1070,14 @@ RETORT_API int retort_check(retort *r)
         rc = rt_fail(r, RETORT_EPENDING, "%d revision%s pending: %s", plan.n,
                      plan.n == 1 ? " is" : "s are", rt_buf_str(&ids));
         rt_buf_free(&ids);
+    } else if (rt_repeatables_due(r)) { /* what an upgrade to head would run */
+        rt_buf ids = RT_BUF_INIT;
+        rt_repeatables_append_due(r, &ids);
+        int n = rt_repeatables_due(r);
+        rc = rt_fail(r, RETORT_EPENDING, "%d repeatable migration%s pending (never applied, or "
+                                         "changed since): %s",
+                     n, n == 1 ? " is" : "s are", rt_buf_str(&ids));
+        rt_buf_free(&ids);
     }
     rt_buf_free(&err);
     rt_plan_free(&plan);
@@ -1157,6 +1183,7 @@ static int locked_change(retort *r, const char *what, int (*fn)(retort *, const 
     }
     unlock_run(r);
     rt_state_forget(&r->state);
+    rt_state_forget(&r->rstate);
     return rc;
 }
 

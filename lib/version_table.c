@@ -13,6 +13,7 @@
 #include "log.h"
 #include "memory.h"
 #include "quote.h"
+#include "repeatable.h"
 
 /* Room for "revision '<id>': cannot ..." with the longest id. */
 #define RT_WHAT_MAX 512
@@ -128,6 +129,7 @@ int rt_vt_exec(retort *r, int op, int nparams, const char *const *params, const 
 
 typedef struct {
     rt_state *state;
+    rt_state *rstate; /* rows of Flyway repeatable migrations (repeatable.c) */
     int bad_row; /* 1-based row that cannot be a version row, 0 if none */
     int ncols;
 } collect_ctx;
@@ -135,6 +137,10 @@ typedef struct {
 static int collect_row(void *vctx, int ncols, const char *const *values)
 {
     collect_ctx *ctx = vctx;
+    /* A repeatable migration's row ("R__<desc>") is no revision's: kept
+     * apart, so that it is never an unknown revision or a head. */
+    if (ncols >= 7 && values[0] && rt_is_repeatable_id(values[0]))
+        return rt_state_add_row(ctx->rstate, ncols, values);
     int rc = rt_state_add_row(ctx->state, ncols, values);
     if (rc == RETORT_EDB) {
         ctx->bad_row = ctx->state->n + 1;
@@ -150,17 +156,19 @@ static int read_once(retort *r, int *missing)
 {
     *missing = 0;
     rt_state_forget(&r->state);
+    rt_state_forget(&r->rstate);
     const char *sql =
         statement_for(r, RETORT_SQL_SELECT_VERSIONS, "%s", "cannot read the version table");
     if (!sql)
         return r->errcode;
     struct retort_report rep;
     rt_report_init(&rep);
-    collect_ctx ctx = {&r->state, 0, 0};
+    collect_ctx ctx = {&r->state, &r->rstate, 0, 0};
     int rc = r->backend->query(r->db, sql, 0, NULL, collect_row, &ctx, &rep);
     if (rc != RETORT_OK && ctx.bad_row) {
         rt_report_free(&rep);
         rt_state_forget(&r->state);
+        rt_state_forget(&r->rstate);
         if (ctx.ncols < 7)
             return rt_fail(r, RETORT_EDB,
                            "cannot read the version table %s: its rows have %d columns, not "
@@ -175,10 +183,12 @@ static int read_once(retort *r, int *missing)
     if (rc == RETORT_ENOMEM) {
         rt_report_free(&rep);
         rt_state_forget(&r->state);
+        rt_state_forget(&r->rstate);
         return rt_fail(r, RETORT_ENOMEM, "out of memory reading the version table");
     }
     if (rc != RETORT_OK) {
         rt_state_forget(&r->state);
+        rt_state_forget(&r->rstate);
         int exists = 1;
         struct retort_report rep2;
         rt_report_init(&rep2);

@@ -236,10 +236,25 @@ int cmd_history(cli *c)
         } else if (rc != RETORT_OK) {
             status = cli_lib_fail(c, r);
         } else {
-            if (c->rev_range)
-                status = print_range(c, &g);
-            else
-                hist_print(&g, c->cfg.verbosity > 0, stdout);
+            /* Flyway's repeatable migrations run after the heads: newest
+             * first, they come first, with their state. */
+            const char *reps = "";
+            if (!c->no_current && retort_repeatables(r, &reps) != RETORT_OK) {
+                status = cli_lib_fail(c, r);
+            } else {
+                for (const char *p = reps; *p;) {
+                    const char *sp = strchr(p, ' '), *nl = strchr(p, '\n');
+                    if (!sp || !nl || sp > nl)
+                        break;
+                    printf("%.*s (repeatable, %.*s)\n", (int)(sp - p), p, (int)(nl - sp - 1),
+                           sp + 1);
+                    p = nl + 1;
+                }
+                if (c->rev_range)
+                    status = print_range(c, &g);
+                else
+                    hist_print(&g, c->cfg.verbosity > 0, stdout);
+            }
             hist_free(&g);
         }
     }

@@ -252,13 +252,31 @@ RETORT_API int retort_load_dir(retort *r, const char *path);
  *
  * Refuses, changing nothing: RETORT_EDIRTY when the table records a failed
  * or dirty migration (naming it); RETORT_EUNKNOWN when it lists a version
- * no registered revision has, or a Flyway repeatable migration;
+ * no registered revision has, or a Flyway repeatable migration the
+ * directory does not have (one whose file changed since Flyway applied it
+ * is not recorded: the next upgrade to head runs it);
  * RETORT_EINVAL for an unknown tool, several tools' tables with tool NULL,
  * a recorded revision whose parent is not recorded, or a retort version
  * table that already has rows; RETORT_ENOTFOUND when no such table exists.
  * Thread-safety: as every operation on r.
  */
 RETORT_API int retort_adopt(retort *r, const char *tool);
+
+/*
+ * Flyway's repeatable migrations (R__<desc>.sql in a loaded directory) and
+ * their state, read from the version table: one line per repeatable
+ * migration, in the order an upgrade to head runs them, "<id> <state>\n",
+ * state "applied" (at the file's present text), "changed" (applied, but the
+ * file changed since: the next upgrade to head runs it again) or "pending"
+ * (never applied).  "" when the directory has none.  They are not
+ * revisions: retort_revision_count(), heads and current never include
+ * them; retort_check() counts a changed or pending one as pending.
+ *
+ * *list is owned by r until its next call.  Errors: RETORT_EINVAL for a
+ * NULL list, and those of reading the version table.  Thread-safety: as
+ * every operation on r.
+ */
+RETORT_API int retort_repeatables(retort *r, const char **list);
 
 /* -------------------------------------------------------------- operations */
 

@@ -1,11 +1,13 @@
 /*
  * flyway.c — Flyway's file names: "V<version>__<desc>.sql" (versioned, the
  * up), "U<version>__<desc>.sql" (its undo, the down), "R__<desc>.sql"
- * (repeatable).  A version is digits in segments separated by '.' or '_';
+ * (repeatable), "B<version>__<desc>.sql" (a baseline: Flyway runs it instead
+ * of the versions up to its own on a new database).  A version is digits in segments separated by '.' or '_';
  * Flyway orders versions segment by segment as numbers, so V1_10 comes after
  * V1_2 and V1.1 is the same version as V1_1.  The files carry no markers:
  * the whole file is the SQL.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "formats.h"
@@ -17,7 +19,7 @@ int rt_flyway_kind(const char *name, size_t stem, size_t *vlen)
         return RT_FLYWAY_NONE;
     if (name[0] == 'R' && name[1] == '_' && name[2] == '_')
         return stem > 3 ? RT_FLYWAY_REPEATABLE : RT_FLYWAY_NONE;
-    if (name[0] != 'V' && name[0] != 'U')
+    if (name[0] != 'V' && name[0] != 'U' && name[0] != 'B')
         return RT_FLYWAY_NONE;
     /* The version: digits, single separators, up to the "__". */
     size_t i = 1;
@@ -40,7 +42,9 @@ int rt_flyway_kind(const char *name, size_t stem, size_t *vlen)
     if (i >= stem || digit_expected)
         return RT_FLYWAY_NONE;
     *vlen = i - 1;
-    return name[0] == 'V' ? RT_FLYWAY_VERSIONED : RT_FLYWAY_UNDO;
+    return name[0] == 'V' ? RT_FLYWAY_VERSIONED
+         : name[0] == 'U' ? RT_FLYWAY_UNDO
+                          : RT_FLYWAY_BASELINE;
 }
 
 /* The next segment's value as a digit string without leading zeros. */
@@ -81,3 +85,28 @@ const rt_format rt_format_flyway = {
     "Flyway", "add the line '-- retort:no-transaction'",
     "", NULL, 0, 0,
 };
+
+const rt_format rt_format_flyway_repeatable = {
+    "Flyway", "add the line '-- retort:no-transaction'",
+    "", NULL, 0, 0,
+};
+
+long long rt_flyway_checksum(const char *text)
+{
+    /* CRC-32 (the zlib/Java polynomial) of the text's lines without their
+     * line breaks, a leading byte-order mark dropped: what Flyway computes
+     * line by line and stores as a signed 32-bit integer. */
+    const unsigned char *p = (const unsigned char *)text;
+    if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    uint32_t crc = 0xFFFFFFFFu;
+    for (; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            continue;
+        crc ^= *p;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    crc ^= 0xFFFFFFFFu;
+    return crc >= 0x80000000u ? (long long)crc - 0x100000000LL : (long long)crc;
+}

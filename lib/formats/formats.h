@@ -63,6 +63,9 @@ typedef struct rt_format {
 extern const rt_format rt_format_retort, rt_format_dbmate, rt_format_goose,
     rt_format_sql_migrate, rt_format_morph, rt_format_sqlx, rt_format_flyway,
     rt_format_diesel, rt_format_plain;
+/* Flyway's repeatable migrations ("R__<desc>.sql"): registered apart from
+ * the revisions (context.h: rreg) and run by repeatable.c. */
+extern const rt_format rt_format_flyway_repeatable;
 
 /* Every format, NULL-terminated: the table the loader consults. */
 extern const rt_format *const rt_formats[];
@@ -98,15 +101,26 @@ int rt_goose_envsub(const char *s, size_t n, rt_buf *out, rt_buf *err);
 
 /* ------------------------------------------------------------- Flyway */
 
-enum { RT_FLYWAY_NONE = 0, RT_FLYWAY_VERSIONED, RT_FLYWAY_UNDO, RT_FLYWAY_REPEATABLE };
+enum {
+    RT_FLYWAY_NONE = 0,
+    RT_FLYWAY_VERSIONED,
+    RT_FLYWAY_UNDO,
+    RT_FLYWAY_REPEATABLE,
+    RT_FLYWAY_BASELINE
+};
 
 /* Which Flyway file name name[0..stem) is (stem: the name without ".sql"):
- * "V<version>__<desc>", "U<version>__<desc>", "R__<desc>", or none.  The
+ * "V<version>__<desc>", "U<version>__<desc>", "R__<desc>",
+ * "B<version>__<desc>", or none.  The
  * version's digits start at name + 1 and run *vlen characters. */
 int rt_flyway_kind(const char *name, size_t stem, size_t *vlen);
 /* Flyway's order of two versions: segments split on '.' and '_', compared
  * as numbers, a missing segment as 0 ("1.1" == "1_1" == "1.1.0"). */
 int rt_flyway_version_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/* Flyway's checksum of a migration's text, as flyway_schema_history's
+ * checksum column holds it (a signed 32-bit CRC-32 of the lines without
+ * their line breaks). */
+long long rt_flyway_checksum(const char *text);
 
 /* ------------------------------------------------------------- diesel */
 

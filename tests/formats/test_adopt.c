@@ -288,6 +288,62 @@ static void test_no_tool_table_is_enotfound(void **state)
     refuses(loaded("goose"), NULL, RETORT_ENOTFOUND, "goose_db_version");
 }
 
+/* A Flyway directory with repeatable migrations, in the fixture's directory:
+ * V1 creates a; R__seed and R__other insert into it. */
+static retort *repeatable_loaded(void)
+{
+    char *d = fixture_path("flyway_r");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir '%s' && "
+             "printf 'CREATE TABLE a (x INTEGER);\n' > '%s/V1__a.sql' && "
+             "printf 'INSERT INTO a VALUES (1);\n' > '%s/R__seed.sql' && "
+             "printf 'INSERT INTO a VALUES (5);\n' > '%s/R__other.sql'",
+             d, d, d, d, d);
+    assert_int_equal(system(cmd), 0);
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    free(d);
+    return r;
+}
+
+/* Flyway records a repeatable migration with version NULL and its CRC-32
+ * checksum: one whose file still has that checksum is adopted as applied
+ * (and does not run again); one whose file changed since is not recorded,
+ * so the next upgrade runs it, as Flyway would. */
+static void test_flyway_repeatable_migrations_are_adopted_by_checksum(void **state)
+{
+    (void)state;
+    retort *r = repeatable_loaded();
+    fixture_exec("CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);");
+    /* 2094847657: Flyway's checksum of "INSERT INTO a VALUES (1);\n" */
+    tool_table(flyway_pg, flyway_sqlite,
+               "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+               "script, checksum, installed_by, execution_time, success) VALUES "
+               "(1, '1', 'a', 'SQL', 'V1__a.sql', 7, 'u', 3, true), "
+               "(2, NULL, 'seed', 'SQL', 'R__seed.sql', 11, 'u', 3, true), "
+               "(3, NULL, 'other', 'SQL', 'R__other.sql', 12345, 'u', 3, true), "
+               "(4, NULL, 'seed', 'SQL', 'R__seed.sql', 2094847657, 'u', 3, true);");
+    assert_ok(r, retort_adopt(r, "flyway"));
+    assert_version_ids("R__seed V1__a");
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_version_ids("R__other R__seed V1__a");
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 2);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a WHERE x = 5"), 1);
+}
+
+static void test_flyway_repeatable_the_directory_lacks_is_refused_naming_it(void **state)
+{
+    (void)state;
+    retort *r = repeatable_loaded();
+    tool_table(flyway_pg, flyway_sqlite,
+               "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+               "script, checksum, installed_by, execution_time, success) VALUES "
+               "(1, '1', 'a', 'SQL', 'V1__a.sql', 7, 'u', 3, true), "
+               "(2, NULL, 'gone', 'SQL', 'R__gone.sql', 11, 'u', 3, true);");
+    refuses(r, "flyway", RETORT_EUNKNOWN, "R__gone");
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -299,6 +355,8 @@ int main(void)
         T(test_dirty_golang_migrate_table_is_refused_naming_the_version),
         T(test_flyway_history_is_adopted_by_version),
         T(test_failed_flyway_migration_is_refused_naming_it),
+        T(test_flyway_repeatable_migrations_are_adopted_by_checksum),
+        T(test_flyway_repeatable_the_directory_lacks_is_refused_naming_it),
         T(test_sqlx_table_is_adopted),
         T(test_diesel_table_is_adopted),
         T(test_sql_migrate_table_is_adopted),

@@ -310,6 +310,242 @@ static void test_refused_inside_a_transaction_suggests_the_formats_marker(void *
     }
 }
 
+/* diesel orders by the version before the first '_' with its dashes
+ * removed: "2024-01-01-000000" is 20240101000000, after 20231231000000
+ * (a project that switched from one timestamp style to the other). */
+static void test_diesel_versions_are_compared_without_their_dashes(void **state)
+{
+    (void)state;
+    char *d = fixture_path("dieselorder");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir -p '%s/2024-01-01-000000_second' '%s/20231231000000_first' && "
+             "echo 'CREATE TABLE b (x INTEGER);' > '%s/2024-01-01-000000_second/up.sql' && "
+             "echo 'DROP TABLE b;' > '%s/2024-01-01-000000_second/down.sql' && "
+             "echo 'CREATE TABLE a (x INTEGER);' > '%s/20231231000000_first/up.sql' && "
+             "echo 'DROP TABLE a;' > '%s/20231231000000_first/down.sql'",
+             d, d, d, d, d, d, d);
+    assert_int_equal(system(cmd), 0);
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    const char *id = NULL;
+    assert_ok(r, retort_revision_info(r, 0, &id, NULL, NULL, NULL));
+    assert_string_equal(id, "20231231000000_first");
+    assert_ok(r, retort_revision_info(r, 1, &id, NULL, NULL, NULL));
+    assert_string_equal(id, "2024-01-01-000000_second");
+    assert_ok(r, retort_upgrade(r, "20231231000000_first"));
+    assert_int_equal(fixture_table_exists("a"), 1);
+    assert_int_equal(fixture_table_exists("b"), 0);
+    fixture_free(r);
+    free(d);
+}
+
+/* Flyway's baseline migration "B<version>__<desc>.sql" stands in for the
+ * versions up to its own on a new database; run as an ordinary file it
+ * would go before V1 and collide with it.  It is refused, naming it. */
+static void test_flyway_baseline_migration_is_refused_naming_it(void **state)
+{
+    (void)state;
+    char *d = fixture_path("flywaybaseline");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "rm -rf '%s' && mkdir '%s' && "
+             "echo 'CREATE TABLE a (x INTEGER);' > '%s/V1__a.sql' && "
+             "echo 'CREATE TABLE a (x INTEGER);' > '%s/B1__a.sql'",
+             d, d, d, d);
+    assert_int_equal(system(cmd), 0);
+    retort *r = fixture_new();
+    assert_int_equal(retort_load_dir(r, d), RETORT_EPARSE);
+    if (!strstr(retort_errmsg(r), "B1__a.sql") || !strstr(retort_errmsg(r), "baseline"))
+        fail_msg("'%s' does not name the baseline file", retort_errmsg(r));
+    int n = -1;
+    assert_ok(r, retort_revision_count(r, &n));
+    assert_int_equal(n, 0);
+    fixture_free(r);
+    free(d);
+}
+
+/* ------------------------------------------- Flyway repeatable migrations */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A Flyway directory: V1 creates a, V2 (with its undo) creates b, and the
+ * repeatable R__seed inserts into a (so it fails unless V1 ran first; its
+ * id also sorts before every V id). */
+static char *repeatable_dir(void)
+{
+    char *d = fixture_path("repeatable");
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir '%s'", d, d);
+    assert_int_equal(system(cmd), 0);
+    write_file(d, "V1__a.sql", "CREATE TABLE a (x INTEGER);\n");
+    write_file(d, "V2__b.sql", "CREATE TABLE b (x INTEGER);\n");
+    write_file(d, "U2__b.sql", "DROP TABLE b;\n");
+    write_file(d, "R__seed.sql", "INSERT INTO a VALUES (1);\n");
+    return d;
+}
+
+static retort *upgrade_dir(const char *d)
+{
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    assert_ok(r, retort_migrate_to_head(r));
+    return r;
+}
+
+static char *row_checksum(void)
+{
+    return fixture_scalar("SELECT checksum FROM retort_version WHERE id = 'R__seed'");
+}
+
+static void test_flyway_repeatable_is_applied_after_the_versioned_ones(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    int n = 0;
+    assert_ok(r, retort_revision_count(r, &n));
+    assert_int_equal(n, 2); /* the repeatable is no revision */
+    const char *list = NULL;
+    assert_ok(r, retort_repeatables(r, &list));
+    assert_string_equal(list, "R__seed pending\n");
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 1);
+    assert_version_ids("R__seed V1__a V2__b");
+    char *sum = row_checksum();
+    assert_non_null(sum);
+    assert_int_equal(strlen(sum), 64);
+    char *st = fixture_scalar("SELECT state FROM retort_version WHERE id = 'R__seed'");
+    assert_non_null(st);
+    assert_string_equal(st, "applied");
+    free(st);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version_log WHERE revision = "
+                                   "'R__seed' AND outcome = 'ok'"),
+                     1);
+    /* heads and current never include it */
+    const char *heads = NULL;
+    assert_ok(r, retort_current(r, &heads));
+    assert_string_equal(heads, "V2__b");
+    free(sum);
+    fixture_free(r);
+    free(d);
+}
+
+static void test_flyway_repeatable_unchanged_is_not_applied_again(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    fixture_free(upgrade_dir(d));
+    char *before = row_checksum();
+    fixture_free(upgrade_dir(d));
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 1);
+    char *after = row_checksum();
+    assert_string_equal(before, after);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version_log WHERE revision = "
+                                   "'R__seed'"),
+                     1);
+    free(before);
+    free(after);
+    free(d);
+}
+
+static void test_flyway_repeatable_edited_is_applied_again(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    fixture_free(upgrade_dir(d));
+    char *before = row_checksum();
+    write_file(d, "R__seed.sql", "INSERT INTO a VALUES (2);\n");
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    const char *list = NULL;
+    assert_ok(r, retort_repeatables(r, &list));
+    assert_string_equal(list, "R__seed changed\n");
+    assert_int_equal(retort_check(r), RETORT_EPENDING);
+    if (!strstr(retort_errmsg(r), "R__seed"))
+        fail_msg("'%s' does not name R__seed", retort_errmsg(r));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_ok(r, retort_repeatables(r, &list));
+    assert_string_equal(list, "R__seed applied\n");
+    assert_ok(r, retort_check(r));
+    fixture_free(r);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 2);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a WHERE x = 2"), 1);
+    char *after = row_checksum();
+    if (strcmp(before, after) == 0)
+        fail_msg("the checksum recorded for R__seed did not change: %s", after);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version WHERE id = 'R__seed'"),
+                     1);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version_log WHERE revision = "
+                                   "'R__seed' AND outcome = 'ok'"),
+                     2);
+    free(before);
+    free(after);
+    free(d);
+}
+
+static void test_flyway_repeatable_is_left_by_a_downgrade(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    retort *r = upgrade_dir(d);
+    assert_ok(r, retort_downgrade(r, "V1__a"));
+    assert_int_equal(fixture_table_exists("b"), 0);
+    assert_version_ids("R__seed V1__a");
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 1);
+    /* back up to head: V2 again, the unchanged repeatable not again */
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 1);
+    assert_version_ids("R__seed V1__a V2__b");
+    fixture_free(r);
+    free(d);
+}
+
+/* An upgrade to a given revision stops there: the repeatable migrations
+ * run only with an upgrade to head. */
+static void test_flyway_repeatable_waits_for_an_upgrade_to_head(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    assert_ok(r, retort_upgrade(r, "V1__a"));
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 0);
+    assert_version_ids("V1__a");
+    fixture_free(r);
+    free(d);
+}
+
+/* A failing repeatable migration is rolled back, names itself, and leaves
+ * no row; the versioned migrations before it stay applied. */
+static void test_flyway_repeatable_failure_names_it_and_records_nothing(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    write_file(d, "R__seed.sql", "INSERT INTO a VALUES (1);\nINSERT INTO nosuch VALUES (1);\n");
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    assert_int_equal(retort_migrate_to_head(r), RETORT_EMIGRATION);
+    if (!strstr(retort_errmsg(r), "R__seed"))
+        fail_msg("'%s' does not name R__seed", retort_errmsg(r));
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a"), 0);
+    assert_version_ids("V1__a V2__b");
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version_log WHERE revision = "
+                                   "'R__seed' AND outcome = 'failed'"),
+                     1);
+    fixture_free(r);
+    free(d);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -328,6 +564,14 @@ int main(void)
         CORPUS(mixed),
         T(test_flyway_downgrade_past_a_version_without_undo_changes_nothing),
         T(test_refused_inside_a_transaction_suggests_the_formats_marker),
+        T(test_diesel_versions_are_compared_without_their_dashes),
+        T(test_flyway_baseline_migration_is_refused_naming_it),
+        T(test_flyway_repeatable_is_applied_after_the_versioned_ones),
+        T(test_flyway_repeatable_unchanged_is_not_applied_again),
+        T(test_flyway_repeatable_edited_is_applied_again),
+        T(test_flyway_repeatable_is_left_by_a_downgrade),
+        T(test_flyway_repeatable_waits_for_an_upgrade_to_head),
+        T(test_flyway_repeatable_failure_names_it_and_records_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

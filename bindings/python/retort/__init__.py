@@ -314,6 +314,7 @@ _PROTOTYPES = {
     "retort_stamp": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_adopt": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_stamp_purge": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_repeatables": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
     "retort_check": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_plan": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
                                    _c_char_pp]),

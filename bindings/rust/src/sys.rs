@@ -166,6 +166,7 @@ extern "C" {
     pub fn retort_stamp_purge(r: *mut retort, target: *const c_char) -> c_int;
     pub fn retort_stamp_sql(r: *mut retort, target: *const c_char,
                             script: *mut *const c_char) -> c_int;
+    pub fn retort_repeatables(r: *mut retort, list: *mut *const c_char) -> c_int;
     pub fn retort_check(r: *mut retort) -> c_int;
     pub fn retort_plan(r: *mut retort, direction: c_int, target: *const c_char,
                        ids: *mut *const c_char) -> c_int;
