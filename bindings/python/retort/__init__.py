@@ -829,13 +829,13 @@ class Retort:
         "schema")."""
         return cls(url, _fresh=True, **kwargs)
 
-    def fresh_url(self):
+    def fresh_url(self) -> str:
         """The fresh target's URL (retort_fresh_url), for connecting the
         application's own code to it; creates the target if no operation
         has yet, so call it after migrate_to_head()."""
         return self._out_string(self._lib.retort_fresh_url)
 
-    def drop_templates(self):
+    def drop_templates(self) -> List[str]:
         """Drops every test template on the fresh target's server or
         directory (retort_drop_templates); returns their names."""
         return _words_s(self._out_string(self._lib.retort_drop_templates))
@@ -1062,20 +1062,20 @@ class Retort:
         self._check(self._lib.retort_revision_set_transactional(
             self._handle(), _enc(id, "id"), 1 if on else 0))
 
-    def set_branch_labels(self, id, labels):
+    def set_branch_labels(self, id: str, labels: Union[str, Sequence[str], None]) -> None:
         """Sets the branch labels of revision id (a list, or a string
         separated by spaces or commas; [] clears them).  A label another
         revision has, or an id, raises and changes nothing."""
         self._check(self._lib.retort_revision_set_branch_labels(
             self._handle(), _enc(id, "id"), _parents(labels)))
 
-    def set_depends_on(self, id, depends_on):
+    def set_depends_on(self, id: str, depends_on: Union[str, Sequence[str], None]) -> None:
         """Sets the revisions (ids or branch labels) id depends on without
         being their child (Alembic's depends_on); [] clears them."""
         self._check(self._lib.retort_revision_set_depends_on(
             self._handle(), _enc(id, "id"), _parents(depends_on)))
 
-    def links(self):
+    def links(self) -> Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]]:
         """{id: (branch_labels, depends_on)} for every registered revision,
         each a tuple of names."""
         handle = self._handle()
@@ -1090,6 +1090,13 @@ class Retort:
                                                         ctypes.byref(deps)))
             result[ident] = (tuple(_words(labels.value)), tuple(_words(deps.value)))
         return result
+
+    def repeatables(self) -> List[Tuple[str, str]]:
+        """Flyway's repeatable migrations of the loaded directory, in the
+        order an upgrade to head runs them, each (id, state) with state
+        "applied", "changed" or "pending" (retort_repeatables)."""
+        text = self._out_string(self._lib.retort_repeatables)
+        return [tuple(line.split(" ", 1)) for line in text.splitlines() if line]  # type: ignore
 
     def load_dir(self, path: StrLike) -> None:
         """Registers every SQL migration file in directory path."""
@@ -1121,7 +1128,7 @@ class Retort:
         nothing; see retort_adopt()."""
         self._run(self._lib.retort_adopt, None if tool is None else _enc(tool, "tool"))
 
-    def stamp_purge(self, target):
+    def stamp_purge(self, target: str) -> None:
         """Deletes every version row (unknown revisions' too), then records
         target; audit-logged."""
         self._run(self._lib.retort_stamp_purge, _enc(target, "target"))
@@ -1251,7 +1258,7 @@ class Retort:
         "TO" from base); never connects."""
         return self._out_string(self._lib.retort_upgrade_sql, _enc(target, "target"))
 
-    def stamp_sql(self, target):
+    def stamp_sql(self, target: str) -> str:
         """The SQL script of a stamp ("TO" or "FROM:TO"); never connects."""
         return self._out_string(self._lib.retort_stamp_sql, _enc(target, "target"))
 

@@ -25,11 +25,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_SRC = os.path.dirname(HERE)
+PYTHON = sys.executable  # the interpreter that builds, installs and imports
 EXAMPLE = os.path.join(PACKAGE_SRC, os.pardir, os.pardir, "examples", "python", "migrate.py")
 
 
-def missing_build_tools():
-    """Why this interpreter cannot build the package offline, or None."""
+def missing_build_tools(python):
+    """Why the interpreter python cannot build the package offline, or None."""
     probe = (
         "import importlib.util as u\n"
         "missing = []\n"
@@ -44,17 +45,41 @@ def missing_build_tools():
         "if u.find_spec('pip') is None:\n"
         "    missing.insert(0, 'pip')\n"
         "print(', '.join(missing))\n")
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    run = subprocess.run([python, "-c", probe], capture_output=True, text=True)
     if run.returncode != 0:
-        return "probing %s failed: %s" % (sys.executable, run.stderr.strip()[-300:])
+        return "probing %s failed: %s" % (python, run.stderr.strip()[-300:])
     if run.stdout.strip():
-        return "%s has no %s" % (sys.executable, run.stdout.strip())
+        return "%s has no %s" % (python, run.stdout.strip())
     return None
 
 
+def choose_interpreter():
+    """The interpreter that runs this script, else the system's python3
+    (a python3 of pyenv or a venv first on PATH may lack pip's build tools,
+    which scripts/install-deps installs for Debian's): (path, None), or
+    (None, why neither can build the package)."""
+    reasons = []
+    for python in (sys.executable, "/usr/bin/python3"):
+        if not os.path.exists(python) or (reasons and python == sys.executable):
+            continue
+        why = missing_build_tools(python)
+        if why is None:
+            return python, None
+        reasons.append(why)
+    return None, "; ".join(reasons)
+
+
 def main():
-    reason = os.environ.get("RETORT_PY_SKIP") or missing_build_tools()
+    global PYTHON
+    reason = os.environ.get("RETORT_PY_SKIP")
+    if not reason:
+        PYTHON, reason = choose_interpreter()
     if reason:
+        # CI installs the tools (scripts/install-deps): missing there, the
+        # route is broken, not skipped.
+        if os.environ.get("CI") == "true" and not os.environ.get("RETORT_PY_SKIP"):
+            print("FAIL: the pip install route: %s" % reason)
+            return 1
         print("SKIP: the pip install route: %s" % reason)
         return 77
     library = os.environ.get("RETORT_LIBRARY")
@@ -83,7 +108,7 @@ def main():
         env["PIP_CONFIG_FILE"] = os.devnull
         env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
         pip = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+            [PYTHON, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
              "--no-index", "--no-cache-dir", "--target", site, src],
             cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
         if not check(pip.returncode == 0, "pip installs the package offline",
@@ -108,7 +133,7 @@ def main():
         code = ("import retort, sys\n"
                 "print(retort.__file__)\n"
                 "print(retort.__version__, retort.version())\n")
-        imp = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=run_env,
+        imp = subprocess.run([PYTHON, "-c", code], cwd=tmp, env=run_env,
                              capture_output=True, text=True, timeout=120)
         lines = imp.stdout.splitlines()
         check(imp.returncode == 0 and len(lines) == 2 and
@@ -119,7 +144,7 @@ def main():
 
         db = os.path.join(tmp, "app.db")
         for attempt in ("migrates a database", "changes nothing when run again"):
-            ex = subprocess.run([sys.executable, EXAMPLE, "sqlite:" + db], cwd=tmp,
+            ex = subprocess.run([PYTHON, EXAMPLE, "sqlite:" + db], cwd=tmp,
                                 env=run_env, capture_output=True, text=True, timeout=120)
             check(ex.returncode == 0 and ex.stdout.strip() == "at 0002_seed",
                   "examples/python/migrate.py " + attempt, ex.stdout + ex.stderr)
@@ -139,7 +164,7 @@ def main():
         # The package's whole unittest suite (SQLite) against the installed
         # copy instead of the source tree.
         suite = subprocess.run(
-            [sys.executable, os.path.join(HERE, "run_tests.py")], cwd=tmp,
+            [PYTHON, os.path.join(HERE, "run_tests.py")], cwd=tmp,
             env=dict(run_env, RETORT_PY_INSTALLED="1", RETORT_TEST_BACKEND="sqlite"),
             capture_output=True, text=True, timeout=600)
         if suite.returncode == 77:
