@@ -5,10 +5,12 @@
  * statements under a comment header, and its version-row change.  Callbacks
  * run against an offline retort_conn that appends to the script.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "conn.h"
 #include "context.h"
+#include "redact.h"
 #include "error.h"
 #include "memory.h"
 #include "planner.h"
@@ -52,6 +54,23 @@ static void append_comment_line(rt_buf *script, const char *label, const char *t
     /* A message must not end the comment and start SQL on a new line. */
     rt_quote_comment(text, script);
     rt_buf_append_char(script, '\n');
+}
+
+/* A script is printed, piped and kept in CI logs: one that would hold a
+ * password of the context's URL (a migration that writes it into its own
+ * SQL, say) is refused rather than printed, or silently altered by
+ * redaction.  from: where the text of what is named begins. */
+static int refuse_secret(retort *r, const rt_buf *s, size_t from, const char *what)
+{
+    if (!r->secrets.n && !r->secrets.failed)
+        return RETORT_OK;
+    if (!rt_secrets_found(&r->secrets, rt_buf_str(s) + from, s->len - from))
+        return RETORT_OK;
+    return rt_fail(r, RETORT_EOFFLINE,
+                   "%s cannot be rendered offline: its text holds a password of the database "
+                   "URL, which retort never prints (doc/SECURITY.md); keep the password out of "
+                   "the migration, e.g. read it from a setting the database already holds",
+                   what);
 }
 
 static int render(retort *r, int up, const char *target, const char **out)
@@ -119,6 +138,7 @@ static int render(retort *r, int up, const char *target, const char **out)
     }
     for (int i = 0; i < plan.n && rc == RETORT_OK; i++) {
         const rt_rev *rev = &r->reg.revs[plan.steps[i]];
+        size_t rev_start = s->len;
         int transactional = !(rev->flags & RETORT_REV_NO_TRANSACTION);
         rt_buf_printf(s, "\n-- Revision %s (%s)\n", rev->id, up ? "upgrade" : "downgrade");
         if (*rev->message)
@@ -159,6 +179,11 @@ static int render(retort *r, int up, const char *target, const char **out)
             const char *params[] = {rev->id};
             rc = append_template(r, s, RETORT_SQL_DELETE_VERSION, 1, params);
         }
+        if (rc == RETORT_OK && !rt_buf_failed(s)) {
+            char what[160];
+            snprintf(what, sizeof what, "revision '%s'", rev->id);
+            rc = refuse_secret(r, s, rev_start, what);
+        }
         if (!whole && in_tx) {
             append_template(r, s, RETORT_SQL_COMMIT, 0, NULL);
             in_tx = 0;
@@ -168,6 +193,8 @@ static int render(retort *r, int up, const char *target, const char **out)
         append_template(r, s, RETORT_SQL_COMMIT, 0, NULL);
     if ((rc == RETORT_OK && rt_buf_failed(s)) || (rc == RETORT_ENOMEM && r->errcode == RETORT_OK))
         rc = rt_fail(r, RETORT_ENOMEM, "out of memory rendering the script");
+    if (rc == RETORT_OK)
+        rc = refuse_secret(r, s, 0, "the script");
     if (rc == RETORT_OK)
         *out = rt_buf_str(s);
 out:
@@ -308,7 +335,7 @@ RETORT_API int retort_stamp_sql(retort *r, const char *target, const char **scri
         append_template(r, s, RETORT_SQL_COMMIT, 0, NULL);
     if (rt_buf_failed(s))
         rc = rt_fail(r, RETORT_ENOMEM, "out of memory rendering the script");
-    else
+    else if ((rc = refuse_secret(r, s, 0, "the stamp script")) == RETORT_OK)
         *script = rt_buf_str(s);
 out:
     rt_free(before);

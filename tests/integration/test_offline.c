@@ -296,6 +296,30 @@ static void test_offline_script_terminates_a_statement_followed_by_a_comment(voi
     assert_version_ids("c1 c2 c3");
 }
 
+/* A script is printed and kept in logs: one that would carry the URL's
+ * password (a migration writing it into its own SQL) is refused, naming the
+ * revision, and the password appears in no message. */
+static void test_offline_script_holding_the_urls_password_is_refused_naming_the_revision(
+    void **state)
+{
+    (void)state;
+    retort *r = NULL;
+    assert_int_equal(retort_new(&r, "postgresql://app:Hunter2Secret@127.0.0.1:1/db"), RETORT_OK);
+    assert_ok(r, retort_add_sql(r, "a1", NULL, "plain", "CREATE TABLE t (x INTEGER)",
+                                "DROP TABLE t"));
+    assert_ok(r, retort_add_sql(r, "a2", "a1", "role",
+                                "CREATE ROLE reader PASSWORD 'Hunter2Secret'", "DROP ROLE reader"));
+    const char *script = NULL;
+    assert_ok(r, retort_upgrade_sql(r, "a1", &script));
+    assert_rc(r, retort_upgrade_sql(r, "head", &script), RETORT_EOFFLINE);
+    assert_contains(retort_errmsg(r), "'a2'");
+    assert_null(strstr(retort_errmsg(r), "Hunter2Secret"));
+    /* Its downgrade holds no password: rendered as usual. */
+    assert_ok(r, retort_downgrade_sql(r, "a2:base", &script));
+    assert_contains(script, "DROP ROLE reader");
+    retort_free(r);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -311,6 +335,7 @@ int main(void)
         IT_TEST(test_offline_rendering_never_connects),
         IT_TEST(test_offline_script_terminates_a_statement_followed_by_a_comment),
         IT_TEST(test_offline_transaction_brackets_follow_the_transaction_mode),
+        IT_TEST(test_offline_script_holding_the_urls_password_is_refused_naming_the_revision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
