@@ -718,19 +718,43 @@ static int run_non_transactional(retort *r, run *x, const rt_rev *rev)
     return RETORT_OK;
 }
 
+/* How often a migrator waiting for the lock says so (milliseconds). */
+#define RT_LOCK_NOTICE_MS 5000
+
 static int lock_run(retort *r, int *exclusive)
 {
     *exclusive = 0;
     if (!r->backend->lock)
         return RETORT_OK;
-    struct retort_report rep;
-    rt_report_init(&rep);
-    int rc = r->backend->lock(r->db, r->schema_in_use, r->version_table, r->lock_timeout_ms,
-                              exclusive, &rep);
-    if (rc != RETORT_OK)
-        rc = rt_fail_report(r, &rep, RETORT_ELOCK, "cannot take the migration lock");
-    rt_report_free(&rep);
-    return rc;
+    /* The wait is cut into slices of RT_LOCK_NOTICE_MS so that an operator
+     * watching a stuck deploy sees, every few seconds, that retort waits
+     * and for whom (the driver's message names the holder). */
+    int total = r->lock_timeout_ms, waited = 0;
+    for (;;) {
+        int slice = total - waited < RT_LOCK_NOTICE_MS ? total - waited : RT_LOCK_NOTICE_MS;
+        struct retort_report rep;
+        rt_report_init(&rep);
+        int rc = r->backend->lock(r->db, r->schema_in_use, r->version_table, slice, exclusive,
+                                  &rep);
+        if (rc == RETORT_OK || rt_report_code(&rep, rc) != RETORT_ELOCK) {
+            if (rc != RETORT_OK)
+                rc = rt_fail_report(r, &rep, RETORT_ELOCK, "cannot take the migration lock");
+            rt_report_free(&rep);
+            return rc;
+        }
+        waited += slice;
+        if (waited >= total) {
+            rc = rt_fail(r, RETORT_ELOCK,
+                         "cannot take the migration lock: timed out after %d ms (lock_timeout): "
+                         "%s",
+                         total, rt_report_message(&rep));
+            rt_report_free(&rep);
+            return rc;
+        }
+        rt_log(r, RETORT_LOG_INFO, "waiting for the migration lock (%d s of %d s): %s",
+               waited / 1000, total / 1000, rt_report_message(&rep));
+        rt_report_free(&rep);
+    }
 }
 
 static void unlock_run(retort *r)

@@ -39,6 +39,7 @@ static int begin_setting(retort *r)
 
 RETORT_API int retort_set_version_table(retort *r, const char *name)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -68,6 +69,7 @@ RETORT_API int retort_set_version_table(retort *r, const char *name)
 
 RETORT_API int retort_set_schema(retort *r, const char *schema)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -92,6 +94,7 @@ RETORT_API int retort_set_schema(retort *r, const char *schema)
 
 RETORT_API int retort_set_lock_timeout(retort *r, int ms)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -104,6 +107,7 @@ RETORT_API int retort_set_lock_timeout(retort *r, int ms)
 
 RETORT_API int retort_set_transaction_mode(retort *r, int mode)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -115,6 +119,7 @@ RETORT_API int retort_set_transaction_mode(retort *r, int mode)
 
 RETORT_API int retort_set_checksum_policy(retort *r, int policy)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -126,6 +131,7 @@ RETORT_API int retort_set_checksum_policy(retort *r, int policy)
 
 RETORT_API int retort_set_tolerate_unknown(retort *r, int on)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -137,6 +143,7 @@ RETORT_API int retort_set_log(retort *r, retort_log_fn fn, void *user)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     r->log_fn = fn;
     r->log_user = user;
@@ -147,6 +154,7 @@ RETORT_API int retort_set_event_fn(retort *r, retort_event_fn fn, void *user)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (r->in_callback)
         return rt_fail(r, RETORT_EMISUSE, "retort_set_event_fn called from inside a callback");
@@ -159,6 +167,7 @@ RETORT_API int retort_set_log_level(retort *r, int level)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (level < 0 || level > RETORT_LOG_DEBUG)
         return rt_fail(r, RETORT_EINVAL, "setting log_level: %d is out of range (0 to %d)",
@@ -193,6 +202,7 @@ RETORT_API int retort_set(retort *r, const char *name, const char *value)
     int rc;
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (!name || !value)
         return rt_fail(r, RETORT_EINVAL, "retort_set: %s is NULL", name ? "value" : "name");

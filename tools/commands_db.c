@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "template.h"
@@ -43,6 +45,9 @@ typedef struct progress {
     char **parents;  /* -v: parents by revision, for "Running" lines */
     char **ids;
     int n;
+    int tty;             /* stdout is a terminal: compact [i/n] progress */
+    int open_line;       /* a progress line awaits its outcome */
+    struct timespec start;
 } progress;
 
 static void free_parents(progress *p)
@@ -90,27 +95,63 @@ static const char *parents_of(const progress *p, const char *id)
     return "?";
 }
 
+static double elapsed_s(const progress *p)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+}
+
+/*
+ * Not a terminal (scripts, CI logs): one plain line per fact, "Applied ID"
+ * as each step commits; -v adds "Running upgrade A -> B (message)" before
+ * each step (Alembic's line) and the step's duration after it.  On a
+ * terminal without -v: one compact line per step, "[3/12] Running ...",
+ * overwritten by "[3/12] Applied ID in N ms (elapsed T s)" once it commits.
+ */
 static void on_step(int phase, int direction, int index, int total, const char *id,
                     const char *message, int status, long duration_ms, void *user)
 {
     progress *p = user;
-    (void)index;
-    (void)total;
-    (void)duration_ms;
+    const cli *c = p->c;
+    if (c->cfg.verbosity < 0)
+        return;
     if (phase == RETORT_EVENT_BEFORE) {
-        if (p->c->cfg.verbosity > 0) {
+        if (c->cfg.verbosity > 0 || p->tty) {
             const char *parents = parents_of(p, id);
-            cli_say(p->c, "Running %s %s -> %s%s%s%s\n", direction > 0 ? "upgrade" : "downgrade",
-                    direction > 0 ? parents : id, direction > 0 ? id : parents,
-                    *message ? " (" : "", message, *message ? ")" : "");
+            if (p->tty && c->cfg.verbosity == 0)
+                printf("[%d/%d] ", index, total);
+            printf("Running %s %s -> %s%s%s%s", direction > 0 ? "upgrade" : "downgrade",
+                   direction > 0 ? parents : id, direction > 0 ? id : parents,
+                   *message ? " (" : "", message, *message ? ")" : "");
+            if (p->tty && c->cfg.verbosity == 0) {
+                p->open_line = 1;
+            } else {
+                fputc('\n', stdout);
+            }
             fflush(stdout);
         }
         return;
     }
-    if (status != RETORT_OK)
+    if (p->open_line) {
+        /* Ends the terminal's progress line: replaced on success, kept
+         * above the error otherwise. */
+        fputs(status == RETORT_OK ? "\r\033[K" : "\n", stdout);
+        p->open_line = 0;
+    }
+    if (status != RETORT_OK) {
+        fflush(stdout);
         return; /* the error is reported once the call returns */
+    }
     p->done++;
-    cli_say(p->c, "%s %s\n", direction > 0 ? "Applied" : "Reverted", id);
+    const char *what = direction > 0 ? "Applied" : "Reverted";
+    if (p->tty && c->cfg.verbosity == 0)
+        printf("[%d/%d] %s %s in %ld ms (elapsed %.1f s)\n", index, total, what, id, duration_ms,
+               elapsed_s(p));
+    else if (c->cfg.verbosity > 0)
+        printf("%s %s in %ld ms\n", what, id, duration_ms);
+    else
+        printf("%s %s\n", what, id);
     fflush(stdout);
 }
 
@@ -130,8 +171,9 @@ static int migrate(cli *c, int direction, const char *target)
         retort_free(r);
         return status;
     }
-    progress p = {c, 0, NULL, NULL, 0};
-    if (c->cfg.verbosity > 0)
+    progress p = {c, 0, NULL, NULL, 0, isatty(STDOUT_FILENO), 0, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    if (c->cfg.verbosity > 0 || p.tty)
         load_parents(&p, r);
     int rc = retort_set_event_fn(r, on_step, &p);
     if (rc == RETORT_OK)

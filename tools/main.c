@@ -89,6 +89,20 @@ void cli_say(const cli *c, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The library's log, as its default writes it, except ERROR lines: the
+ * command reports every failure itself, once, as "retort: COMMAND: ...". */
+static void cli_log(int level, const char *message, void *user)
+{
+    (void)user;
+    if (level == RETORT_LOG_ERROR)
+        return;
+    const char *name = level == RETORT_LOG_WARN   ? "warn"
+                       : level == RETORT_LOG_INFO ? "info"
+                                                  : "debug";
+    fflush(stdout);
+    fprintf(stderr, "retort: %s: %s\n", name, message);
+}
+
 int cli_open(cli *c, retort **out, int load)
 {
     return cli_open_target(c, out, load, 0);
@@ -106,6 +120,7 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
         return CLI_EXIT_FAILURE;
     }
     c->cfg.allow_out_of_order = c->allow_out_of_order;
+    retort_set_log(r, cli_log, NULL);
     if (cli_config_apply(&c->cfg, r, fresh, err, sizeof err) != RETORT_OK) {
         cli_fail(c, "%s", err);
         retort_free(r);
