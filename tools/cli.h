@@ -18,8 +18,15 @@ enum {
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_PENDING = 3,  /* check: revisions remain to be applied */
     CLI_EXIT_CHECKSUM = 4, /* check: an applied migration's file changed */
-    CLI_EXIT_DRIFT = 5     /* check --schema: the database differs from the declared schema */
+    CLI_EXIT_DRIFT = 5,    /* check --schema: the database differs from the declared schema */
+    CLI_EXIT_LOCK = 6,     /* retryable: timed out waiting for the migration lock or a busy database */
+    CLI_EXIT_CONNECT = 7,  /* retryable: could not connect to the database */
+    CLI_EXIT_DIRTY = 8,    /* the database is dirty: resolve with mark-applied / mark-reverted */
+    CLI_EXIT_MIGRATION = 9 /* a migration failed (rolled back, or left the database dirty) */
 };
+/* The exit status for a library status code: the numbers above are stable;
+ * every other failure is CLI_EXIT_FAILURE. */
+int cli_exit_for(int code);
 
 /* Command options, as bits of cli_command.opts. */
 enum {

@@ -352,10 +352,7 @@ int cmd_check(cli *c)
     } else if (rc == RETORT_OK) {
         status = say_now(c, r, "OK: at head");
     } else {
-        cli_lib_fail(c, r);
-        status = rc == RETORT_EPENDING    ? CLI_EXIT_PENDING
-                 : rc == RETORT_ECHECKSUM ? CLI_EXIT_CHECKSUM
-                                          : CLI_EXIT_FAILURE;
+        status = cli_lib_fail(c, r);
     }
     retort_free(r);
     return status;

@@ -193,9 +193,11 @@ void cli_print_overview(void)
            "tolerate_unknown, allow_out_of_order); the defaults (sqlite:retort.db,\n"
            "./migrations).\n"
            "\n"
-           "Exit status: 0 success, 1 failure, 2 usage error; check also uses 3\n"
-           "(revisions pending), 4 (an applied migration's file changed) and 5 (the\n"
-           "schema differs from the one --schema declares).\n"
+           "Exit status (stable): 0 success; 1 any other failure; 2 usage error;\n"
+           "3 revisions pending (check); 4 an applied migration's file changed;\n"
+           "5 the schema differs from the one --schema declares; 6 lock timeout\n"
+           "(retryable); 7 cannot connect (retryable); 8 the database is dirty;\n"
+           "9 a migration failed.\n"
            "See retort(1).\n");
 }
 

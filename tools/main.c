@@ -77,7 +77,27 @@ int cli_usage(cli *c, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_lib_fail(cli *c, retort *r) { return cli_fail(c, "%s", retort_errmsg(r)); }
+int cli_exit_for(int code)
+{
+    switch (code) {
+    case RETORT_OK: return CLI_EXIT_OK;
+    case RETORT_EPENDING: return CLI_EXIT_PENDING;
+    case RETORT_ECHECKSUM: return CLI_EXIT_CHECKSUM;
+    case RETORT_EDRIFT: return CLI_EXIT_DRIFT;
+    case RETORT_ELOCK: return CLI_EXIT_LOCK;
+    case RETORT_ECONNECT: return CLI_EXIT_CONNECT;
+    case RETORT_EDIRTY: return CLI_EXIT_DIRTY;
+    case RETORT_EMIGRATION: return CLI_EXIT_MIGRATION;
+    default: return CLI_EXIT_FAILURE;
+    }
+}
+
+int cli_lib_fail(cli *c, retort *r)
+{
+    cli_fail(c, "%s", retort_errmsg(r));
+    int status = cli_exit_for(retort_errcode(r));
+    return status == CLI_EXIT_OK ? CLI_EXIT_FAILURE : status;
+}
 
 void cli_say(const cli *c, const char *fmt, ...)
 {

@@ -88,7 +88,7 @@ expect_eq "$(cat "$TMP/err")" "" "-q silences the log even with log_level = debu
 
 # Passwords are never echoed.
 run --url 'postgresql://alice:s3cret@127.0.0.1:1/db' --dir m1 current
-expect_status 1 "an unreachable server fails"
+expect_status 7 "an unreachable server fails with exit status 7 (connection, retryable)"
 if grep -q s3cret "$TMP/out" "$TMP/err"; then
     not_ok "the password never appears in the output"
 else

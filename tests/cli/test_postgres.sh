@@ -94,14 +94,14 @@ CREATE INDEX CONCURRENTLY users_bad ON users (no_such_column);
 DROP INDEX CONCURRENTLY IF EXISTS users_email_ci;
 SQL
 run upgrade
-expect_status 1 "a failing non-transactional revision fails the upgrade"
+expect_status 9 "a failing non-transactional revision fails the upgrade with exit status 9"
 expect_err "mark-applied|mark-reverted" "the error says how to resolve it"
 expect_eq "$(pg "SELECT state FROM $S.retort_version WHERE id = '003_email_idx'")" "dirty" \
     "the revision is recorded dirty"
 expect_eq "$(pg "SELECT statements_done FROM $S.retort_version_log WHERE revision = '003_email_idx' AND outcome = 'failed'")" "1" \
     "the audit log says one statement completed"
 run upgrade
-expect_status 1 "further runs refuse while dirty"
+expect_status 8 "further runs refuse while dirty with exit status 8"
 expect_err "dirty" "the refusal says the database is dirty"
 pg "DROP INDEX $S.users_email_ci" >/dev/null
 run mark-reverted 003_email_idx
