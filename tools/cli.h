@@ -39,7 +39,12 @@ enum {
     OPT_NO_CURRENT = 1u << 6,
     OPT_AUTOGENERATE = 1u << 7,
     OPT_SCHEMA = 1u << 8,
-    OPT_ALLOW_OUT_OF_ORDER = 1u << 9
+    OPT_ALLOW_OUT_OF_ORDER = 1u << 9,
+    OPT_DRY_RUN = 1u << 10,
+    OPT_FORMAT = 1u << 11, /* --format FORMAT, --json */
+    OPT_REVISION = 1u << 12,
+    OPT_OUTCOME = 1u << 13,
+    OPT_SINCE = 1u << 14
 };
 
 typedef struct cli {
@@ -58,6 +63,9 @@ typedef struct cli {
     int autogenerate;
     int allow_out_of_order; /* --allow-out-of-order */
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
+    int dry_run;             /* --dry-run: print the plan, change nothing */
+    int format_json;         /* --format json / --json */
+    const char *filter_revision, *filter_outcome, *filter_since; /* log filters */
 
     /* positional arguments after the command */
     char **args;
@@ -117,5 +125,13 @@ int cmd_history(cli *c);
 int cmd_show(cli *c);
 int cmd_schema(cli *c);
 int cmd_test(cli *c);
+int cmd_status(cli *c);
+int cmd_log(cli *c);
+
+/* commands_status.c: JSON strings and arrays on stdout, and the plan that
+ * --dry-run prints for upgrade (direction 1) or downgrade (-1). */
+void cli_json_str(const char *s);
+void cli_json_list(const char *space_separated);
+int cli_dry_run(cli *c, retort *r, int direction, const char *target);
 
 #endif

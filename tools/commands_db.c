@@ -171,6 +171,15 @@ static int migrate(cli *c, int direction, const char *target)
         retort_free(r);
         return status;
     }
+    if (c->format_json && !c->dry_run) {
+        retort_free(r);
+        return cli_usage(c, "--format json needs --dry-run here (the plan is what it prints)");
+    }
+    if (c->dry_run) {
+        status = cli_dry_run(c, r, direction, target);
+        retort_free(r);
+        return status;
+    }
     progress p = {c, 0, NULL, NULL, 0, isatty(STDOUT_FILENO), 0, {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &p.start);
     if (c->cfg.verbosity > 0 || p.tty)
@@ -205,8 +214,21 @@ int cmd_stamp(cli *c)
     retort *r;
     if (cli_open(c, &r, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    int status = retort_stamp(r, c->args[0]) != RETORT_OK ? cli_lib_fail(c, r)
-                                                           : say_now(c, r, "Stamped: now at");
+    int status;
+    if (c->dry_run) {
+        const char *cur;
+        if (retort_current(r, &cur) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else {
+            printf("Would stamp the database at %s (now at %s); nothing was changed\n",
+                   c->args[0], *cur ? cur : "base");
+            status = CLI_EXIT_OK;
+        }
+        retort_free(r);
+        return status;
+    }
+    status = retort_stamp(r, c->args[0]) != RETORT_OK ? cli_lib_fail(c, r)
+                                                       : say_now(c, r, "Stamped: now at");
     retort_free(r);
     return status;
 }

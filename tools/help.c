@@ -59,31 +59,66 @@ const cli_command cli_commands[] = {
      "from the \"// retort:\" header lines of every C migration (ID.c) in DIR, as\n"
      "`revision --lang c` does.  Run it after renaming, removing or re-parenting a\n"
      "C migration.  Refuses an index whose parents do not resolve.\n"},
-    {"upgrade", cmd_upgrade, OPT_SQL | OPT_ALLOW_OUT_OF_ORDER, 0, 1,
-     "upgrade [TARGET] [--sql] [--allow-out-of-order]",
+    {"upgrade", cmd_upgrade, OPT_SQL | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN | OPT_FORMAT, 0, 1,
+     "upgrade [TARGET] [--sql] [--allow-out-of-order] [--dry-run [--format json]]",
      "apply migrations up to TARGET (default: head)",
      "TARGET: head (the single head; default), heads (all of them), a revision\n"
      "id, or +N (N steps forward).  Prints each revision applied, then the new\n"
      "current revision.  A revision that is not applied but sorts before applied\n"
-     "ones (a file added out of order) is refused, naming them.\n"
+     "ones (a file added out of order) is refused, naming them.  With -v, each\n"
+     "step is announced before it runs (\"Running upgrade A -> B (message)\") and\n"
+     "its duration follows; on a terminal, a compact [i/n] line per step.\n"
      "\n"
+     "  --dry-run   print the plan (\"Would run upgrade A -> B (message)\") and\n"
+     "          change nothing; --format json prints it as JSON\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
      "          may then be FROM:TO to start from FROM instead of from base.\n"
      "  --allow-out-of-order   apply such revisions anyway, with a warning\n"
      "          (also RETORT_ALLOW_OUT_OF_ORDER=1, or allow_out_of_order in\n"
      "          retort.ini)\n"},
-    {"downgrade", cmd_downgrade, OPT_SQL, 1, 1, "downgrade TARGET [--sql]",
+    {"downgrade", cmd_downgrade, OPT_SQL | OPT_DRY_RUN | OPT_FORMAT, 1, 1,
+     "downgrade TARGET [--sql] [--dry-run [--format json]]",
      "revert migrations down to TARGET",
      "TARGET: base (revert everything), a revision id (which stays applied), or\n"
      "-N (N steps back).  An irreversible revision in the way stops the whole\n"
      "downgrade before anything runs.\n"
      "\n"
+     "  --dry-run   print the plan and change nothing (--format json: as JSON)\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
      "          must be FROM:TO, since offline the current revision is unknown.\n"},
-    {"stamp", cmd_stamp, 0, 1, 1, "stamp TARGET",
+    {"stamp", cmd_stamp, OPT_DRY_RUN, 1, 1, "stamp TARGET [--dry-run]",
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"
-     "quoted as one argument).  They and their ancestors are recorded as applied.\n"},
+     "quoted as one argument).  They and their ancestors are recorded as applied.\n"
+     "\n"
+     "  --dry-run   say what would be recorded, and change nothing\n"},
+    {"status", cmd_status, OPT_FORMAT, 0, 0, "status [--format json]",
+     "every revision with its state, when applied, duration and checksum",
+     "One line per revision of the directory, in plan order:\n"
+     "\n"
+     "  STATE ID  applied AT in N ms  checksum ok|edited  MESSAGE\n"
+     "\n"
+     "STATE is applied, pending, dirty (failed midway: mark-applied or\n"
+     "mark-reverted), edited (applied, but its file changed since: repair or\n"
+     "restore it), out-of-order (pending, yet a descendant is applied), or\n"
+     "unknown (recorded in the database, absent from the directory; listed\n"
+     "last).  Revisions needing attention are counted on stderr.  Changes\n"
+     "nothing.  --format json (or --json): the schema retort.status/1 of\n"
+     "retort(1).\n"},
+    {"log", cmd_log, OPT_FORMAT | OPT_REVISION | OPT_OUTCOME | OPT_SINCE, 0, 0,
+     "log [--revision ID] [--outcome ok|failed] [--since TIME] [--format json]",
+     "print the audit log: every step, stamp and mark, oldest first",
+     "One line per entry of the audit log:\n"
+     "\n"
+     "  SEQ STARTED_AT REVISION DIRECTION OUTCOME[ (N statements done)][: ERROR]\n"
+     "\n"
+     "  --revision ID     only entries of revision ID\n"
+     "  --outcome WHAT    only entries whose outcome is ok or failed\n"
+     "  --since TIME      only entries started at or after TIME (ISO 8601 UTC,\n"
+     "                    e.g. 2026-12-03 or 2026-12-03T19:00)\n"
+     "  --format json     the schema retort.log/1 of retort(1) (also --json)\n"
+     "\n"
+     "Does not read the migrations directory.  Changes nothing.\n"},
     {"current", cmd_current, 0, 0, 0, "current",
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"

@@ -43,6 +43,12 @@ static const opt_spec options[] = {
     {"autogenerate", 0, 0, C_OPTION, OPT_AUTOGENERATE},
     {"schema", 0, 1, C_OPTION, OPT_SCHEMA},
     {"allow-out-of-order", 0, 0, C_OPTION, OPT_ALLOW_OUT_OF_ORDER},
+    {"dry-run", 0, 0, C_OPTION, OPT_DRY_RUN},
+    {"format", 0, 1, C_OPTION, OPT_FORMAT},
+    {"json", 0, 0, C_OPTION, OPT_FORMAT},
+    {"revision", 0, 1, C_OPTION, OPT_REVISION},
+    {"outcome", 0, 1, C_OPTION, OPT_OUTCOME},
+    {"since", 0, 1, C_OPTION, OPT_SINCE},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -249,6 +255,23 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return 0;
     case OPT_SCHEMA:
         return set_once(ps, &c->schema_path, value, as_written);
+    case OPT_DRY_RUN:
+        c->dry_run = 1;
+        return 0;
+    case OPT_FORMAT:
+        if (!value || strcmp(value, "json") == 0)
+            c->format_json = 1;
+        else if (strcmp(value, "text") == 0)
+            c->format_json = 0;
+        else
+            return cli_usage(c, "--format must be 'text' or 'json', not '%s'", value);
+        return 0;
+    case OPT_REVISION:
+        return set_once(ps, &c->filter_revision, value, as_written);
+    case OPT_OUTCOME:
+        return set_once(ps, &c->filter_outcome, value, as_written);
+    case OPT_SINCE:
+        return set_once(ps, &c->filter_since, value, as_written);
     default:
         return 0;
     }

@@ -1134,6 +1134,11 @@ static const char *pg_sql(int op)
                "outcome VARCHAR(16) NOT NULL, "
                "error TEXT, "
                "statements_done INTEGER)";
+    case RETORT_SQL_SELECT_LOG:
+        return "SELECT seq::text, revision, direction, "
+               "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+               "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+               "outcome, error, statements_done::text FROM {log} ORDER BY seq";
     case RETORT_SQL_SELECT_VERSIONS:
         return "SELECT id, parents, message, checksum, state, "
                "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "

@@ -7,7 +7,7 @@
 
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_int, c_void};
+use std::os::raw::{c_char, c_int, c_long, c_void};
 
 // ------------------------------------------------------------- versions
 
@@ -56,6 +56,12 @@ pub const RETORT_REV_SQL: c_int = 4;
 pub const RETORT_REV_APPLIED: c_int = 8;
 pub const RETORT_REV_DIRTY: c_int = 16;
 
+// ------------------------------------------------- version-table row flags
+
+pub const RETORT_ROW_UNKNOWN: c_int = 1;
+pub const RETORT_ROW_EDITED: c_int = 2;
+pub const RETORT_ROW_CHECKSUM_OK: c_int = 4;
+
 // ------------------------------------------------------------- settings
 
 pub const RETORT_TX_PER_MIGRATION: c_int = 0;
@@ -92,6 +98,23 @@ pub type retort_log_fn = unsafe extern "C" fn(level: c_int, message: *const c_ch
 pub type retort_malloc_fn = unsafe extern "C" fn(size: usize) -> *mut c_void;
 pub type retort_realloc_fn = unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void;
 pub type retort_free_fn = unsafe extern "C" fn(ptr: *mut c_void);
+/// One step event (phase RETORT_EVENT_BEFORE = 1 / RETORT_EVENT_AFTER = 2).
+pub type retort_event_fn = unsafe extern "C" fn(phase: c_int, direction: c_int, index: c_int,
+                                                total: c_int, id: *const c_char,
+                                                message: *const c_char, status: c_int,
+                                                duration_ms: c_long, user: *mut c_void);
+/// One version-table row (retort_versions); strings valid during the call.
+pub type retort_version_fn = unsafe extern "C" fn(id: *const c_char, parents: *const c_char,
+                                                  message: *const c_char, state: *const c_char,
+                                                  applied_at: *const c_char, duration_ms: c_long,
+                                                  flags: c_int, user: *mut c_void);
+/// One audit-log entry (retort_audit_log); strings valid during the call.
+pub type retort_audit_fn = unsafe extern "C" fn(seq: c_long, revision: *const c_char,
+                                                direction: *const c_char,
+                                                started_at: *const c_char,
+                                                finished_at: *const c_char,
+                                                outcome: *const c_char, error: *const c_char,
+                                                statements_done: c_int, user: *mut c_void);
 
 extern "C" {
     // versions and status
@@ -150,6 +173,10 @@ extern "C" {
         flags: *mut c_int,
     ) -> c_int;
     pub fn retort_applied(r: *mut retort, ids: *mut *const c_char) -> c_int;
+    pub fn retort_versions(r: *mut retort, func: Option<retort_version_fn>, user: *mut c_void)
+                           -> c_int;
+    pub fn retort_audit_log(r: *mut retort, func: Option<retort_audit_fn>, user: *mut c_void)
+                            -> c_int;
 
     // settings
     pub fn retort_set_version_table(r: *mut retort, name: *const c_char) -> c_int;
@@ -163,6 +190,10 @@ extern "C" {
     // logging
     pub fn retort_set_log(r: *mut retort, func: Option<retort_log_fn>, user: *mut c_void) -> c_int;
     pub fn retort_set_log_level(r: *mut retort, level: c_int) -> c_int;
+
+    // step events
+    pub fn retort_set_event_fn(r: *mut retort, func: Option<retort_event_fn>, user: *mut c_void)
+                               -> c_int;
 
     // offline SQL
     pub fn retort_upgrade_sql(r: *mut retort, target: *const c_char,
