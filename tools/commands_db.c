@@ -295,6 +295,33 @@ int cmd_current(cli *c)
         status = cli_lib_fail(c, r);
     } else if (!(current = strdup(cur))) {
         status = cli_fail(c, "out of memory");
+    } else if (c->format_json) {
+        const char *h;
+        if (retort_heads(r, &h) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else if (!(heads = strdup(h))) {
+            status = cli_fail(c, "out of memory");
+        } else {
+            fputs("{\"format\":\"retort.current/1\",\"current\":[", stdout);
+            int first = 1;
+            for (const char *p = current; *p;) {
+                size_t k = strcspn(p, " ");
+                int is_head, is_dirty;
+                const char *msg = message_of(r, p, k, &is_head, &is_dirty, heads);
+                char *id = strndup(p, k);
+                fputs(first ? "{\"id\":" : ",{\"id\":", stdout);
+                cli_json_str(id ? id : "");
+                free(id);
+                printf(",\"head\":%s,\"dirty\":%s,\"message\":", is_head ? "true" : "false",
+                       is_dirty ? "true" : "false");
+                cli_json_str(msg);
+                putchar('}');
+                first = 0;
+                p += k;
+                p += strspn(p, " ");
+            }
+            fputs("]}\n", stdout);
+        }
     } else if (c->cfg.verbosity > 0) {
         const char *h;
         if (retort_heads(r, &h) != RETORT_OK) {
@@ -365,10 +392,47 @@ static int check_schema(cli *c, retort *r)
 
 int cmd_check(cli *c)
 {
+    if (c->format_json && c->schema_path)
+        return cli_usage(c, "--format json does not combine with --schema yet; run them apart");
     retort *r;
     if (cli_open(c, &r, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     int rc = retort_check(r), status;
+    if (c->format_json) {
+        /* One object whatever the verdict; the exit status is the same as
+         * without --format json. */
+        status = rc == RETORT_OK ? CLI_EXIT_OK : cli_exit_for(rc);
+        if (status == CLI_EXIT_OK && rc != RETORT_OK)
+            status = CLI_EXIT_FAILURE;
+        char *msg = rc == RETORT_OK ? NULL : strdup(retort_errmsg(r));
+        const char *cur = "";
+        int have_cur = rc == RETORT_OK && retort_current(r, &cur) == RETORT_OK;
+        printf("{\"format\":\"retort.check/1\",\"ok\":%s,\"exit_status\":%d,\"code\":",
+               rc == RETORT_OK ? "true" : "false", status);
+        cli_json_str(rc == RETORT_OK ? "ok"
+                     : rc == RETORT_EPENDING ? "pending"
+                     : rc == RETORT_ECHECKSUM ? "edited"
+                     : rc == RETORT_EDIRTY ? "dirty"
+                     : rc == RETORT_EUNKNOWN ? "unknown"
+                     : rc == RETORT_ELOCK ? "lock"
+                     : rc == RETORT_ECONNECT ? "connect" : "error");
+        fputs(",\"message\":", stdout);
+        if (msg)
+            cli_json_str(msg);
+        else
+            fputs("null", stdout);
+        fputs(",\"current\":", stdout);
+        if (have_cur)
+            cli_json_list(cur);
+        else
+            fputs("null", stdout);
+        fputs("}\n", stdout);
+        if (msg)
+            cli_fail(c, "%s", msg);
+        free(msg);
+        retort_free(r);
+        return status;
+    }
     if (rc == RETORT_OK && c->schema_path) {
         status = check_schema(c, r);
     } else if (rc == RETORT_OK) {

@@ -21,6 +21,10 @@ int cmd_heads(cli *c)
     int status = CLI_EXIT_OK;
     if (retort_heads(r, &heads) != RETORT_OK) {
         status = cli_lib_fail(c, r);
+    } else if (c->format_json) {
+        fputs("{\"format\":\"retort.heads/1\",\"heads\":", stdout);
+        cli_json_list(heads);
+        fputs("}\n", stdout);
     } else if (c->cfg.verbosity <= 0) {
         for (const char *p = heads; *p;) {
             size_t k = strcspn(p, " ");

@@ -119,14 +119,14 @@ const cli_command cli_commands[] = {
      "  --format json     the schema retort.log/1 of retort(1) (also --json)\n"
      "\n"
      "Does not read the migrations directory.  Changes nothing.\n"},
-    {"current", cmd_current, 0, 0, 0, "current",
+    {"current", cmd_current, OPT_FORMAT, 0, 0, "current [--format json]",
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"
      "applied child), one per line; nothing at base.  With -v each line also says\n"
      "whether it is a head of the directory, whether it is dirty, and its message.\n"
      "A dirty revision (failed midway) is also reported on stderr, with the way\n"
      "to resolve it.\n"},
-    {"heads", cmd_heads, 0, 0, 0, "heads",
+    {"heads", cmd_heads, OPT_FORMAT, 0, 0, "heads [--format json]",
      "print the heads of the migrations directory",
      "Prints the revisions of the directory that have no child, one per line.\n"
      "Does not connect.  With -v each line also has the message.\n"},
@@ -144,16 +144,18 @@ const cli_command cli_commands[] = {
     {"show", cmd_show, 0, 1, 1, "show ID",
      "print one revision: parents, children, flags, file",
      "ID is a revision id, or 'head' for the single head.  Does not connect.\n"},
-    {"check", cmd_check, OPT_SCHEMA | OPT_ALLOW_OUT_OF_ORDER, 0, 0,
-     "check [--schema FILE] [--allow-out-of-order]",
+    {"check", cmd_check, OPT_SCHEMA | OPT_ALLOW_OUT_OF_ORDER | OPT_FORMAT, 0, 0,
+     "check [--schema FILE] [--allow-out-of-order] [--format json]",
      "exit 0 at head with applied files unchanged (else 3, 4 or 5)",
      "Compares the database with the directory without changing anything.\n"
      "Exit status: 0 at head with every applied SQL file unchanged; 3 when\n"
      "revisions remain to be applied; 4 when the text of an applied SQL\n"
      "migration changed since it was applied; 5 (with --schema) when the\n"
-     "database's schema differs from the declared one; 1 for any other failure\n"
-     "(a dirty database, a revision the directory does not know, a revision\n"
-     "added out of order, no connection).\n"
+     "database's schema differs from the declared one; 6 lock timeout; 7 no\n"
+     "connection; 8 a dirty database; 1 for any other failure (a revision the\n"
+     "directory does not know, a revision added out of order).\n"
+     "With --format json (or --json), one object (retort.check/1 in retort(1))\n"
+     "on stdout whatever the verdict; the exit status is the same.\n"
      "\n"
      "  --allow-out-of-order   report revisions added out of order as pending (3)\n"
      "  --schema FILE   also compare the schema at head with the one FILE declares\n"

@@ -106,4 +106,19 @@ expect_eq "$(json "d['format'], [(e['seq'], e['revision'], e['outcome'], e['erro
 run log --outcome maybe
 expect_status 2 "log --outcome with another word is a usage error"
 
+# --- JSON of current, heads and check (the database holds 001_a 002_b)
+run current --format json
+expect_status 0 "current --format json succeeds"
+expect_eq "$(json "d['format'], [(x['id'], x['head'], x['dirty'], x['message']) for x in d['current']]")" \
+    "retort.current/1 [('002_b', False, False, 'create b')]" "current --format json names each current revision"
+run heads --json
+expect_status 0 "heads --json succeeds"
+expect_eq "$(json "d['format'], d['heads']")" "retort.heads/1 ['003_c']" "heads --json lists the heads"
+run check --json
+expect_status 3 "check --json keeps the exit status (3: pending)"
+expect_eq "$(json "d['format'], d['ok'], d['exit_status'], d['code'], '003_c' in d['message']")" \
+    "retort.check/1 False 3 pending True" "check --json says why"
+run check --json --schema x.sql
+expect_status 2 "check --json --schema is a usage error for now"
+
 done_testing
