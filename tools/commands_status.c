@@ -440,3 +440,83 @@ int cli_dry_run(cli *c, retort *r, int direction, const char *target)
                count == 1 ? "" : "s", direction > 0 ? "applied" : "reverted");
     return CLI_EXIT_OK;
 }
+
+/* ------------------------------------------------------------ repair */
+
+typedef struct edited {
+    strbuf ids;
+    int n;
+} edited;
+
+static void collect_edited(const char *id, const char *parents, const char *message,
+                           const char *state, const char *applied_at, long duration_ms,
+                           int flags, void *user)
+{
+    (void)parents, (void)message, (void)state, (void)applied_at, (void)duration_ms;
+    edited *e = user;
+    if (!(flags & RETORT_ROW_EDITED))
+        return;
+    if (e->n++)
+        sb_addc(&e->ids, ' ');
+    sb_add(&e->ids, id);
+}
+
+/* repair [ID...]: re-records the checksums of applied SQL revisions whose
+ * files were edited on purpose; without IDs, every such revision. */
+int cmd_repair(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    edited e = {{0}, 0};
+    int status = CLI_EXIT_OK;
+    if (!c->nargs) {
+        if (retort_versions(r, collect_edited, &e) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+            goto out;
+        }
+    } else {
+        for (int i = 0; i < c->nargs; i++) {
+            if (i)
+                sb_addc(&e.ids, ' ');
+            sb_add(&e.ids, c->args[i]);
+            e.n++;
+        }
+    }
+    if (sb_failed(&e.ids)) {
+        status = cli_fail(c, "out of memory");
+        goto out;
+    }
+    if (!e.n) {
+        cli_say(c, "Nothing to repair: no applied migration's file changed\n");
+        goto out;
+    }
+    char *ids = sb_take(&e.ids);
+    if (!ids) {
+        status = cli_fail(c, "out of memory");
+        goto out;
+    }
+    for (char *p = ids; *p && status == CLI_EXIT_OK;) {
+        size_t k = strcspn(p, " ");
+        char save = p[k];
+        p[k] = '\0';
+        if (c->dry_run) {
+            printf("Would repair %s (re-record its checksum)\n", p);
+        } else if (retort_repair(r, p) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else {
+            cli_say(c, "Repaired %s: its current text is recorded as applied\n", p);
+            fflush(stdout);
+        }
+        p[k] = save;
+        p += k;
+        p += strspn(p, " ");
+    }
+    if (c->dry_run && status == CLI_EXIT_OK)
+        printf("Dry run: nothing was changed\n");
+    free(ids);
+out:
+    sb_free(&e.ids);
+    retort_free(r);
+    return status;
+}

@@ -182,6 +182,16 @@ const cli_command cli_commands[] = {
      "Without CHECK, all four run.  Prints 'ok CHECK' or 'FAIL CHECK: reason'\n"
      "(naming the revision at fault).  Exit status: 0 when all pass, 1 if any\n"
      "fails.\n"},
+    {"repair", cmd_repair, OPT_DRY_RUN, 0, 64, "repair [ID...] [--dry-run]",
+     "re-record the checksums of applied files edited on purpose",
+     "After an applied SQL migration's file was edited on purpose (a comment, a\n"
+     "fix that must not run again), check exits 4 and upgrade warns.  repair\n"
+     "records the current text of each ID (default: every applied revision whose\n"
+     "file changed, as `status` shows them) as the applied one, runs nothing, and\n"
+     "appends a 'repair' entry naming both checksums to the audit log\n"
+     "(`retort log --revision ID`).\n"
+     "\n"
+     "  --dry-run   list what would be repaired, and change nothing\n"},
     {"mark-applied", cmd_mark_applied, 0, 1, 1, "mark-applied ID",
      "record ID as applied without running it (dirty database)",
      "After a non-transactional revision failed midway and you finished its\n"

@@ -1134,6 +1134,8 @@ static const char *pg_sql(int op)
                "outcome VARCHAR(16) NOT NULL, "
                "error TEXT, "
                "statements_done INTEGER)";
+    case RETORT_SQL_UPDATE_CHECKSUM:
+        return "UPDATE {table} SET checksum = $2 WHERE id = $1";
     case RETORT_SQL_SELECT_LOG:
         return "SELECT seq::text, revision, direction, "
                "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "

@@ -313,6 +313,7 @@ _PROTOTYPES = {
     "retort_revision_info": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, _c_char_pp,
                                             _c_char_pp, _c_char_pp, _c_int_p]),
     "retort_applied": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
+    "retort_repair": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_versions": (ctypes.c_int, [ctypes.c_void_p, _VERSION_FN, ctypes.c_void_p]),
     "retort_audit_log": (ctypes.c_int, [ctypes.c_void_p, _AUDIT_FN, ctypes.c_void_p]),
     # settings
@@ -999,6 +1000,11 @@ class Retort:
     def applied(self):
         """Every recorded revision in the order applied."""
         return _words_s(self._out_string(self._lib.retort_applied))
+
+    def repair(self, revision):
+        """Re-records the checksum of an applied SQL revision whose text was
+        edited on purpose (retort_repair); audited."""
+        self._check(self._lib.retort_repair(self._handle(), _enc(revision, "revision")))
 
     def versions(self):
         """The version table's rows in the order applied (retort_versions):

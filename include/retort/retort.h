@@ -285,6 +285,18 @@ RETORT_API int retort_plan(retort *r, int direction, const char *target, const c
 RETORT_API int retort_mark_applied(retort *r, const char *id);
 RETORT_API int retort_mark_reverted(retort *r, const char *id);
 
+/*
+ * After an applied SQL migration's text was edited on purpose (a comment, a
+ * fix that must not run again): records its current checksum in the version
+ * table, so that checks stop reporting it, and appends a "repair" entry
+ * naming both checksums to the audit log.  Runs nothing.  RETORT_OK without
+ * any change when the checksums already match.  Errors: RETORT_EINVAL (id
+ * NULL; a revision registered with callbacks, which has no checksum),
+ * RETORT_ENOTFOUND (id not registered, or not applied), RETORT_EDIRTY (its
+ * row is dirty: resolve it first), database errors.
+ */
+RETORT_API int retort_repair(retort *r, const char *id);
+
 /* ----------------------------------------------------------- introspection */
 
 /* Revision flags reported by retort_revision_info(). */

@@ -121,4 +121,35 @@ expect_eq "$(json "d['format'], d['ok'], d['exit_status'], d['code'], '003_c' in
 run check --json --schema x.sql
 expect_status 2 "check --json --schema is a usage error for now"
 
+# --- repair: an applied file edited on purpose
+rm -f $DB
+m 003_c "create c" "CREATE TABLE c (x INTEGER);" "DROP TABLE c;"
+run upgrade
+expect_status 0 "upgrade to head"
+m 002_b "create b" "CREATE TABLE b (x INTEGER); -- reviewed" "DROP TABLE b;"
+run check
+expect_status 4 "check exits 4 after an applied file was edited"
+expect_err "retort repair 002_b" "the checksum error suggests retort repair"
+old=$(sql $DB "SELECT checksum FROM retort_version WHERE id = '002_b';")
+run repair --dry-run
+expect_status 0 "repair --dry-run succeeds"
+expect_eq "$(cat "$TMP/out")" "Would repair 002_b (re-record its checksum)
+Dry run: nothing was changed" "repair --dry-run lists the edited revision"
+expect_eq "$(sql $DB "SELECT checksum FROM retort_version WHERE id = '002_b';")" "$old" \
+    "repair --dry-run changed no checksum"
+run repair
+expect_status 0 "repair succeeds"
+expect_eq "$(cat "$TMP/out")" "Repaired 002_b: its current text is recorded as applied" "repair names what it repaired"
+expect_eq "$([ "$(sql $DB "SELECT checksum FROM retort_version WHERE id = '002_b';")" != "$old" ] && echo changed)" \
+    "changed" "the version row holds the new checksum"
+run check
+expect_status 0 "check passes after repair"
+run log --revision 002_b
+expect_out "002_b repair ok: checksum re-recorded: " "the repair is in the audit log, with both checksums"
+run repair
+expect_eq "$(cat "$TMP/out")" "Nothing to repair: no applied migration's file changed" "a second repair finds nothing"
+run repair 003_nope
+expect_status 1 "repair of an unknown revision fails"
+expect_err "not registered" "and says so"
+
 done_testing

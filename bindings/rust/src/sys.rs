@@ -173,6 +173,7 @@ extern "C" {
         flags: *mut c_int,
     ) -> c_int;
     pub fn retort_applied(r: *mut retort, ids: *mut *const c_char) -> c_int;
+    pub fn retort_repair(r: *mut retort, id: *const c_char) -> c_int;
     pub fn retort_versions(r: *mut retort, func: Option<retort_version_fn>, user: *mut c_void)
                            -> c_int;
     pub fn retort_audit_log(r: *mut retort, func: Option<retort_audit_fn>, user: *mut c_void)
