@@ -193,7 +193,8 @@ static int check_state(retort *r, int checksum_strict)
         append_row_ids(s, 1, &ids);
         rt_fail(r, RETORT_EUNKNOWN,
                 "the version table %s records revision%s %s that this application does not "
-                "know (applied by a newer version? set tolerate_unknown to accept that)",
+                "know (applied by a newer version? set tolerate_unknown to accept that "
+                "(command: pass --set tolerate_unknown=true to accept that))",
                 r->qtable, s->nunknown > 1 ? "s" : "", rt_buf_str(&ids));
         rt_buf_free(&ids);
         return RETORT_EUNKNOWN;

@@ -95,6 +95,9 @@ int cli_fail(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports the library's message for r; returns CLI_EXIT_FAILURE. */
 int cli_lib_fail(cli *c, retort *r);
+/* msg with the library's API advice replaced by its "(command: ...)" form;
+ * malloc'd, NULL on ENOMEM. */
+char *cli_advice(const char *msg);
 /* Prints to stdout unless -q. */
 void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

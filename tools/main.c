@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "strbuf.h"
 
-enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, C_OPTION };
+enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, G_SET, C_OPTION };
 
 typedef struct opt_spec {
     const char *lname;
@@ -33,6 +33,7 @@ static const opt_spec options[] = {
     {"quiet", 'q', 0, G_QUIET, 0},
     {"help", 'h', 0, G_HELP, 0},
     {"version", 'V', 0, G_VERSION, 0},
+    {"set", 0, 1, G_SET, 0},
     {"message", 'm', 1, C_OPTION, OPT_MESSAGE},
     {"parents", 0, 1, C_OPTION, OPT_PARENTS},
     {"lang", 0, 1, C_OPTION, OPT_LANG},
@@ -98,9 +99,55 @@ int cli_exit_for(int code)
     }
 }
 
+/*
+ * The library's advice in command syntax: the library writes API advice
+ * followed by "(command: TEXT)"; for a command user, the API part (from the
+ * first "retort_" or "set " of its clause, a clause ending at ';', ':' or
+ * '.') is replaced by TEXT.  malloc'd; NULL on ENOMEM.
+ */
+char *cli_advice(const char *msg)
+{
+    strbuf out = {0};
+    const char *p = msg;
+    for (;;) {
+        const char *cmd = strstr(p, "(command: ");
+        if (!cmd)
+            break;
+        const char *end = strchr(cmd, ')');
+        /* the matching ')' of "(command: ...)": TEXT has no parentheses */
+        if (!end)
+            break;
+        const char *clause = cmd;
+        while (clause > p && !strchr(";:.", clause[-1]))
+            clause--;
+        const char *api = NULL;
+        for (const char *q = clause; q < cmd; q++)
+            if ((strncmp(q, "retort_", 7) == 0 || strncmp(q, "set ", 4) == 0 ||
+                 strncmp(q, "Set ", 4) == 0) &&
+                (q == clause || q[-1] == ' ')) {
+                api = q;
+                break;
+            }
+        if (!api) {
+            sb_add_n(&out, p, (size_t)(end + 1 - p));
+            p = end + 1;
+            continue;
+        }
+        sb_add_n(&out, p, (size_t)(api - p));
+        const char *text = cmd + strlen("(command: ");
+        sb_add_n(&out, text, (size_t)(end - text));
+        p = end + 1;
+        /* "... (command: ...))": the clause's own closing parenthesis stays */
+    }
+    sb_add(&out, p);
+    return sb_take(&out);
+}
+
 int cli_lib_fail(cli *c, retort *r)
 {
-    cli_fail(c, "%s", retort_errmsg(r));
+    char *advice = cli_advice(retort_errmsg(r));
+    cli_fail(c, "%s", advice ? advice : retort_errmsg(r));
+    free(advice);
     int status = cli_exit_for(retort_errcode(r));
     return status == CLI_EXIT_OK ? CLI_EXIT_FAILURE : status;
 }
@@ -126,7 +173,9 @@ static void cli_log(int level, const char *message, void *user)
                        : level == RETORT_LOG_INFO ? "info"
                                                   : "debug";
     fflush(stdout);
-    fprintf(stderr, "retort: %s: %s\n", name, message);
+    char *advice = cli_advice(message);
+    fprintf(stderr, "retort: %s: %s\n", name, advice ? advice : message);
+    free(advice);
 }
 
 int cli_open(cli *c, retort **out, int load)
@@ -185,6 +234,8 @@ typedef struct parse_state {
     const char *seen_name[16];     /* as written, for "does not apply" */
     strbuf parents;
     int parents_given;
+    const char **sets; /* --set NAME=VALUE values */
+    int nsets;
 } parse_state;
 
 static int set_once(parse_state *ps, const char **slot, const char *value, const char *name)
@@ -217,6 +268,10 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return 0;
     case G_VERSION:
         ps->version = 1;
+        return 0;
+    case G_SET:
+        /* Repeatable; validated when applied, by the library's retort_set. */
+        ps->sets[ps->nsets++] = value;
         return 0;
     default:
         break;
@@ -356,8 +411,12 @@ int main(int argc, char **argv)
     memset(&ps, 0, sizeof ps);
     ps.c = &c;
     ps.pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.pos);
-    if (!ps.pos)
+    ps.sets = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.sets);
+    if (!ps.pos || !ps.sets) {
+        free(ps.pos);
+        free(ps.sets);
         return cli_fail(NULL, "out of memory");
+    }
     int status = parse_args(&ps, argc, argv);
     const cli_command *cmd = NULL;
 
@@ -437,6 +496,8 @@ int main(int argc, char **argv)
         cli_config_free(&c.cfg);
         goto done;
     }
+    c.cfg.set_args = ps.sets;
+    c.cfg.nset_args = ps.nsets;
     status = cmd->run(&c);
     cli_config_free(&c.cfg);
 
@@ -444,6 +505,7 @@ done:
     sb_free(&ps.parents);
     free(c.parents);
     free(ps.pos);
+    free(ps.sets);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;
