@@ -131,6 +131,7 @@ int cmd_test(cli *c);
 int cmd_status(cli *c);
 int cmd_log(cli *c);
 int cmd_repair(cli *c);
+int cmd_redo(cli *c);
 
 /* commands_status.c: JSON strings and arrays on stdout, and the plan that
  * --dry-run prints for upgrade (direction 1) or downgrade (-1). */

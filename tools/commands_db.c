@@ -201,6 +201,49 @@ static int migrate(cli *c, int direction, const char *target)
 
 int cmd_upgrade(cli *c) { return migrate(c, 1, c->nargs ? c->args[0] : "head"); }
 
+/* redo: reverts the current revision (the single applied head) and applies
+ * it again, for a migration being written.  Two operations: if the upgrade
+ * fails, the database stays one step down, which the output says. */
+int cmd_redo(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    const char *cur;
+    char *id = NULL;
+    int status;
+    if (retort_current(r, &cur) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+        goto out;
+    }
+    if (!*cur || strchr(cur, ' ')) {
+        status = cli_fail(c, *cur ? "the database has several current revisions (%s): redo "
+                                    "needs one; use downgrade and upgrade with ids"
+                                  : "the database is at base%s: nothing to redo",
+                          *cur ? cur : "");
+        goto out;
+    }
+    if (!(id = strdup(cur))) {
+        status = cli_fail(c, "out of memory");
+        goto out;
+    }
+    progress p = {c, 0, NULL, NULL, 0, isatty(STDOUT_FILENO), 0, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    if (c->cfg.verbosity > 0 || p.tty)
+        load_parents(&p, r);
+    int rc = retort_set_event_fn(r, on_step, &p);
+    if (rc == RETORT_OK)
+        rc = retort_downgrade(r, "-1");
+    if (rc == RETORT_OK)
+        rc = retort_upgrade(r, id);
+    status = rc != RETORT_OK ? cli_lib_fail(c, r) : say_now(c, r, "Now at");
+    free_parents(&p);
+out:
+    free(id);
+    retort_free(r);
+    return status;
+}
+
 int cmd_downgrade(cli *c)
 {
     if (c->sql && !strchr(c->args[0], ':'))

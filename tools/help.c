@@ -86,6 +86,12 @@ const cli_command cli_commands[] = {
      "  --dry-run   print the plan and change nothing (--format json: as JSON)\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
      "          must be FROM:TO, since offline the current revision is unknown.\n"},
+    {"redo", cmd_redo, 0, 0, 0, "redo",
+     "revert the current revision and apply it again",
+     "For a migration being written: downgrades the database's single current\n"
+     "revision one step and upgrades it again, printing both steps.  Refuses at\n"
+     "base or with several current revisions.  If the upgrade fails, the\n"
+     "database stays one step down (the output says which steps ran).\n"},
     {"stamp", cmd_stamp, OPT_DRY_RUN, 1, 1, "stamp TARGET [--dry-run]",
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"

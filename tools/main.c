@@ -219,6 +219,50 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
     return CLI_EXIT_OK;
 }
 
+/* Edit distance of a and b (b at most 63 characters), for "did you mean". */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The command name closest to name (edit distance at most 2, or name a
+ * prefix of exactly one), or NULL. */
+static const char *closest_command(const char *name)
+{
+    const char *best = NULL;
+    size_t bestd = 3, n = strlen(name);
+    for (int i = 0; i < cli_ncommands; i++) {
+        size_t d = edit_distance(name, n, cli_commands[i].name);
+        if (n >= 2 && strncmp(cli_commands[i].name, name, n) == 0)
+            d = 1;
+        if (d < bestd) {
+            bestd = d;
+            best = cli_commands[i].name;
+        }
+    }
+    return best;
+}
+
 static int is_relative_target(const char *a)
 {
     return a[0] == '-' && a[1] && strspn(a + 1, "0123456789") == strlen(a + 1);
@@ -355,8 +399,21 @@ static int parse_args(parse_state *ps, int argc, char **argv)
             for (size_t k = 0; k < NOPTIONS; k++)
                 if (strlen(options[k].lname) == nl && memcmp(options[k].lname, name, nl) == 0)
                     o = &options[k];
-            if (!o)
+            if (!o) {
+                const char *best = NULL;
+                size_t bestd = 3;
+                for (size_t k = 0; k < NOPTIONS; k++) {
+                    size_t d = edit_distance(name, nl, options[k].lname);
+                    if (d < bestd) {
+                        bestd = d;
+                        best = options[k].lname;
+                    }
+                }
+                if (best)
+                    return cli_usage(ps->c, "unknown option '%.*s'; did you mean '--%s'?",
+                                     (int)(nl + 2), a, best);
                 return cli_usage(ps->c, "unknown option '%.*s'", (int)(nl + 2), a);
+            }
             const char *value = NULL;
             if (o->has_arg) {
                 if (eq)
@@ -429,14 +486,21 @@ int main(int argc, char **argv)
             status = cli_usage(&c, "unexpected argument '%s'", ps.pos[1]);
         } else if (!(cmd = cli_find_command(ps.pos[0]))) {
             c.command = "help";
-            status = cli_usage(&c, "unknown command '%s'", ps.pos[0]);
+            const char *best = closest_command(ps.pos[0]);
+            status = best ? cli_usage(&c, "unknown command '%s'; did you mean '%s'?", ps.pos[0],
+                                      best)
+                          : cli_usage(&c, "unknown command '%s'", ps.pos[0]);
         } else {
             cli_print_command_help(cmd);
         }
         goto done;
     }
-    if (status == 0 && ps.cmd_name && !(cmd = cli_find_command(ps.cmd_name)))
-        status = cli_usage(NULL, "unknown command '%s'", ps.cmd_name);
+    if (status == 0 && ps.cmd_name && !(cmd = cli_find_command(ps.cmd_name))) {
+        const char *best = closest_command(ps.cmd_name);
+        status = best ? cli_usage(NULL, "unknown command '%s'; did you mean '%s'?", ps.cmd_name,
+                                  best)
+                      : cli_usage(NULL, "unknown command '%s'", ps.cmd_name);
+    }
     if (status)
         goto done;
     if (cmd)

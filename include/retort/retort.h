@@ -420,8 +420,9 @@ enum {
  */
 
 /* The version table's name (default "retort_version"); the audit log table
- * is the same name with "_log" appended.  1-63 characters of [A-Za-z0-9_],
- * not starting with a digit. */
+ * is the same name with "_log" appended.  1-59 characters of [A-Za-z0-9_]
+ * (so that the log table's name fits PostgreSQL's 63), not starting with a
+ * digit. */
 RETORT_API int retort_set_version_table(retort *r, const char *name);
 
 /* The schema holding the version table (PostgreSQL; created if missing).

@@ -152,4 +152,26 @@ run repair 003_nope
 expect_status 1 "repair of an unknown revision fails"
 expect_err "not registered" "and says so"
 
+# --- redo: the current revision down and up again
+run redo
+expect_status 0 "redo succeeds"
+expect_eq "$(cat "$TMP/out")" "Reverted 003_c
+Applied 003_c
+Now at 003_c" "redo reverts and re-applies the current revision"
+expect_eq "$(sql $DB "SELECT direction || ':' || outcome FROM retort_version_log WHERE revision = '003_c' ORDER BY seq;" | tail -2 | tr '\n' ' ')" \
+    "down:ok up:ok " "the audit log holds both steps"
+run downgrade base
+run redo
+expect_status 1 "redo at base fails"
+expect_err "at base: nothing to redo" "saying there is nothing to redo"
+
+# --- did you mean
+run upgarde
+expect_status 2 "a misspelt command is a usage error"
+expect_err "unknown command 'upgarde'; did you mean 'upgrade'?" "naming the closest command"
+run upgrade --dryrun
+expect_err "unknown option '--dryrun'; did you mean '--dry-run'?" "and the closest option"
+run help hisotry
+expect_err "did you mean 'history'?" "help names the closest command too"
+
 done_testing
