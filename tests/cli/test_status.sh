@@ -174,4 +174,16 @@ expect_err "unknown option '--dryrun'; did you mean '--dry-run'?" "and the close
 run help hisotry
 expect_err "did you mean 'history'?" "help names the closest command too"
 
+# --- on a terminal: one compact [i/n] line per step, with elapsed time
+if command -v script >/dev/null 2>&1; then
+    script -qec "\"$RETORT\" upgrade" /dev/null >"$TMP/tty" 2>&1
+    expect_eq "$(grep -c '\[1/3\] Running upgrade base -> 001_a (create a)' "$TMP/tty")" "1" \
+        "a terminal sees each step announced as [i/n] before it runs"
+    expect_eq "$(tr '\r' '\n' <"$TMP/tty" | grep -c '\[3/3\] Applied 003_c in [0-9]* ms (elapsed [0-9.]* s)')" "1" \
+        "and its outcome, duration and the elapsed time on the same line"
+    expect_eq "$(applied $DB)" "001_a 002_b 003_c" "the terminal run applied everything"
+else
+    ok "# SKIP script(1) is not installed"
+fi
+
 done_testing
