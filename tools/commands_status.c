@@ -110,12 +110,17 @@ static void free_rows(vrows *rs)
     free(rs->v);
 }
 
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const vrow *)a)->id, ((const vrow *)b)->id);
+}
+
+/* rs sorted by id (sort_rows): a binary search. */
 static const vrow *find_row(const vrows *rs, const char *id)
 {
-    for (int i = 0; i < rs->n; i++)
-        if (rs->v[i].id && strcmp(rs->v[i].id, id) == 0)
-            return &rs->v[i];
-    return NULL;
+    vrow key;
+    key.id = (char *)id;
+    return rs->n ? bsearch(&key, rs->v, (size_t)rs->n, sizeof *rs->v, cmp_row) : NULL;
 }
 
 /* The registered revisions, with "needed": some applied revision descends
@@ -123,13 +128,33 @@ static const vrow *find_row(const vrows *rs, const char *id)
 typedef struct reg {
     const char **id, **parents, **message;
     int *flags, *needed, n;
+    int *by_id; /* indexes sorted by id, for index_of */
 } reg;
 
+static const reg *sort_reg; /* qsort has no context argument */
+
+static int cmp_index(const void *a, const void *b)
+{
+    return strcmp(sort_reg->id[*(const int *)a], sort_reg->id[*(const int *)b]);
+}
+
+/* The registry index of id[0..len), or -1: a binary search of by_id. */
 static int index_of(const reg *g, const char *id, size_t len)
 {
-    for (int i = 0; i < g->n; i++)
-        if (strlen(g->id[i]) == len && memcmp(g->id[i], id, len) == 0)
-            return i;
+    int lo = 0, hi = g->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const char *m = g->id[g->by_id[mid]];
+        int c = strncmp(m, id, len);
+        if (c == 0 && m[len] != '\0')
+            c = 1;
+        if (c == 0)
+            return g->by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
     return -1;
 }
 
@@ -235,7 +260,8 @@ int cmd_status(cli *c)
     g.message = calloc(n, sizeof *g.message);
     g.flags = calloc(n, sizeof *g.flags);
     g.needed = calloc(n, sizeof *g.needed);
-    if (!g.id || !g.parents || !g.message || !g.flags || !g.needed) {
+    g.by_id = calloc(n, sizeof *g.by_id);
+    if (!g.id || !g.parents || !g.message || !g.flags || !g.needed || !g.by_id) {
         status = cli_fail(c, "out of memory");
         goto out;
     }
@@ -245,11 +271,18 @@ int cmd_status(cli *c)
             status = cli_lib_fail(c, r);
             goto out;
         }
+    for (int i = 0; i < g.n; i++)
+        g.by_id[i] = i;
+    sort_reg = &g;
+    qsort(g.by_id, (size_t)g.n, sizeof *g.by_id, cmp_index);
     for (int i = 0; i < rs.n; i++) {
         int k = index_of(&g, rs.v[i].id, strlen(rs.v[i].id));
-        if (k >= 0)
+        if (k >= 0 && !g.needed[k])
             mark_needed(&g, k);
     }
+    /* For find_row; the unknown rows are then listed by id. */
+    if (rs.n)
+        qsort(rs.v, (size_t)rs.n, sizeof *rs.v, cmp_row);
     int json = c->format_json, first = 1, issues = 0;
     if (json)
         fputs("{\"format\":\"retort.status/1\",\"revisions\":[\n", stdout);
@@ -297,6 +330,7 @@ out:
     free(g.message);
     free(g.flags);
     free(g.needed);
+    free(g.by_id);
     free_rows(&rs);
     retort_free(r);
     return status;
