@@ -999,7 +999,8 @@ static int lock_statement(pg_db *db, const char *sql, int64_t key, int *result,
 /* Who holds the lock, for the message: " (pid N, application 'A', client
  * ADDR)" from pg_locks joined to pg_stat_activity; "" when it cannot be told
  * (it may have just let go).  The application name is the holder's own
- * text: quoted, and cut to a sane length. */
+ * text: quoted, control characters replaced (no forged log lines), and cut
+ * to a sane length. */
 static void lock_holder(pg_db *db, int64_t key, char *out, size_t size)
 {
     char text[32];
@@ -1011,7 +1012,8 @@ static void lock_holder(pg_db *db, int64_t key, char *out, size_t size)
      * bits, objsubid = 1. */
     if (run_params(db,
                    "SELECT 'pid ' || l.pid::text"
-                   " || coalesce(', application ''' || left(nullif(a.application_name, ''), 64)"
+                   " || coalesce(', application ''' || left(regexp_replace("
+                   "nullif(a.application_name, ''), '[[:cntrl:]]', '?', 'g'), 64)"
                    " || '''', '')"
                    " || coalesce(', client ' || host(a.client_addr), ', client local socket')"
                    " FROM pg_catalog.pg_locks l"

@@ -144,7 +144,7 @@ exec 4>"$TMP/gate_in"
 printf "SELECT 'held' FROM pg_advisory_lock(7770777);\n" >&4
 read -r held <"$TMP/gate_out"
 expect_eq "$held" "held" "a psql session holds the gate"
-PGAPPNAME=holder_app "$RETORT" --url "$LURL" upgrade >"$TMP/a.out" 2>"$TMP/a.err" &
+PGAPPNAME="$(printf 'holder_app\nforged')" "$RETORT" --url "$LURL" upgrade >"$TMP/a.out" 2>"$TMP/a.err" &
 apid=$!
 # A holds retort's lock once it waits on the gate: wait for that state.
 n=0
@@ -156,7 +156,7 @@ done
 run -v --url "$LURL" --set lock_timeout=5500 upgrade
 expect_status 6 "a migrator that cannot take the lock exits 6"
 expect_err "retort: info: waiting for the migration lock (5 s of 5 s): " "it says it waits, after 5 s"
-expect_err "application 'holder_app'" "naming the holder's application"
+expect_err "application 'holder_app?forged'" "naming the holder's application, control characters replaced"
 expect_err "held by another session (pid " "and its pid"
 expect_err "timed out after 5500 ms (lock_timeout)" "the timeout names the setting"
 printf "SELECT pg_advisory_unlock(7770777);\n" >&4
