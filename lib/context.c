@@ -92,6 +92,14 @@ retort *rt_guard_enter(retort *r)
 void rt_guard_leave(retort **rp)
 {
     retort *r = *rp;
+    /* The outermost public call failed: its message goes to the log once,
+     * at ERROR level, so that an application routing the log to syslog
+     * sees every failure without logging retort_errmsg() itself.  Still
+     * inside the guard: a log function calling retort_free is deferred. */
+    if (r && r->busy == 1 && r->errcode != RETORT_OK && !r->err_logged) {
+        r->err_logged = 1;
+        rt_log(r, RETORT_LOG_ERROR, "%s", retort_errmsg(r));
+    }
     if (r && --r->busy == 0 && r->free_pending) {
         r->free_pending = 0;
         retort_free(r);

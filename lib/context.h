@@ -84,6 +84,7 @@ struct retort {
     int busy;         /* public calls in progress on this context (RT_GUARD) */
     int free_pending; /* retort_free was called during one: the outermost frees */
     int errcode;
+    int err_logged;   /* errmsg was delivered to the log at ERROR level */
     rt_buf errmsg;
     rt_buf out;  /* the string most recently returned to the caller */
     rt_buf out2; /* a second returned string, for calls that return two */

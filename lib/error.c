@@ -93,12 +93,14 @@ RETORT_API void retort_report_secret(retort_report *rep, const char *value)
 void rt_clear_error(retort *r)
 {
     r->errcode = RETORT_OK;
+    r->err_logged = 0;
     rt_buf_reset(&r->errmsg);
 }
 
 int rt_fail(retort *r, int code, const char *fmt, ...)
 {
     r->errcode = code;
+    r->err_logged = 0;
     rt_buf_reset(&r->errmsg);
     va_list ap;
     va_start(ap, fmt);

@@ -1317,6 +1317,7 @@ RETORT_API int retort_load_dir(retort *r, const char *path)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (!path || !*path)
         return rt_fail(r, RETORT_EINVAL, "retort_load_dir: the directory path is %s",

@@ -565,6 +565,7 @@ RETORT_API int retort_add(retort *r, const char *id, const char *parents, const 
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (r->in_callback)
         return rt_fail(r, RETORT_EMISUSE, "retort_add called from inside a migration callback");
@@ -579,6 +580,7 @@ RETORT_API int retort_add_sql(retort *r, const char *id, const char *parents,
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (r->in_callback)
         return rt_fail(r, RETORT_EMISUSE,
@@ -630,6 +632,7 @@ RETORT_API int retort_revision_set_transactional(retort *r, const char *id, int 
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (!id)
         return rt_fail(r, RETORT_EINVAL, "retort_revision_set_transactional: id is NULL");

@@ -194,7 +194,8 @@ static int check_state(retort *r, int checksum_strict)
         append_row_ids(s, 1, &ids);
         rt_fail(r, RETORT_EUNKNOWN,
                 "the version table %s records revision%s %s that this application does not "
-                "know (applied by a newer version? set tolerate_unknown to accept that)",
+                "know (applied by a newer version? set tolerate_unknown to accept that "
+                "(command: pass --set tolerate_unknown=true to accept that))",
                 r->qtable, s->nunknown > 1 ? "s" : "", rt_buf_str(&ids));
         rt_buf_free(&ids);
         return RETORT_EUNKNOWN;
@@ -212,12 +213,14 @@ static int check_state(retort *r, int checksum_strict)
             return rt_fail(r, RETORT_ECHECKSUM,
                            "revision '%s' was applied from SQL text with checksum %.12s..., but "
                            "its registered text now has checksum %.12s...: the migration was "
-                           "edited after it was applied",
-                           rev->id, row->checksum, rev->checksum);
+                           "edited after it was applied; restore it, or if the edit was "
+                           "intended record it with retort_repair (command: retort repair %s)",
+                           rev->id, row->checksum, rev->checksum, rev->id);
         rt_log(r, RETORT_LOG_WARN,
                "revision '%s' was applied from SQL text with checksum %.12s..., but its "
-               "registered text now has checksum %.12s... (edited after it was applied)",
-               rev->id, row->checksum, rev->checksum);
+               "registered text now has checksum %.12s... (edited after it was applied; if "
+               "intended, record it with retort_repair, command: retort repair %s)",
+               rev->id, row->checksum, rev->checksum, rev->id);
     }
     return RETORT_OK;
 }
@@ -754,19 +757,43 @@ static int run_non_transactional(retort *r, run *x, const rt_rev *rev)
     return RETORT_OK;
 }
 
+/* How often a migrator waiting for the lock says so (milliseconds). */
+#define RT_LOCK_NOTICE_MS 5000
+
 static int lock_run(retort *r, int *exclusive)
 {
     *exclusive = 0;
     if (!r->backend->lock)
         return RETORT_OK;
-    struct retort_report rep;
-    rt_report_init(&rep);
-    int rc = r->backend->lock(r->db, r->schema_in_use, r->version_table, r->lock_timeout_ms,
-                              exclusive, &rep);
-    if (rc != RETORT_OK)
-        rc = rt_fail_report(r, &rep, RETORT_ELOCK, "cannot take the migration lock");
-    rt_report_free(&rep);
-    return rc;
+    /* The wait is cut into slices of RT_LOCK_NOTICE_MS so that an operator
+     * watching a stuck deploy sees, every few seconds, that retort waits
+     * and for whom (the driver's message names the holder). */
+    int total = r->lock_timeout_ms, waited = 0;
+    for (;;) {
+        int slice = total - waited < RT_LOCK_NOTICE_MS ? total - waited : RT_LOCK_NOTICE_MS;
+        struct retort_report rep;
+        rt_report_init(&rep);
+        int rc = r->backend->lock(r->db, r->schema_in_use, r->version_table, slice, exclusive,
+                                  &rep);
+        if (rc == RETORT_OK || rt_report_code(&rep, rc) != RETORT_ELOCK) {
+            if (rc != RETORT_OK)
+                rc = rt_fail_report(r, &rep, RETORT_ELOCK, "cannot take the migration lock");
+            rt_report_free(&rep);
+            return rc;
+        }
+        waited += slice;
+        if (waited >= total) {
+            rc = rt_fail(r, RETORT_ELOCK,
+                         "cannot take the migration lock: timed out after %d ms (lock_timeout): "
+                         "%s",
+                         total, rt_report_message(&rep));
+            rt_report_free(&rep);
+            return rc;
+        }
+        rt_log(r, RETORT_LOG_INFO, "waiting for the migration lock (%d s of %d s): %s",
+               waited / 1000, total / 1000, rt_report_message(&rep));
+        rt_report_free(&rep);
+    }
 }
 
 static void unlock_run(retort *r)
@@ -1398,4 +1425,66 @@ RETORT_API int retort_mark_reverted(retort *r, const char *id)
 {
     RT_GUARD(r);
     return mark(r, id, 0);
+}
+
+typedef struct {
+    const rt_rev *rev;
+    const char *old_checksum;
+} repair_arg;
+
+static int repair_change(retort *r, const void *p)
+{
+    const repair_arg *a = p;
+    const char *params[] = {a->rev->id, a->rev->checksum};
+    char what[256];
+    snprintf(what, sizeof what, "cannot re-record the checksum of '%.100s'", a->rev->id);
+    int rc = rt_vt_exec(r, RETORT_SQL_UPDATE_CHECKSUM, 2, params, what);
+    if (rc != RETORT_OK)
+        return rc;
+    char now[ISO_LEN], note[200];
+    iso_now(now);
+    snprintf(note, sizeof note, "checksum re-recorded: %.12s... -> %.12s...", a->old_checksum,
+             a->rev->checksum);
+    return rt_vt_log(r, a->rev->id, "repair", now, now, "ok", note, -1);
+}
+
+RETORT_API int retort_repair(retort *r, const char *id)
+{
+    RT_GUARD(r);
+    int rc = rt_prepare(r, "retort_repair", 1);
+    if (rc != RETORT_OK)
+        return rc;
+    if (!id)
+        return rt_fail(r, RETORT_EINVAL, "retort_repair: id is NULL");
+    int i = rt_registry_find(&r->reg, id, strlen(id));
+    if (i < 0)
+        return rt_fail(r, RETORT_ENOTFOUND, "repair: revision '%.200s' is not registered", id);
+    const rt_rev *rev = &r->reg.revs[i];
+    if (!(rev->flags & RETORT_REV_SQL))
+        return rt_fail(r, RETORT_EINVAL, "repair: revision '%.200s' is code, not SQL text: it "
+                                         "has no checksum to re-record", id);
+    if ((rc = first_read(r)) != RETORT_OK)
+        return rc;
+    const rt_row *row = NULL;
+    for (int k = 0; k < r->state.n; k++)
+        if (r->state.rows[k].rev == i)
+            row = &r->state.rows[k];
+    if (!row)
+        return rt_fail(r, RETORT_ENOTFOUND, "repair: revision '%.200s' is not applied: "
+                                            "nothing to repair", id);
+    if (row->state && strcmp(row->state, "dirty") == 0)
+        return rt_fail(r, RETORT_EDIRTY, "repair: revision '%.200s' is dirty: resolve it "
+                                         "first with retort_mark_applied or "
+                                         "retort_mark_reverted (command: retort "
+                                         "mark-applied|mark-reverted %.200s)", id, id);
+    if (row->checksum && strcmp(row->checksum, rev->checksum) == 0)
+        return RETORT_OK;
+    char old[65];
+    snprintf(old, sizeof old, "%s", row->checksum ? row->checksum : "");
+    repair_arg a = {rev, old};
+    rc = locked_change(r, id, repair_change, &a);
+    if (rc == RETORT_OK)
+        rt_log(r, RETORT_LOG_WARN, "revision '%s': checksum re-recorded (%.12s... -> %.12s...), "
+                                   "recorded in the audit log", id, old, rev->checksum);
+    return rc;
 }

@@ -40,6 +40,7 @@ static int begin_setting(retort *r)
 
 RETORT_API int retort_set_version_table(retort *r, const char *name)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -69,6 +70,7 @@ RETORT_API int retort_set_version_table(retort *r, const char *name)
 
 RETORT_API int retort_set_schema(retort *r, const char *schema)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -93,6 +95,7 @@ RETORT_API int retort_set_schema(retort *r, const char *schema)
 
 RETORT_API int retort_set_lock_timeout(retort *r, int ms)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -105,6 +108,7 @@ RETORT_API int retort_set_lock_timeout(retort *r, int ms)
 
 RETORT_API int retort_set_transaction_mode(retort *r, int mode)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -116,6 +120,7 @@ RETORT_API int retort_set_transaction_mode(retort *r, int mode)
 
 RETORT_API int retort_set_checksum_policy(retort *r, int policy)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -127,6 +132,7 @@ RETORT_API int retort_set_checksum_policy(retort *r, int policy)
 
 RETORT_API int retort_set_tolerate_unknown(retort *r, int on)
 {
+    RT_GUARD(r);
     int rc = begin_setting(r);
     if (rc)
         return rc;
@@ -138,6 +144,7 @@ RETORT_API int retort_set_log(retort *r, retort_log_fn fn, void *user)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     r->log_fn = fn;
     r->log_user = user;
@@ -148,6 +155,7 @@ RETORT_API int retort_set_event_fn(retort *r, retort_event_fn fn, void *user)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (r->in_callback)
         return rt_fail(r, RETORT_EMISUSE, "retort_set_event_fn called from inside a callback");
@@ -160,6 +168,7 @@ RETORT_API int retort_set_log_level(retort *r, int level)
 {
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (level < 0 || level > RETORT_LOG_DEBUG)
         return rt_fail(r, RETORT_EINVAL, "setting log_level: %d is out of range (0 to %d)",
@@ -194,6 +203,7 @@ RETORT_API int retort_set(retort *r, const char *name, const char *value)
     int rc;
     if (!r)
         return RETORT_EINVAL;
+    RT_GUARD(r);
     rt_clear_error(r);
     if (!name || !value)
         return rt_fail(r, RETORT_EINVAL, "retort_set: %s is NULL", name ? "value" : "name");

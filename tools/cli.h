@@ -18,8 +18,15 @@ enum {
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_PENDING = 3,  /* check: revisions remain to be applied */
     CLI_EXIT_CHECKSUM = 4, /* check: an applied migration's file changed */
-    CLI_EXIT_DRIFT = 5     /* check --schema: the database differs from the declared schema */
+    CLI_EXIT_DRIFT = 5,    /* check --schema: the database differs from the declared schema */
+    CLI_EXIT_LOCK = 6,     /* retryable: timed out waiting for the migration lock or a busy database */
+    CLI_EXIT_CONNECT = 7,  /* retryable: could not connect to the database */
+    CLI_EXIT_DIRTY = 8,    /* the database is dirty: resolve with mark-applied / mark-reverted */
+    CLI_EXIT_MIGRATION = 9 /* a migration failed (rolled back, or left the database dirty) */
 };
+/* The exit status for a library status code: the numbers above are stable;
+ * every other failure is CLI_EXIT_FAILURE. */
+int cli_exit_for(int code);
 
 /* Command options, as bits of cli_command.opts. */
 enum {
@@ -41,7 +48,12 @@ enum {
     OPT_BRANCH_LABEL = 1u << 15,
     OPT_DEPENDS_ON = 1u << 16,
     OPT_SPLICE = 1u << 17,
-    OPT_REV_RANGE = 1u << 18
+    OPT_REV_RANGE = 1u << 18,
+    OPT_DRY_RUN = 1u << 19,
+    OPT_FORMAT = 1u << 20, /* --format FORMAT, --json */
+    OPT_REVISION = 1u << 21,
+    OPT_OUTCOME = 1u << 22,
+    OPT_SINCE = 1u << 23
 };
 
 typedef struct cli {
@@ -69,6 +81,9 @@ typedef struct cli {
     const char *depends_on;  /* revision --depends-on X */
     int splice;              /* revision --splice */
     const char *rev_range;   /* history -r A:B */
+    int dry_run;             /* --dry-run: print the plan, change nothing */
+    int format_json;         /* --format json / --json */
+    const char *filter_revision, *filter_outcome, *filter_since; /* log filters */
 
     /* positional arguments after the command */
     char **args;
@@ -98,6 +113,9 @@ int cli_fail(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports the library's message for r; returns CLI_EXIT_FAILURE. */
 int cli_lib_fail(cli *c, retort *r);
+/* msg with the library's API advice replaced by its "(command: ...)" form;
+ * malloc'd, NULL on ENOMEM. */
+char *cli_advice(const char *msg);
 /* Prints to stdout unless -q. */
 void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -132,5 +150,15 @@ int cmd_branches(cli *c);
 int cmd_merge(cli *c);
 int cmd_schema(cli *c);
 int cmd_test(cli *c);
+int cmd_status(cli *c);
+int cmd_log(cli *c);
+int cmd_repair(cli *c);
+int cmd_redo(cli *c);
+
+/* commands_status.c: JSON strings and arrays on stdout, and the plan that
+ * --dry-run prints for upgrade (direction 1) or downgrade (-1). */
+void cli_json_str(const char *s);
+void cli_json_list(const char *space_separated);
+int cli_dry_run(cli *c, retort *r, int direction, const char *target);
 
 #endif

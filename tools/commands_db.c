@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "template.h"
@@ -43,6 +45,9 @@ typedef struct progress {
     char **parents;  /* -v: parents by revision, for "Running" lines */
     char **ids;
     int n;
+    int tty;             /* stdout is a terminal: compact [i/n] progress */
+    int open_line;       /* a progress line awaits its outcome */
+    struct timespec start;
 } progress;
 
 static void free_parents(progress *p)
@@ -90,27 +95,63 @@ static const char *parents_of(const progress *p, const char *id)
     return "?";
 }
 
+static double elapsed_s(const progress *p)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - p->start.tv_sec) + (double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
+}
+
+/*
+ * Not a terminal (scripts, CI logs): one plain line per fact, "Applied ID"
+ * as each step commits; -v adds "Running upgrade A -> B (message)" before
+ * each step (Alembic's line) and the step's duration after it.  On a
+ * terminal without -v: one compact line per step, "[3/12] Running ...",
+ * overwritten by "[3/12] Applied ID in N ms (elapsed T s)" once it commits.
+ */
 static void on_step(int phase, int direction, int index, int total, const char *id,
                     const char *message, int status, long duration_ms, void *user)
 {
     progress *p = user;
-    (void)index;
-    (void)total;
-    (void)duration_ms;
+    const cli *c = p->c;
+    if (c->cfg.verbosity < 0)
+        return;
     if (phase == RETORT_EVENT_BEFORE) {
-        if (p->c->cfg.verbosity > 0) {
+        if (c->cfg.verbosity > 0 || p->tty) {
             const char *parents = parents_of(p, id);
-            cli_say(p->c, "Running %s %s -> %s%s%s%s\n", direction > 0 ? "upgrade" : "downgrade",
-                    direction > 0 ? parents : id, direction > 0 ? id : parents,
-                    *message ? " (" : "", message, *message ? ")" : "");
+            if (p->tty && c->cfg.verbosity == 0)
+                printf("[%d/%d] ", index, total);
+            printf("Running %s %s -> %s%s%s%s", direction > 0 ? "upgrade" : "downgrade",
+                   direction > 0 ? parents : id, direction > 0 ? id : parents,
+                   *message ? " (" : "", message, *message ? ")" : "");
+            if (p->tty && c->cfg.verbosity == 0) {
+                p->open_line = 1;
+            } else {
+                fputc('\n', stdout);
+            }
             fflush(stdout);
         }
         return;
     }
-    if (status != RETORT_OK)
+    if (p->open_line) {
+        /* Ends the terminal's progress line: replaced on success, kept
+         * above the error otherwise. */
+        fputs(status == RETORT_OK ? "\r\033[K" : "\n", stdout);
+        p->open_line = 0;
+    }
+    if (status != RETORT_OK) {
+        fflush(stdout);
         return; /* the error is reported once the call returns */
+    }
     p->done++;
-    cli_say(p->c, "%s %s\n", direction > 0 ? "Applied" : "Reverted", id);
+    const char *what = direction > 0 ? "Applied" : "Reverted";
+    if (p->tty && c->cfg.verbosity == 0)
+        printf("[%d/%d] %s %s in %ld ms (elapsed %.1f s)\n", index, total, what, id, duration_ms,
+               elapsed_s(p));
+    else if (c->cfg.verbosity > 0)
+        printf("%s %s in %ld ms\n", what, id, duration_ms);
+    else
+        printf("%s %s\n", what, id);
     fflush(stdout);
 }
 
@@ -130,8 +171,18 @@ static int migrate(cli *c, int direction, const char *target)
         retort_free(r);
         return status;
     }
-    progress p = {c, 0, NULL, NULL, 0};
-    if (c->cfg.verbosity > 0)
+    if (c->format_json && !c->dry_run) {
+        retort_free(r);
+        return cli_usage(c, "--format json needs --dry-run here (the plan is what it prints)");
+    }
+    if (c->dry_run) {
+        status = cli_dry_run(c, r, direction, target);
+        retort_free(r);
+        return status;
+    }
+    progress p = {c, 0, NULL, NULL, 0, isatty(STDOUT_FILENO), 0, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    if (c->cfg.verbosity > 0 || p.tty)
         load_parents(&p, r);
     int rc = retort_set_event_fn(r, on_step, &p);
     if (rc == RETORT_OK)
@@ -150,6 +201,49 @@ static int migrate(cli *c, int direction, const char *target)
 
 int cmd_upgrade(cli *c) { return migrate(c, 1, c->nargs ? c->args[0] : "head"); }
 
+/* redo: reverts the current revision (the single applied head) and applies
+ * it again, for a migration being written.  Two operations: if the upgrade
+ * fails, the database stays one step down, which the output says. */
+int cmd_redo(cli *c)
+{
+    retort *r;
+    if (cli_open(c, &r, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    const char *cur;
+    char *id = NULL;
+    int status;
+    if (retort_current(r, &cur) != RETORT_OK) {
+        status = cli_lib_fail(c, r);
+        goto out;
+    }
+    if (!*cur || strchr(cur, ' ')) {
+        status = cli_fail(c, *cur ? "the database has several current revisions (%s): redo "
+                                    "needs one; use downgrade and upgrade with ids"
+                                  : "the database is at base%s: nothing to redo",
+                          *cur ? cur : "");
+        goto out;
+    }
+    if (!(id = strdup(cur))) {
+        status = cli_fail(c, "out of memory");
+        goto out;
+    }
+    progress p = {c, 0, NULL, NULL, 0, isatty(STDOUT_FILENO), 0, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &p.start);
+    if (c->cfg.verbosity > 0 || p.tty)
+        load_parents(&p, r);
+    int rc = retort_set_event_fn(r, on_step, &p);
+    if (rc == RETORT_OK)
+        rc = retort_downgrade(r, "-1");
+    if (rc == RETORT_OK)
+        rc = retort_upgrade(r, id);
+    status = rc != RETORT_OK ? cli_lib_fail(c, r) : say_now(c, r, "Now at");
+    free_parents(&p);
+out:
+    free(id);
+    retort_free(r);
+    return status;
+}
+
 int cmd_downgrade(cli *c)
 {
     if (c->sql && !strchr(c->args[0], ':'))
@@ -163,9 +257,9 @@ int cmd_stamp(cli *c)
     retort *r;
     if (cli_open(c, &r, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
+    int status;
     if (c->sql) {
         const char *script = NULL;
-        int status;
         if (c->purge) {
             status = cli_usage(c, "--purge and --sql do not combine (a script cannot know the "
                                   "rows of unknown revisions)");
@@ -176,8 +270,21 @@ int cmd_stamp(cli *c)
         retort_free(r);
         return status;
     }
+    if (c->dry_run) {
+        const char *cur;
+        if (retort_current(r, &cur) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else {
+            printf("Would stamp the database at %s%s (now at %s); nothing was changed\n",
+                   c->args[0], c->purge ? " after purging every version row" : "",
+                   *cur ? cur : "base");
+            status = CLI_EXIT_OK;
+        }
+        retort_free(r);
+        return status;
+    }
     int rc = c->purge ? retort_stamp_purge(r, c->args[0]) : retort_stamp(r, c->args[0]);
-    int status = rc != RETORT_OK ? cli_lib_fail(c, r) : say_now(c, r, "Stamped: now at");
+    status = rc != RETORT_OK ? cli_lib_fail(c, r) : say_now(c, r, "Stamped: now at");
     retort_free(r);
     return status;
 }
@@ -256,6 +363,33 @@ int cmd_current(cli *c)
         status = cli_lib_fail(c, r);
     } else if (!(current = strdup(cur))) {
         status = cli_fail(c, "out of memory");
+    } else if (c->format_json) {
+        const char *h;
+        if (retort_heads(r, &h) != RETORT_OK) {
+            status = cli_lib_fail(c, r);
+        } else if (!(heads = strdup(h))) {
+            status = cli_fail(c, "out of memory");
+        } else {
+            fputs("{\"format\":\"retort.current/1\",\"current\":[", stdout);
+            int first = 1;
+            for (const char *p = current; *p;) {
+                size_t k = strcspn(p, " ");
+                int is_head, is_dirty;
+                const char *msg = message_of(r, p, k, &is_head, &is_dirty, heads);
+                char *id = strndup(p, k);
+                fputs(first ? "{\"id\":" : ",{\"id\":", stdout);
+                cli_json_str(id ? id : "");
+                free(id);
+                printf(",\"head\":%s,\"dirty\":%s,\"message\":", is_head ? "true" : "false",
+                       is_dirty ? "true" : "false");
+                cli_json_str(msg);
+                putchar('}');
+                first = 0;
+                p += k;
+                p += strspn(p, " ");
+            }
+            fputs("]}\n", stdout);
+        }
     } else if (c->cfg.verbosity > 0) {
         const char *h;
         if (retort_heads(r, &h) != RETORT_OK) {
@@ -326,19 +460,53 @@ static int check_schema(cli *c, retort *r)
 
 int cmd_check(cli *c)
 {
+    if (c->format_json && c->schema_path)
+        return cli_usage(c, "--format json does not combine with --schema yet; run them apart");
     retort *r;
     if (cli_open(c, &r, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     int rc = retort_check(r), status;
+    if (c->format_json) {
+        /* One object whatever the verdict; the exit status is the same as
+         * without --format json. */
+        status = rc == RETORT_OK ? CLI_EXIT_OK : cli_exit_for(rc);
+        if (status == CLI_EXIT_OK && rc != RETORT_OK)
+            status = CLI_EXIT_FAILURE;
+        char *msg = rc == RETORT_OK ? NULL : strdup(retort_errmsg(r));
+        const char *cur = "";
+        int have_cur = rc == RETORT_OK && retort_current(r, &cur) == RETORT_OK;
+        printf("{\"format\":\"retort.check/1\",\"ok\":%s,\"exit_status\":%d,\"code\":",
+               rc == RETORT_OK ? "true" : "false", status);
+        cli_json_str(rc == RETORT_OK ? "ok"
+                     : rc == RETORT_EPENDING ? "pending"
+                     : rc == RETORT_ECHECKSUM ? "edited"
+                     : rc == RETORT_EDIRTY ? "dirty"
+                     : rc == RETORT_EUNKNOWN ? "unknown"
+                     : rc == RETORT_ELOCK ? "lock"
+                     : rc == RETORT_ECONNECT ? "connect" : "error");
+        fputs(",\"message\":", stdout);
+        if (msg)
+            cli_json_str(msg);
+        else
+            fputs("null", stdout);
+        fputs(",\"current\":", stdout);
+        if (have_cur)
+            cli_json_list(cur);
+        else
+            fputs("null", stdout);
+        fputs("}\n", stdout);
+        if (msg)
+            cli_fail(c, "%s", msg);
+        free(msg);
+        retort_free(r);
+        return status;
+    }
     if (rc == RETORT_OK && c->schema_path) {
         status = check_schema(c, r);
     } else if (rc == RETORT_OK) {
         status = say_now(c, r, "OK: at head");
     } else {
-        cli_lib_fail(c, r);
-        status = rc == RETORT_EPENDING    ? CLI_EXIT_PENDING
-                 : rc == RETORT_ECHECKSUM ? CLI_EXIT_CHECKSUM
-                                          : CLI_EXIT_FAILURE;
+        status = cli_lib_fail(c, r);
     }
     retort_free(r);
     return status;

@@ -134,6 +134,10 @@ int cmd_heads(cli *c)
             print_resolved_heads(c, &g);
             hist_free(&g);
         }
+    } else if (c->format_json) {
+        fputs("{\"format\":\"retort.heads/1\",\"heads\":", stdout);
+        cli_json_list(heads);
+        fputs("}\n", stdout);
     } else if (c->cfg.verbosity <= 0) {
         for (const char *p = heads; *p;) {
             size_t k = strcspn(p, " ");

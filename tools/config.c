@@ -417,6 +417,39 @@ int cli_config_apply(const cli_config *cfg, retort *r, int fresh, char *err, siz
             return rc;
         }
     }
+    /* Every setting: RETORT_<NAME> > retort.ini, then --set NAME=VALUE > all. */
+    for (size_t i = 0; i < NSETTING_KEYS; i++) {
+        char env[64] = "RETORT_";
+        size_t k = strlen(env);
+        for (const char *p = setting_keys[i]; *p && k + 1 < sizeof env; p++)
+            env[k++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+        env[k] = '\0';
+        const char *v = env_nonempty(env);
+        if (!v || strcmp(setting_keys[i], "allow_out_of_order") == 0 ||
+            (fresh && strcmp(setting_keys[i], "schema") == 0))
+            continue;
+        int rc = retort_set(r, setting_keys[i], v);
+        if (rc != RETORT_OK) {
+            snprintf(err, errlen, "%s: %s", env, retort_errmsg(r));
+            return rc;
+        }
+    }
+    for (int i = 0; i < cfg->nset_args; i++) {
+        const char *a = cfg->set_args[i], *eq = strchr(a, '=');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : 0, a);
+        if (!eq || !*name) {
+            snprintf(err, errlen, "--set '%.100s': expected NAME=VALUE", a);
+            return RETORT_EINVAL;
+        }
+        if (fresh && strcmp(name, "schema") == 0)
+            continue;
+        int rc = retort_set(r, name, eq + 1);
+        if (rc != RETORT_OK) {
+            snprintf(err, errlen, "--set %.100s: %s", a, retort_errmsg(r));
+            return rc;
+        }
+    }
     /* allow_out_of_order: --allow-out-of-order > environment > retort.ini */
     const char *ooo = env_nonempty("RETORT_ALLOW_OUT_OF_ORDER");
     if (cfg->allow_out_of_order)

@@ -52,6 +52,8 @@ typedef struct cli_config {
 
     int verbosity;          /* -1 quiet, 0 normal, 1 -v, 2 -vv */
     int allow_out_of_order; /* --allow-out-of-order given (main.c sets it) */
+    const char *const *set_args; /* --set NAME=VALUE, as given (main.c sets them) */
+    int nset_args;
 } cli_config;
 
 /*

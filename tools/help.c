@@ -60,28 +60,41 @@ const cli_command cli_commands[] = {
      "from the \"// retort:\" header lines of every C migration (ID.c) in DIR, as\n"
      "`revision --lang c` does.  Run it after renaming, removing or re-parenting a\n"
      "C migration.  Refuses an index whose parents do not resolve.\n"},
-    {"upgrade", cmd_upgrade, OPT_SQL | OPT_ALLOW_OUT_OF_ORDER, 0, 1,
-     "upgrade [TARGET] [--sql] [--allow-out-of-order]",
+    {"upgrade", cmd_upgrade, OPT_SQL | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN | OPT_FORMAT, 0, 1,
+     "upgrade [TARGET] [--sql] [--allow-out-of-order] [--dry-run [--format json]]",
      "apply migrations up to TARGET (default: head)",
      "TARGET: head (the single head; default), heads (all of them), a revision\n"
      "id, or +N (N steps forward).  Prints each revision applied, then the new\n"
      "current revision.  A revision that is not applied but sorts before applied\n"
-     "ones (a file added out of order) is refused, naming them.\n"
+     "ones (a file added out of order) is refused, naming them.  With -v, each\n"
+     "step is announced before it runs (\"Running upgrade A -> B (message)\") and\n"
+     "its duration follows; on a terminal, a compact [i/n] line per step.\n"
      "\n"
+     "  --dry-run   print the plan (\"Would run upgrade A -> B (message)\") and\n"
+     "          change nothing; --format json prints it as JSON\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
      "          may then be FROM:TO to start from FROM instead of from base.\n"
      "  --allow-out-of-order   apply such revisions anyway, with a warning\n"
      "          (also RETORT_ALLOW_OUT_OF_ORDER=1, or allow_out_of_order in\n"
      "          retort.ini)\n"},
-    {"downgrade", cmd_downgrade, OPT_SQL, 1, 1, "downgrade TARGET [--sql]",
+    {"downgrade", cmd_downgrade, OPT_SQL | OPT_DRY_RUN | OPT_FORMAT, 1, 1,
+     "downgrade TARGET [--sql] [--dry-run [--format json]]",
      "revert migrations down to TARGET",
      "TARGET: base (revert everything), a revision id (which stays applied), or\n"
      "-N (N steps back).  An irreversible revision in the way stops the whole\n"
      "downgrade before anything runs.\n"
      "\n"
+     "  --dry-run   print the plan and change nothing (--format json: as JSON)\n"
      "  --sql   print the SQL script instead of running it; never connects.  TARGET\n"
      "          must be FROM:TO, since offline the current revision is unknown.\n"},
-    {"stamp", cmd_stamp, OPT_SQL | OPT_PURGE, 1, 1, "stamp TARGET [--purge] [--sql]",
+    {"redo", cmd_redo, 0, 0, 0, "redo",
+     "revert the current revision and apply it again",
+     "For a migration being written: downgrades the database's single current\n"
+     "revision one step and upgrades it again, printing both steps.  Refuses at\n"
+     "base or with several current revisions.  If the upgrade fails, the\n"
+     "database stays one step down (the output says which steps ran).\n"},
+    {"stamp", cmd_stamp, OPT_SQL | OPT_PURGE | OPT_DRY_RUN, 1, 1,
+     "stamp TARGET [--purge] [--sql] [--dry-run]",
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"
      "quoted as one argument).  They and their ancestors (and what they depend\n"
@@ -90,7 +103,8 @@ const cli_command cli_commands[] = {
      "\n"
      "  --purge   first delete every version row, also rows of unknown revisions\n"
      "  --sql     print the SQL script instead (TARGET: TO or FROM:TO); never\n"
-     "            connects\n"},
+     "            connects\n"
+     "  --dry-run say what would be recorded, and change nothing\n"},
     {"adopt", cmd_adopt, 0, 0, 1, "adopt [TOOL]",
      "record what another tool's version table says is applied",
      "Reads the version table another migration tool left in the database and\n"
@@ -101,14 +115,42 @@ const cli_command cli_commands[] = {
      "table records a failed or dirty migration, a version the directory does\n"
      "not have, or when several tools' tables are present.  See\n"
      "doc/MIGRATING.md.\n"},
-    {"current", cmd_current, 0, 0, 0, "current",
+    {"status", cmd_status, OPT_FORMAT, 0, 0, "status [--format json]",
+     "every revision with its state, when applied, duration and checksum",
+     "One line per revision of the directory, in plan order:\n"
+     "\n"
+     "  STATE ID  applied AT in N ms  checksum ok|edited  MESSAGE\n"
+     "\n"
+     "STATE is applied, pending, dirty (failed midway: mark-applied or\n"
+     "mark-reverted), edited (applied, but its file changed since: repair or\n"
+     "restore it), out-of-order (pending, yet a descendant is applied), or\n"
+     "unknown (recorded in the database, absent from the directory; listed\n"
+     "last).  Revisions needing attention are counted on stderr.  Changes\n"
+     "nothing.  --format json (or --json): the schema retort.status/1 of\n"
+     "retort(1).\n"},
+    {"log", cmd_log, OPT_FORMAT | OPT_REVISION | OPT_OUTCOME | OPT_SINCE, 0, 0,
+     "log [--revision ID] [--outcome ok|failed] [--since TIME] [--format json]",
+     "print the audit log: every step, stamp and mark, oldest first",
+     "One line per entry of the audit log:\n"
+     "\n"
+     "  SEQ STARTED_AT REVISION DIRECTION OUTCOME[ (N statements done)][: ERROR]\n"
+     "\n"
+     "  --revision ID     only entries of revision ID\n"
+     "  --outcome WHAT    only entries whose outcome is ok or failed\n"
+     "  --since TIME      only entries started at or after TIME (ISO 8601 UTC,\n"
+     "                    e.g. 2026-12-03 or 2026-12-03T19:00)\n"
+     "  --format json     the schema retort.log/1 of retort(1) (also --json)\n"
+     "\n"
+     "Does not read the migrations directory.  Changes nothing.\n"},
+    {"current", cmd_current, OPT_FORMAT, 0, 0, "current [--format json]",
      "print the applied heads of the database",
      "Prints the database's current revisions (applied revisions without an\n"
      "applied child), one per line; nothing at base.  With -v each line also says\n"
      "whether it is a head of the directory, whether it is dirty, and its message.\n"
      "A dirty revision (failed midway) is also reported on stderr, with the way\n"
      "to resolve it.\n"},
-    {"heads", cmd_heads, OPT_RESOLVE_DEPS, 0, 0, "heads [--resolve-dependencies]",
+    {"heads", cmd_heads, OPT_RESOLVE_DEPS | OPT_FORMAT, 0, 0,
+     "heads [--resolve-dependencies] [--format json]",
      "print the heads of the migrations directory",
      "Prints the revisions of the directory that have no child, one per line.\n"
      "Does not connect.  With -v each line also has the message.  A revision\n"
@@ -142,16 +184,18 @@ const cli_command cli_commands[] = {
     {"show", cmd_show, 0, 1, 1, "show ID",
      "print one revision: parents, children, flags, file",
      "ID is a revision id, or 'head' for the single head.  Does not connect.\n"},
-    {"check", cmd_check, OPT_SCHEMA | OPT_ALLOW_OUT_OF_ORDER, 0, 0,
-     "check [--schema FILE] [--allow-out-of-order]",
+    {"check", cmd_check, OPT_SCHEMA | OPT_ALLOW_OUT_OF_ORDER | OPT_FORMAT, 0, 0,
+     "check [--schema FILE] [--allow-out-of-order] [--format json]",
      "exit 0 at head with applied files unchanged (else 3, 4 or 5)",
      "Compares the database with the directory without changing anything.\n"
      "Exit status: 0 at head with every applied SQL file unchanged; 3 when\n"
      "revisions remain to be applied; 4 when the text of an applied SQL\n"
      "migration changed since it was applied; 5 (with --schema) when the\n"
-     "database's schema differs from the declared one; 1 for any other failure\n"
-     "(a dirty database, a revision the directory does not know, a revision\n"
-     "added out of order, no connection).\n"
+     "database's schema differs from the declared one; 6 lock timeout; 7 no\n"
+     "connection; 8 a dirty database; 1 for any other failure (a revision the\n"
+     "directory does not know, a revision added out of order).\n"
+     "With --format json (or --json), one object (retort.check/1 in retort(1))\n"
+     "on stdout whatever the verdict; the exit status is the same.\n"
      "\n"
      "  --allow-out-of-order   report revisions added out of order as pending (3)\n"
      "  --schema FILE   also compare the schema at head with the one FILE declares\n"
@@ -190,6 +234,16 @@ const cli_command cli_commands[] = {
      "Without CHECK, all four run.  Prints 'ok CHECK' or 'FAIL CHECK: reason'\n"
      "(naming the revision at fault).  Exit status: 0 when all pass, 1 if any\n"
      "fails.\n"},
+    {"repair", cmd_repair, OPT_DRY_RUN, 0, 64, "repair [ID...] [--dry-run]",
+     "re-record the checksums of applied files edited on purpose",
+     "After an applied SQL migration's file was edited on purpose (a comment, a\n"
+     "fix that must not run again), check exits 4 and upgrade warns.  repair\n"
+     "records the current text of each ID (default: every applied revision whose\n"
+     "file changed, as `status` shows them) as the applied one, runs nothing, and\n"
+     "appends a 'repair' entry naming both checksums to the audit log\n"
+     "(`retort log --revision ID`).\n"
+     "\n"
+     "  --dry-run   list what would be repaired, and change nothing\n"},
     {"mark-applied", cmd_mark_applied, 0, 1, 1, "mark-applied ID",
      "record ID as applied without running it (dirty database)",
      "After a non-transactional revision failed midway and you finished its\n"
@@ -215,6 +269,9 @@ static const char global_options[] =
     "  --url URL        database URL (sqlite:PATH, postgresql://...)\n"
     "  --dir DIR        migrations directory\n"
     "  --config FILE    configuration file (default: ./retort.ini if present)\n"
+    "  --set NAME=VALUE a library setting (version_table, schema, lock_timeout,\n"
+    "                   transaction_mode, checksum_policy, log_level,\n"
+    "                   tolerate_unknown, allow_out_of_order); repeatable\n"
     "  -v, --verbose    more output; -vv for debug logging\n"
     "  -q, --quiet      only errors\n"
     "  -h, --help       this help; `retort help COMMAND` for a command's\n"
@@ -234,17 +291,18 @@ void cli_print_overview(void)
         printf("  %-14s %s\n", cli_commands[i].name, cli_commands[i].summary);
     printf("\n%s", global_options);
     printf("\n"
-           "Configuration, highest precedence first: the flags above; the environment\n"
-           "(RETORT_DATABASE_URL, RETORT_DIR, RETORT_CONFIG, RETORT_ALLOW_OUT_OF_ORDER);\n"
-           "the [retort] section of retort.ini (url, dir, template, version_table,\n"
-           "schema, lock_timeout, transaction_mode, checksum_policy, log_level,\n"
-           "tolerate_unknown, allow_out_of_order, test_url, fresh_mode, template_key);\n"
-           "the defaults (sqlite:retort.db, ./migrations).  `retort test` also reads\n"
-           "RETORT_TEST_DATABASE_URL.\n"
+           "Configuration, highest precedence first: the flags above (--set for the\n"
+           "settings; -v/-q outrank log_level); the environment (RETORT_DATABASE_URL,\n"
+           "RETORT_DIR, RETORT_CONFIG, and RETORT_<NAME> for each setting, e.g.\n"
+           "RETORT_LOCK_TIMEOUT); the [retort] section of retort.ini (url, dir,\n"
+           "template, test_url and the settings); the defaults (sqlite:retort.db,\n"
+           "./migrations).  `retort test` also reads RETORT_TEST_DATABASE_URL.\n"
            "\n"
-           "Exit status: 0 success, 1 failure, 2 usage error; check also uses 3\n"
-           "(revisions pending), 4 (an applied migration's file changed) and 5 (the\n"
-           "schema differs from the one --schema declares).\n"
+           "Exit status (stable): 0 success; 1 any other failure; 2 usage error;\n"
+           "3 revisions pending (check); 4 an applied migration's file changed;\n"
+           "5 the schema differs from the one --schema declares; 6 lock timeout\n"
+           "(retryable); 7 cannot connect (retryable); 8 the database is dirty;\n"
+           "9 a migration failed.\n"
            "See retort(1).\n");
 }
 

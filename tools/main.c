@@ -15,7 +15,7 @@
 #include "cli.h"
 #include "strbuf.h"
 
-enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, C_OPTION };
+enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, G_SET, C_OPTION };
 
 typedef struct opt_spec {
     const char *lname;
@@ -33,6 +33,7 @@ static const opt_spec options[] = {
     {"quiet", 'q', 0, G_QUIET, 0},
     {"help", 'h', 0, G_HELP, 0},
     {"version", 'V', 0, G_VERSION, 0},
+    {"set", 0, 1, G_SET, 0},
     {"message", 'm', 1, C_OPTION, OPT_MESSAGE},
     {"parents", 0, 1, C_OPTION, OPT_PARENTS},
     {"lang", 0, 1, C_OPTION, OPT_LANG},
@@ -52,6 +53,12 @@ static const opt_spec options[] = {
     {"depends-on", 0, 1, C_OPTION, OPT_DEPENDS_ON},
     {"splice", 0, 0, C_OPTION, OPT_SPLICE},
     {"rev-range", 'r', 1, C_OPTION, OPT_REV_RANGE},
+    {"dry-run", 0, 0, C_OPTION, OPT_DRY_RUN},
+    {"format", 0, 1, C_OPTION, OPT_FORMAT},
+    {"json", 0, 0, C_OPTION, OPT_FORMAT},
+    {"revision", 0, 1, C_OPTION, OPT_REVISION},
+    {"outcome", 0, 1, C_OPTION, OPT_OUTCOME},
+    {"since", 0, 1, C_OPTION, OPT_SINCE},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -86,7 +93,73 @@ int cli_usage(cli *c, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_lib_fail(cli *c, retort *r) { return cli_fail(c, "%s", retort_errmsg(r)); }
+int cli_exit_for(int code)
+{
+    switch (code) {
+    case RETORT_OK: return CLI_EXIT_OK;
+    case RETORT_EPENDING: return CLI_EXIT_PENDING;
+    case RETORT_ECHECKSUM: return CLI_EXIT_CHECKSUM;
+    case RETORT_EDRIFT: return CLI_EXIT_DRIFT;
+    case RETORT_ELOCK: return CLI_EXIT_LOCK;
+    case RETORT_ECONNECT: return CLI_EXIT_CONNECT;
+    case RETORT_EDIRTY: return CLI_EXIT_DIRTY;
+    case RETORT_EMIGRATION: return CLI_EXIT_MIGRATION;
+    default: return CLI_EXIT_FAILURE;
+    }
+}
+
+/*
+ * The library's advice in command syntax: the library writes API advice
+ * followed by "(command: TEXT)"; for a command user, the API part (from the
+ * first "retort_" or "set " of its clause, a clause ending at ';', ':' or
+ * '.') is replaced by TEXT.  malloc'd; NULL on ENOMEM.
+ */
+char *cli_advice(const char *msg)
+{
+    strbuf out = {0};
+    const char *p = msg;
+    for (;;) {
+        const char *cmd = strstr(p, "(command: ");
+        if (!cmd)
+            break;
+        const char *end = strchr(cmd, ')');
+        /* the matching ')' of "(command: ...)": TEXT has no parentheses */
+        if (!end)
+            break;
+        const char *clause = cmd;
+        while (clause > p && !strchr(";:.", clause[-1]))
+            clause--;
+        const char *api = NULL;
+        for (const char *q = clause; q < cmd; q++)
+            if ((strncmp(q, "retort_", 7) == 0 || strncmp(q, "set ", 4) == 0 ||
+                 strncmp(q, "Set ", 4) == 0) &&
+                (q == clause || q[-1] == ' ')) {
+                api = q;
+                break;
+            }
+        if (!api) {
+            sb_add_n(&out, p, (size_t)(end + 1 - p));
+            p = end + 1;
+            continue;
+        }
+        sb_add_n(&out, p, (size_t)(api - p));
+        const char *text = cmd + strlen("(command: ");
+        sb_add_n(&out, text, (size_t)(end - text));
+        p = end + 1;
+        /* "... (command: ...))": the clause's own closing parenthesis stays */
+    }
+    sb_add(&out, p);
+    return sb_take(&out);
+}
+
+int cli_lib_fail(cli *c, retort *r)
+{
+    char *advice = cli_advice(retort_errmsg(r));
+    cli_fail(c, "%s", advice ? advice : retort_errmsg(r));
+    free(advice);
+    int status = cli_exit_for(retort_errcode(r));
+    return status == CLI_EXIT_OK ? CLI_EXIT_FAILURE : status;
+}
 
 void cli_say(const cli *c, const char *fmt, ...)
 {
@@ -96,6 +169,22 @@ void cli_say(const cli *c, const char *fmt, ...)
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
+}
+
+/* The library's log, as its default writes it, except ERROR lines: the
+ * command reports every failure itself, once, as "retort: COMMAND: ...". */
+static void cli_log(int level, const char *message, void *user)
+{
+    (void)user;
+    if (level == RETORT_LOG_ERROR)
+        return;
+    const char *name = level == RETORT_LOG_WARN   ? "warn"
+                       : level == RETORT_LOG_INFO ? "info"
+                                                  : "debug";
+    fflush(stdout);
+    char *advice = cli_advice(message);
+    fprintf(stderr, "retort: %s: %s\n", name, advice ? advice : message);
+    free(advice);
 }
 
 int cli_open(cli *c, retort **out, int load)
@@ -125,6 +214,7 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
         return CLI_EXIT_FAILURE;
     }
     c->cfg.allow_out_of_order = c->allow_out_of_order;
+    retort_set_log(r, cli_log, NULL);
     if (cli_config_apply(&c->cfg, r, fresh, err, sizeof err) != RETORT_OK) {
         cli_fail(c, "%s", err);
         retort_free(r);
@@ -150,6 +240,50 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
     return CLI_EXIT_OK;
 }
 
+/* Edit distance of a and b (b at most 63 characters), for "did you mean". */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The command name closest to name (edit distance at most 2, or name a
+ * prefix of exactly one), or NULL. */
+static const char *closest_command(const char *name)
+{
+    const char *best = NULL;
+    size_t bestd = 3, n = strlen(name);
+    for (int i = 0; i < cli_ncommands; i++) {
+        size_t d = edit_distance(name, n, cli_commands[i].name);
+        if (n >= 2 && strncmp(cli_commands[i].name, name, n) == 0)
+            d = 1;
+        if (d < bestd) {
+            bestd = d;
+            best = cli_commands[i].name;
+        }
+    }
+    return best;
+}
+
 static int is_relative_target(const char *a)
 {
     return a[0] == '-' && a[1] && strspn(a + 1, "0123456789") == strlen(a + 1);
@@ -165,6 +299,8 @@ typedef struct parse_state {
     const char *seen_name[16];     /* as written, for "does not apply" */
     strbuf parents;
     int parents_given;
+    const char **sets; /* --set NAME=VALUE values */
+    int nsets;
 } parse_state;
 
 static int set_once(parse_state *ps, const char **slot, const char *value, const char *name)
@@ -197,6 +333,10 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return 0;
     case G_VERSION:
         ps->version = 1;
+        return 0;
+    case G_SET:
+        /* Repeatable; validated when applied, by the library's retort_set. */
+        ps->sets[ps->nsets++] = value;
         return 0;
     default:
         break;
@@ -257,6 +397,23 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return 0;
     case OPT_TEST_URL:
         return set_once(ps, &c->test_url, value, as_written);
+    case OPT_DRY_RUN:
+        c->dry_run = 1;
+        return 0;
+    case OPT_FORMAT:
+        if (!value || strcmp(value, "json") == 0)
+            c->format_json = 1;
+        else if (strcmp(value, "text") == 0)
+            c->format_json = 0;
+        else
+            return cli_usage(c, "--format must be 'text' or 'json', not '%s'", value);
+        return 0;
+    case OPT_REVISION:
+        return set_once(ps, &c->filter_revision, value, as_written);
+    case OPT_OUTCOME:
+        return set_once(ps, &c->filter_outcome, value, as_written);
+    case OPT_SINCE:
+        return set_once(ps, &c->filter_since, value, as_written);
     default:
         return 0;
     }
@@ -285,8 +442,21 @@ static int parse_args(parse_state *ps, int argc, char **argv)
             for (size_t k = 0; k < NOPTIONS; k++)
                 if (strlen(options[k].lname) == nl && memcmp(options[k].lname, name, nl) == 0)
                     o = &options[k];
-            if (!o)
+            if (!o) {
+                const char *best = NULL;
+                size_t bestd = 3;
+                for (size_t k = 0; k < NOPTIONS; k++) {
+                    size_t d = edit_distance(name, nl, options[k].lname);
+                    if (d < bestd) {
+                        bestd = d;
+                        best = options[k].lname;
+                    }
+                }
+                if (best)
+                    return cli_usage(ps->c, "unknown option '%.*s'; did you mean '--%s'?",
+                                     (int)(nl + 2), a, best);
                 return cli_usage(ps->c, "unknown option '%.*s'", (int)(nl + 2), a);
+            }
             const char *value = NULL;
             if (o->has_arg) {
                 if (eq)
@@ -341,8 +511,12 @@ int main(int argc, char **argv)
     memset(&ps, 0, sizeof ps);
     ps.c = &c;
     ps.pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.pos);
-    if (!ps.pos)
+    ps.sets = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.sets);
+    if (!ps.pos || !ps.sets) {
+        free(ps.pos);
+        free(ps.sets);
         return cli_fail(NULL, "out of memory");
+    }
     int status = parse_args(&ps, argc, argv);
     const cli_command *cmd = NULL;
 
@@ -355,14 +529,21 @@ int main(int argc, char **argv)
             status = cli_usage(&c, "unexpected argument '%s'", ps.pos[1]);
         } else if (!(cmd = cli_find_command(ps.pos[0]))) {
             c.command = "help";
-            status = cli_usage(&c, "unknown command '%s'", ps.pos[0]);
+            const char *best = closest_command(ps.pos[0]);
+            status = best ? cli_usage(&c, "unknown command '%s'; did you mean '%s'?", ps.pos[0],
+                                      best)
+                          : cli_usage(&c, "unknown command '%s'", ps.pos[0]);
         } else {
             cli_print_command_help(cmd);
         }
         goto done;
     }
-    if (status == 0 && ps.cmd_name && !(cmd = cli_find_command(ps.cmd_name)))
-        status = cli_usage(NULL, "unknown command '%s'", ps.cmd_name);
+    if (status == 0 && ps.cmd_name && !(cmd = cli_find_command(ps.cmd_name))) {
+        const char *best = closest_command(ps.cmd_name);
+        status = best ? cli_usage(NULL, "unknown command '%s'; did you mean '%s'?", ps.cmd_name,
+                                  best)
+                      : cli_usage(NULL, "unknown command '%s'", ps.cmd_name);
+    }
     if (status)
         goto done;
     if (cmd)
@@ -422,6 +603,8 @@ int main(int argc, char **argv)
         cli_config_free(&c.cfg);
         goto done;
     }
+    c.cfg.set_args = ps.sets;
+    c.cfg.nset_args = ps.nsets;
     status = cmd->run(&c);
     cli_config_free(&c.cfg);
 
@@ -429,6 +612,7 @@ done:
     sb_free(&ps.parents);
     free(c.parents);
     free(ps.pos);
+    free(ps.sets);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;

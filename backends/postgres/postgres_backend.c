@@ -999,28 +999,38 @@ static int lock_statement(pg_db *db, const char *sql, int64_t key, int *result,
     return run_params(db, sql, 1, params, store_bool, result, rep);
 }
 
-/* The pid of the session holding the lock, for the timeout message; "" when
- * it cannot be told (it may have just let go). */
+/* Who holds the lock, for the message: " (pid N, application 'A', client
+ * ADDR)" from pg_locks joined to pg_stat_activity; "" when it cannot be told
+ * (it may have just let go).  The application name is the holder's own
+ * text: quoted, control characters replaced (no forged log lines), and cut
+ * to a sane length. */
 static void lock_holder(pg_db *db, int64_t key, char *out, size_t size)
 {
     char text[32];
     snprintf(text, sizeof text, "%" PRId64, key);
     const char *params[] = {text};
-    char *pid = NULL;
+    char *who = NULL;
     out[0] = '\0';
     /* A bigint key is stored as classid = high 32 bits, objid = low 32
      * bits, objsubid = 1. */
     if (run_params(db,
-                   "SELECT pid::text FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
-                   "AND granted AND objsubid = 1 "
-                   "AND classid = (($1::bigint >> 32) & 4294967295)::oid "
-                   "AND objid = ($1::bigint & 4294967295)::oid "
-                   "AND database = (SELECT oid FROM pg_catalog.pg_database "
+                   "SELECT 'pid ' || l.pid::text"
+                   " || coalesce(', application ''' || left(regexp_replace("
+                   "nullif(a.application_name, ''), '[[:cntrl:]]', '?', 'g'), 64)"
+                   " || '''', '')"
+                   " || coalesce(', client ' || host(a.client_addr), ', client local socket')"
+                   " FROM pg_catalog.pg_locks l"
+                   " LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+                   " WHERE l.locktype = 'advisory' "
+                   "AND l.granted AND l.objsubid = 1 "
+                   "AND l.classid = (($1::bigint >> 32) & 4294967295)::oid "
+                   "AND l.objid = ($1::bigint & 4294967295)::oid "
+                   "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
                    "WHERE datname = current_database()) LIMIT 1",
-                   1, params, store_first_value, &pid, NULL) == RETORT_OK &&
-        pid)
-        snprintf(out, size, " (pid %s)", pid);
-    rt_free(pid);
+                   1, params, store_first_value, &who, NULL) == RETORT_OK &&
+        who)
+        snprintf(out, size, " (%s)", who);
+    rt_free(who);
 }
 
 static int pg_lock(void *vdb, const char *schema, const char *table, int timeout_ms,
@@ -1055,12 +1065,14 @@ static int pg_lock(void *vdb, const char *schema, const char *table, int timeout
         if (interval < LOCK_POLL_MAX_MS)
             interval += 10;
     }
-    char holder[48];
+    char holder[192];
     lock_holder(db, key, holder, sizeof holder);
     rt_buf b = RT_BUF_INIT;
-    rt_buf_printf(&b, "timed out after %d ms waiting for the migration lock on %s.%s "
-                      "(advisory lock key %" PRId64 ") held by another session%s",
-                  timeout_ms, schema, table, key, holder);
+    /* No duration here: the core may wait in slices, and says how long it
+     * waited in all. */
+    rt_buf_printf(&b, "the migration lock on %s.%s (advisory lock key %" PRId64 ") is held by "
+                      "another session%s",
+                  schema, table, key, holder);
     return report_buf(rep, RETORT_ELOCK, &b);
 }
 
@@ -1127,6 +1139,13 @@ static const char *pg_sql(int op)
                "outcome VARCHAR(16) NOT NULL, "
                "error TEXT, "
                "statements_done INTEGER)";
+    case RETORT_SQL_UPDATE_CHECKSUM:
+        return "UPDATE {table} SET checksum = $2 WHERE id = $1";
+    case RETORT_SQL_SELECT_LOG:
+        return "SELECT seq::text, revision, direction, "
+               "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+               "to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+               "outcome, error, statements_done::text FROM {log} ORDER BY seq";
     case RETORT_SQL_SELECT_VERSIONS:
         return "SELECT id, parents, message, checksum, state, "
                "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "

@@ -503,6 +503,11 @@ static const char *sq_sql(int op)
     case RETORT_SQL_INSERT_LOG:
         return "INSERT INTO {log} (revision, direction, started_at, finished_at, outcome, error, "
                "statements_done) VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS INTEGER))";
+    case RETORT_SQL_UPDATE_CHECKSUM:
+        return "UPDATE {table} SET checksum = $2 WHERE id = $1";
+    case RETORT_SQL_SELECT_LOG:
+        return "SELECT CAST(seq AS TEXT), revision, direction, started_at, finished_at, outcome, "
+               "error, CAST(statements_done AS TEXT) FROM {log} ORDER BY seq";
     case RETORT_SQL_BEGIN:
         return "BEGIN";
     case RETORT_SQL_COMMIT:

@@ -92,7 +92,14 @@ enum {
     RETORT_SQL_COMMIT = 11,
     /* $1 id; one column: state.  One row's lookup (mark-applied,
      * mark-reverted). */
-    RETORT_SQL_SELECT_VERSION = 12
+    RETORT_SQL_SELECT_VERSION = 12,
+    /* columns, as text: seq, revision, direction, started_at, finished_at
+     * (ISO 8601 UTC), outcome, error (NULL if none), statements_done (NULL
+     * if not recorded); oldest first.  For retort_audit_log(). */
+    RETORT_SQL_SELECT_LOG = 13,
+    /* $1 id, $2 checksum: re-records an applied revision's checksum
+     * (retort_repair). */
+    RETORT_SQL_UPDATE_CHECKSUM = 14
 };
 
 typedef struct retort_backend retort_backend;

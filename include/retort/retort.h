@@ -406,6 +406,18 @@ RETORT_API int retort_plan(retort *r, int direction, const char *target, const c
 RETORT_API int retort_mark_applied(retort *r, const char *id);
 RETORT_API int retort_mark_reverted(retort *r, const char *id);
 
+/*
+ * After an applied SQL migration's text was edited on purpose (a comment, a
+ * fix that must not run again): records its current checksum in the version
+ * table, so that checks stop reporting it, and appends a "repair" entry
+ * naming both checksums to the audit log.  Runs nothing.  RETORT_OK without
+ * any change when the checksums already match.  Errors: RETORT_EINVAL (id
+ * NULL; a revision registered with callbacks, which has no checksum),
+ * RETORT_ENOTFOUND (id not registered, or not applied), RETORT_EDIRTY (its
+ * row is dirty: resolve it first), database errors.
+ */
+RETORT_API int retort_repair(retort *r, const char *id);
+
 /* ----------------------------------------------------------- introspection */
 
 /* Revision flags reported by retort_revision_info(). */
@@ -456,6 +468,54 @@ RETORT_API int retort_revision_links(retort *r, int index, const char **branch_l
  */
 RETORT_API int retort_applied(retort *r, const char **ids);
 
+/* Flags of a version-table row reported by retort_versions(). */
+enum {
+    RETORT_ROW_UNKNOWN = 1,     /* the registry does not know the revision */
+    RETORT_ROW_EDITED = 2,      /* SQL text applied with another checksum than it has now */
+    RETORT_ROW_CHECKSUM_OK = 4  /* SQL text whose checksum matches the one applied */
+};
+
+/*
+ * Receives one row of the version table: id, parents and message as
+ * recorded, state ("applied" or "dirty"), applied_at (ISO 8601 UTC, as the
+ * database stores it), duration_ms, and flags (RETORT_ROW_*; neither EDITED
+ * nor CHECKSUM_OK for a revision without a recorded or registered
+ * checksum).  Strings are valid only during the call.  The callback must
+ * not call retort_* functions on the context (RETORT_EMISUSE).
+ */
+typedef void (*retort_version_fn)(const char *id, const char *parents, const char *message,
+                                  const char *state, const char *applied_at, long duration_ms,
+                                  int flags, void *user);
+
+/*
+ * Reads the version table and calls fn for each row in the order applied
+ * (none at base, or when the table does not exist yet).  Also updates the
+ * APPLIED/DIRTY flags seen by retort_revision_info().  Changes nothing.
+ * Errors: RETORT_EINVAL (fn NULL), those of connecting and reading.
+ */
+RETORT_API int retort_versions(retort *r, retort_version_fn fn, void *user);
+
+/*
+ * Receives one entry of the audit log: seq (increasing), revision,
+ * direction ("up", "down", "stamp", "mark-applied", "mark-reverted",
+ * "repair"), started_at and finished_at (ISO 8601 UTC), outcome ("ok" or
+ * "failed"), error ("" if none), statements_done (-1 when not recorded:
+ * only non-transactional steps record it).  Strings are valid only during
+ * the call; the callback must not call retort_* functions on the context.
+ */
+typedef void (*retort_audit_fn)(long seq, const char *revision, const char *direction,
+                                const char *started_at, const char *finished_at,
+                                const char *outcome, const char *error, int statements_done,
+                                void *user);
+
+/*
+ * Reads the audit log (the version table's name with "_log") and calls fn
+ * for each entry, oldest first; none when the log does not exist yet.
+ * Changes nothing.  Errors: RETORT_EINVAL (fn NULL; a driver that has no
+ * statement to read the log), those of connecting and reading.
+ */
+RETORT_API int retort_audit_log(retort *r, retort_audit_fn fn, void *user);
+
 /* ---------------------------------------------------------------- settings */
 
 /* Transaction modes for retort_set_transaction_mode(). */
@@ -491,8 +551,9 @@ enum {
  */
 
 /* The version table's name (default "retort_version"); the audit log table
- * is the same name with "_log" appended.  1-63 characters of [A-Za-z0-9_],
- * not starting with a digit. */
+ * is the same name with "_log" appended.  1-59 characters of [A-Za-z0-9_]
+ * (so that the log table's name fits PostgreSQL's 63), not starting with a
+ * digit. */
 RETORT_API int retort_set_version_table(retort *r, const char *name);
 
 /* The schema holding the version table (PostgreSQL; created if missing).

@@ -89,7 +89,7 @@ expect_eq "$(cat "$TMP/err")" "" "-q silences the log even with log_level = debu
 
 # Passwords are never echoed.
 run --url 'postgresql://alice:s3cret@127.0.0.1:1/db' --dir m1 current
-expect_status 1 "an unreachable server fails"
+expect_status 7 "an unreachable server fails with exit status 7 (connection, retryable)"
 if grep -q s3cret "$TMP/out" "$TMP/err"; then
     not_ok "the password never appears in the output"
 else
@@ -143,5 +143,36 @@ timeout 20 "$RETORT" --config /dev/zero current >"$TMP/out" 2>"$TMP/err"
 status=$?
 expect_status 1 "--config /dev/zero is refused at once"
 expect_err "'/dev/zero' is not a regular file" "naming it"
+
+# --- every setting from --set, RETORT_<NAME> and retort.ini, one precedence
+cd "$TMP/w" && rm -rf setp && mkdir -p setp/migrations && cd setp || exit 1
+printf -- '-- retort:up\nCREATE TABLE s (x INTEGER);\n-- retort:down\nDROP TABLE s;\n' >migrations/001_s.sql
+printf '[retort]\nurl = sqlite:set.db\nversion_table = from_ini\n' >retort.ini
+run upgrade
+expect_eq "$(sql set.db "SELECT name FROM sqlite_master WHERE name LIKE 'from_%' AND type = 'table' ORDER BY name;" | tr '\n' ' ')" \
+    "from_ini from_ini_log " "retort.ini's version_table is used"
+RETORT_VERSION_TABLE=from_env run stamp head
+expect_eq "$(sql set.db "SELECT count(*) FROM from_env;")" "1" "RETORT_VERSION_TABLE outranks retort.ini"
+RETORT_VERSION_TABLE=from_env run --set version_table=from_flag stamp head
+expect_eq "$(sql set.db "SELECT count(*) FROM from_flag;")" "1" "--set outranks the environment"
+run --set lock_timeout=soon current
+expect_status 1 "a bad --set value fails"
+expect_err "--set lock_timeout=soon" "naming the flag as given"
+run --set nonsense current
+expect_status 1 "--set without = fails"
+expect_err "expected NAME=VALUE" "saying what it expects"
+RETORT_CHECKSUM_POLICY=sometimes run current
+expect_status 1 "a bad RETORT_<NAME> value fails"
+expect_err "RETORT_CHECKSUM_POLICY" "naming the variable"
+# tolerate_unknown from the command line, and advice in command syntax
+sql set.db "INSERT INTO from_ini (id, state) VALUES ('999_newer', 'applied');"
+run upgrade
+expect_status 1 "a revision the directory does not know is refused"
+expect_err "pass --set tolerate_unknown=true to accept that" "the advice is command syntax"
+expect_eq "$(grep -c 'set tolerate_unknown to' "$TMP/err")" "0" "not the library's"
+run --set tolerate_unknown=true upgrade
+expect_status 0 "--set tolerate_unknown=true accepts it"
+RETORT_TOLERATE_UNKNOWN=1 run upgrade
+expect_status 0 "so does RETORT_TOLERATE_UNKNOWN=1"
 
 done_testing

@@ -20,7 +20,7 @@ m 001_a "create a" "CREATE TABLE a (x INTEGER);" "DROP TABLE a;"
 m 002_b "create b" "CREATE TABLE b (x INTEGER);" "DROP TABLE b;"
 m 003_c "broken" "CREATE TABLE c (x INTEGER); INSERT INTO nope VALUES (1);" "DROP TABLE c;"
 run upgrade
-expect_status 1 "an upgrade failing at its third revision fails"
+expect_status 9 "an upgrade failing at its third revision fails with exit status 9 (a migration failed)"
 expect_eq "$(cat "$TMP/out")" "Applied 001_a
 Applied 002_b" "it printed the two revisions it did apply, and only those"
 expect_err "003_c" "the error names the revision that failed"
@@ -34,7 +34,7 @@ Reverted 001_a
 Now at base" "downgrade prints each reverted revision, children first"
 printf '[retort]\ntransaction_mode = whole-run\n' >whole.ini
 run --config whole.ini upgrade
-expect_status 1 "a whole-run upgrade failing at its third revision fails"
+expect_status 9 "a whole-run upgrade failing at its third revision fails with exit status 9"
 expect_eq "$(grep -c Applied "$TMP/out")" "0" "it prints no Applied line: the whole run rolled back"
 expect_eq "$(applied $DB)" "" "and the database holds nothing"
 
@@ -80,5 +80,22 @@ expect_eq "$(cat "$TMP/out1" "$TMP/out2" "$TMP/out3" "$TMP/out4" | grep -c '^App
 expect_eq "$(cat "$TMP/out1" "$TMP/out2" "$TMP/out3" "$TMP/out4" | grep '^Applied ' | sort | uniq -d)" "" \
     "no revision is claimed twice"
 expect_eq "$(sql $DB "SELECT count(*) FROM retort_version;")" "20" "all 20 are recorded"
+
+# --- exit status 6: a lock timeout is told apart from a real failure
+# (retryable).  A second connection holds SQLite's write lock, and says so
+# before the command starts.
+mkfifo "$TMP/lk_in" "$TMP/lk_out"
+sqlite3 $DB <"$TMP/lk_in" >"$TMP/lk_out" &
+exec 3>"$TMP/lk_in"
+printf "BEGIN IMMEDIATE;\nSELECT 'locked';\n" >&3
+read -r locked <"$TMP/lk_out"
+expect_eq "$locked" "locked" "a second connection holds the write lock"
+printf '[retort]\nlock_timeout = 100\n' >lock.ini
+run --config lock.ini downgrade base
+expect_status 6 "a lock timeout exits 6"
+expect_err "busy timeout of 100 ms" "the message says which timeout expired"
+exec 3>&-
+wait
+expect_eq "$(sql $DB "SELECT count(*) FROM retort_version;")" "20" "the timed-out downgrade changed nothing"
 
 done_testing

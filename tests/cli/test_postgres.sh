@@ -94,14 +94,14 @@ CREATE INDEX CONCURRENTLY users_bad ON users (no_such_column);
 DROP INDEX CONCURRENTLY IF EXISTS users_email_ci;
 SQL
 run upgrade
-expect_status 1 "a failing non-transactional revision fails the upgrade"
+expect_status 9 "a failing non-transactional revision fails the upgrade with exit status 9"
 expect_err "mark-applied|mark-reverted" "the error says how to resolve it"
 expect_eq "$(pg "SELECT state FROM $S.retort_version WHERE id = '003_email_idx'")" "dirty" \
     "the revision is recorded dirty"
 expect_eq "$(pg "SELECT statements_done FROM $S.retort_version_log WHERE revision = '003_email_idx' AND outcome = 'failed'")" "1" \
     "the audit log says one statement completed"
 run upgrade
-expect_status 1 "further runs refuse while dirty"
+expect_status 8 "further runs refuse while dirty with exit status 8"
 expect_err "dirty" "the refusal says the database is dirty"
 pg "DROP INDEX $S.users_email_ci" >/dev/null
 run mark-reverted 003_email_idx
@@ -126,5 +126,43 @@ run downgrade base
 expect_status 0 "downgrade base succeeds"
 expect_eq "$(pg_applied)" "" "nothing remains applied"
 expect_eq "$(pg_has_table users)" "0" "the tables are gone"
+
+# --- waiting for the migration lock: a line every 5 s naming the holder
+# (pid, application_name, client), then exit 6.  Migrator A holds retort's
+# lock while its migration waits on an advisory lock a psql session holds;
+# B waits for retort's lock and gives up.
+cd "$TMP/w" && mkdir lockwait && cd lockwait && mkdir migrations || exit 1
+L="${S}_lock"
+pg "CREATE SCHEMA $L" >/dev/null
+trap 'pg "DROP SCHEMA $S CASCADE" >/dev/null; pg "DROP SCHEMA $L CASCADE" >/dev/null; rm -rf "$TMP"' EXIT
+printf -- '-- retort:up\nSELECT pg_advisory_lock(7770777);\nSELECT pg_advisory_unlock(7770777);\n-- retort:down\nSELECT 1;\n' \
+    >migrations/001_gate.sql
+LURL="postgresql:options='-csearch_path=$L'"
+mkfifo "$TMP/gate_in" "$TMP/gate_out"
+psql -XAtq -v ON_ERROR_STOP=1 <"$TMP/gate_in" >"$TMP/gate_out" 2>&1 &
+exec 4>"$TMP/gate_in"
+printf "SELECT 'held' FROM pg_advisory_lock(7770777);\n" >&4
+read -r held <"$TMP/gate_out"
+expect_eq "$held" "held" "a psql session holds the gate"
+PGAPPNAME="$(printf 'holder_app\nforged')" "$RETORT" --url "$LURL" upgrade >"$TMP/a.out" 2>"$TMP/a.err" &
+apid=$!
+# A holds retort's lock once it waits on the gate: wait for that state.
+n=0
+while [ "$(pg "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7770777 AND NOT granted")" = 0 ] &&
+    [ $n -lt 300 ]; do
+    sleep 0.1
+    n=$((n + 1))
+done
+run -v --url "$LURL" --set lock_timeout=5500 upgrade
+expect_status 6 "a migrator that cannot take the lock exits 6"
+expect_err "retort: info: waiting for the migration lock (5 s of 5 s): " "it says it waits, after 5 s"
+expect_err "application 'holder_app?forged'" "naming the holder's application, control characters replaced"
+expect_err "held by another session (pid " "and its pid"
+expect_err "timed out after 5500 ms (lock_timeout)" "the timeout names the setting"
+printf "SELECT pg_advisory_unlock(7770777);\n" >&4
+exec 4>&-
+wait $apid
+expect_eq "$?" "0" "the holder finishes once the gate opens"
+expect_eq "$(pg "SELECT string_agg(id, ' ') FROM $L.retort_version")" "001_gate" "and applied the revision once"
 
 done_testing

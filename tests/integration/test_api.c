@@ -316,6 +316,31 @@ static void test_log_level_filters_messages(void **state)
     assert_int_equal(fixture_log_count(RETORT_LOG_WARN), 0);
 }
 
+static void test_a_failing_operation_logs_its_message_once_at_error_level(void **state)
+{
+    (void)state;
+    step s[2];
+    retort *r = fixture_new();
+    add_step(r, &s[0], "fine", NULL);
+    add_step(r, &s[1], "broken", "fine");
+    s[1].fail_up = 1;
+    s[1].message = "the broken step says no";
+    /* log_level=error: the failure is what such an application wants */
+    fixture_capture_log(r, RETORT_LOG_ERROR);
+    assert_rc(r, retort_migrate_to_head(r), RETORT_EMIGRATION);
+    assert_int_equal(fixture_log_count(RETORT_LOG_ERROR), 1);
+    assert_contains(fixture_log_text(), "1\t");
+    assert_contains(fixture_log_text(), retort_errmsg(r));
+    assert_contains(fixture_log_text(), "the broken step says no");
+    assert_version_ids("fine");
+    /* a failing setting is logged too, and a success logs nothing more */
+    assert_rc(r, retort_set(r, "no_such_setting", "1"), RETORT_EINVAL);
+    assert_int_equal(fixture_log_count(RETORT_LOG_ERROR), 2);
+    assert_contains(fixture_log_text(), "no_such_setting");
+    assert_ok(r, retort_set(r, "lock_timeout", "1000"));
+    assert_int_equal(fixture_log_count(RETORT_LOG_ERROR), 2);
+}
+
 /* ------------------------------------------------------------ settings */
 
 static void test_version_table_name_setting_is_used(void **state)
@@ -536,6 +561,7 @@ int main(void)
         IT_TEST(test_exec_params_failure_carries_the_database_text),
         IT_TEST(test_each_applied_revision_is_logged_at_info_with_its_duration),
         IT_TEST(test_log_level_filters_messages),
+        IT_TEST(test_a_failing_operation_logs_its_message_once_at_error_level),
         IT_TEST(test_version_table_name_setting_is_used),
         IT_TEST(test_version_table_name_cannot_change_after_the_first_operation),
         IT_TEST(test_invalid_settings_are_rejected_naming_them),

@@ -95,6 +95,10 @@ REV_SQL = 4
 REV_APPLIED = 8
 REV_DIRTY = 16
 
+ROW_UNKNOWN = 1
+ROW_EDITED = 2
+ROW_CHECKSUM_OK = 4
+
 TX_PER_MIGRATION = 0
 TX_WHOLE_RUN = 1
 
@@ -277,6 +281,12 @@ _LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 _EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                              ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_long,
                              ctypes.c_void_p)
+_VERSION_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                               ctypes.c_char_p, ctypes.c_char_p, ctypes.c_long, ctypes.c_int,
+                               ctypes.c_void_p)
+_AUDIT_FN = ctypes.CFUNCTYPE(None, ctypes.c_long, ctypes.c_char_p, ctypes.c_char_p,
+                             ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                             ctypes.c_int, ctypes.c_void_p)
 _MALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_size_t)
 _REALLOC_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 _FREE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
@@ -328,6 +338,9 @@ _PROTOTYPES = {
     "retort_revision_info": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, _c_char_pp,
                                             _c_char_pp, _c_char_pp, _c_int_p]),
     "retort_applied": (ctypes.c_int, [ctypes.c_void_p, _c_char_pp]),
+    "retort_repair": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_versions": (ctypes.c_int, [ctypes.c_void_p, _VERSION_FN, ctypes.c_void_p]),
+    "retort_audit_log": (ctypes.c_int, [ctypes.c_void_p, _AUDIT_FN, ctypes.c_void_p]),
     # settings
     "retort_set_version_table": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
     "retort_set_schema": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
@@ -1149,6 +1162,50 @@ class Retort:
     def applied(self) -> List[str]:
         """Every recorded revision in the order applied."""
         return _words_s(self._out_string(self._lib.retort_applied))
+
+    def repair(self, revision: str) -> None:
+        """Re-records the checksum of an applied SQL revision whose text was
+        edited on purpose (retort_repair); audited."""
+        self._check(self._lib.retort_repair(self._handle(), _enc(revision, "revision")))
+
+    def versions(self) -> List[Dict[str, Any]]:
+        """The version table's rows in the order applied (retort_versions):
+        dicts with id, parents (list), message, state ("applied" | "dirty"),
+        applied_at (ISO 8601 UTC text), duration_ms, unknown (the registry
+        does not know it) and checksum ("ok", "edited" or None)."""
+        rows = []
+
+        def on_row(id_, parents, message, state, applied_at, duration_ms, flags, user):
+            rows.append({
+                "id": _dec(id_), "parents": _words_s(_dec(parents)),
+                "message": _dec(message), "state": _dec(state),
+                "applied_at": _dec(applied_at), "duration_ms": int(duration_ms),
+                "unknown": bool(flags & ROW_UNKNOWN),
+                "checksum": "edited" if flags & ROW_EDITED
+                            else "ok" if flags & ROW_CHECKSUM_OK else None,
+            })
+
+        trampoline = _VERSION_FN(on_row)
+        self._check(self._lib.retort_versions(self._handle(), trampoline, None))
+        return rows
+
+    def audit_log(self) -> List[Dict[str, Any]]:
+        """The audit log, oldest first (retort_audit_log): dicts with seq,
+        revision, direction, started_at, finished_at, outcome, error (None if
+        none) and statements_done (None when not recorded)."""
+        entries = []
+
+        def on_entry(seq, revision, direction, started, finished, outcome, error, done, user):
+            entries.append({
+                "seq": int(seq), "revision": _dec(revision), "direction": _dec(direction),
+                "started_at": _dec(started), "finished_at": _dec(finished),
+                "outcome": _dec(outcome), "error": _dec(error) or None,
+                "statements_done": None if done < 0 else int(done),
+            })
+
+        trampoline = _AUDIT_FN(on_entry)
+        self._check(self._lib.retort_audit_log(self._handle(), trampoline, None))
+        return entries
 
     def plan(self, target: str = "head", direction: int = 1) -> List[str]:
         """The ids upgrade(target) (direction > 0) or downgrade(target)

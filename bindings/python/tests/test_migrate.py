@@ -56,6 +56,32 @@ class MigrateTest(DatabaseTestCase):
         self.assertEqual(events, [(B, -1, 1, 1, "a3", retort.OK),
                                   (A, -1, 1, 1, "a3", retort.OK)])
 
+    def test_versions_audit_log_and_repair_read_and_fix_the_recorded_state(self):
+        r = self.open()
+        linear(r)
+        r.migrate_to_head()
+        rows = r.versions()
+        self.assertEqual([(x["id"], x["state"], x["checksum"], x["unknown"]) for x in rows],
+                         [("a1", "applied", "ok", False), ("a2", "applied", None, False),
+                          ("a3", "applied", "ok", False)])
+        self.assertEqual(rows[1]["parents"], ["a1"])
+        self.assertTrue(rows[0]["applied_at"].endswith("Z"))
+        log = r.audit_log()
+        self.assertEqual([(e["revision"], e["direction"], e["outcome"], e["error"])
+                          for e in log],
+                         [("a1", "up", "ok", None), ("a2", "up", "ok", None),
+                          ("a3", "up", "ok", None)])
+        # a3's text edited on purpose: a new context sees it, repair records it
+        r2 = self.open()
+        r2.add_sql("a1", None, "create t", "CREATE TABLE t (id INTEGER)", "DROP TABLE t")
+        r2.add("a2", "a1", "items", up=create_items, down=drop_items)
+        r2.add_sql("a3", "a2", "create u", "CREATE TABLE u (id INTEGER) -- ok", "DROP TABLE u")
+        self.assertEqual(r2.versions()[2]["checksum"], "edited")
+        r2.repair("a3")
+        self.assertEqual(r2.versions()[2]["checksum"], "ok")
+        self.assertEqual(r2.audit_log()[-1]["direction"], "repair")
+        r2.check()
+
     def test_event_handler_reports_a_failed_step_with_its_error(self):
         r = self.open()
         r.add_sql("b1", None, "ok", "CREATE TABLE b1 (x INTEGER)", "DROP TABLE b1")

@@ -56,6 +56,12 @@ pub const RETORT_REV_SQL: c_int = 4;
 pub const RETORT_REV_APPLIED: c_int = 8;
 pub const RETORT_REV_DIRTY: c_int = 16;
 
+// ------------------------------------------------- version-table row flags
+
+pub const RETORT_ROW_UNKNOWN: c_int = 1;
+pub const RETORT_ROW_EDITED: c_int = 2;
+pub const RETORT_ROW_CHECKSUM_OK: c_int = 4;
+
 // ------------------------------------------------------------- settings
 
 pub const RETORT_TX_PER_MIGRATION: c_int = 0;
@@ -107,17 +113,18 @@ pub type retort_event_fn = unsafe extern "C" fn(
 pub type retort_malloc_fn = unsafe extern "C" fn(size: usize) -> *mut c_void;
 pub type retort_realloc_fn = unsafe extern "C" fn(ptr: *mut c_void, size: usize) -> *mut c_void;
 pub type retort_free_fn = unsafe extern "C" fn(ptr: *mut c_void);
-pub type retort_event_fn = unsafe extern "C" fn(
-    phase: c_int,
-    direction: c_int,
-    index: c_int,
-    total: c_int,
-    id: *const c_char,
-    message: *const c_char,
-    status: c_int,
-    duration_ms: c_long,
-    user: *mut c_void,
-);
+/// One version-table row (retort_versions); strings valid during the call.
+pub type retort_version_fn = unsafe extern "C" fn(id: *const c_char, parents: *const c_char,
+                                                  message: *const c_char, state: *const c_char,
+                                                  applied_at: *const c_char, duration_ms: c_long,
+                                                  flags: c_int, user: *mut c_void);
+/// One audit-log entry (retort_audit_log); strings valid during the call.
+pub type retort_audit_fn = unsafe extern "C" fn(seq: c_long, revision: *const c_char,
+                                                direction: *const c_char,
+                                                started_at: *const c_char,
+                                                finished_at: *const c_char,
+                                                outcome: *const c_char, error: *const c_char,
+                                                statements_done: c_int, user: *mut c_void);
 
 extern "C" {
     // versions and status
@@ -191,6 +198,11 @@ extern "C" {
         depends_on: *mut *const c_char,
     ) -> c_int;
     pub fn retort_applied(r: *mut retort, ids: *mut *const c_char) -> c_int;
+    pub fn retort_repair(r: *mut retort, id: *const c_char) -> c_int;
+    pub fn retort_versions(r: *mut retort, func: Option<retort_version_fn>, user: *mut c_void)
+                           -> c_int;
+    pub fn retort_audit_log(r: *mut retort, func: Option<retort_audit_fn>, user: *mut c_void)
+                            -> c_int;
 
     // settings
     pub fn retort_set_version_table(r: *mut retort, name: *const c_char) -> c_int;
