@@ -300,6 +300,13 @@ int cmd_status(cli *c)
             printf("  applied %s in %ld ms", row->applied_at, row->duration_ms);
         if (strcmp(verdict_of(row), "-") != 0)
             printf("  checksum %s", verdict_of(row));
+        const char *labels = "", *depends = "";
+        if (retort_revision_links(r, i, &labels, &depends) == RETORT_OK) {
+            if (*labels)
+                printf("  (branch: %s)", labels);
+            if (*depends)
+                printf("  depends on: %s", depends);
+        }
         printf("%s%s\n", *g.message[i] ? "  " : "", g.message[i]);
     }
     for (int i = 0; i < rs.n; i++) {

@@ -119,7 +119,8 @@ const cli_command cli_commands[] = {
      "every revision with its state, when applied, duration and checksum",
      "One line per revision of the directory, in plan order:\n"
      "\n"
-     "  STATE ID  applied AT in N ms  checksum ok|edited  MESSAGE\n"
+     "  STATE ID  applied AT in N ms  checksum ok|edited  (branch: LABELS)\n"
+     "      depends on: IDS  MESSAGE\n"
      "\n"
      "STATE is applied, pending, dirty (failed midway: mark-applied or\n"
      "mark-reverted), edited (applied, but its file changed since: repair or\n"

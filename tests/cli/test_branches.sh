@@ -64,6 +64,9 @@ run history --no-current -r 9:
 expect_status 1 "history -r with an unknown revision fails"
 run show 003_shop
 expect_out "Depends on: networking" "show prints depends_on"
+run status
+expect_out "002_net  (branch: networking)" "status prints the branch label"
+expect_out "003_shop  depends on: networking" "status prints depends_on"
 
 sqlite3 -batch $DB "INSERT INTO retort_version (id, parents) VALUES ('zz_unknown', '')"
 run stamp 002_net
