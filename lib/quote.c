@@ -31,6 +31,13 @@ static void driver_quote(size_t (*fn)(const char *, char *, size_t), const char 
         rt_buf_append_n(out, small, need);
         return;
     }
+    /* A driver out of memory answers with a size nothing can allocate
+     * (SIZE_MAX / 2): the quoting fails here, without asking the allocator
+     * for it (which sanitizers report as an error of their own). */
+    if (need >= (size_t)-1 / 2) {
+        out->failed = 1;
+        return;
+    }
     char *big = rt_malloc(need + 1);
     if (!big) {
         out->failed = 1;
