@@ -9,6 +9,7 @@
  * one of the keys it knows.
  */
 #include "config.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -107,27 +108,8 @@ static const char *near_key(const char *key)
     if (kl > 40)
         return NULL;
     for (size_t i = 0; i < NKNOWN_KEYS; i++) {
-        /* Levenshtein distance, one row at a time. */
-        const char *w = known_keys[i];
-        size_t wl = strlen(w), row[48];
-        for (size_t j = 0; j <= wl; j++)
-            row[j] = j;
-        for (size_t a = 1; a <= kl; a++) {
-            size_t diag = row[0];
-            row[0] = a;
-            for (size_t j = 1; j <= wl; j++) {
-                size_t up = row[j];
-                size_t best = diag + (key[a - 1] != w[j - 1]);
-                if (row[j] + 1 < best)
-                    best = row[j] + 1;
-                if (row[j - 1] + 1 < best)
-                    best = row[j - 1] + 1;
-                row[j] = best;
-                diag = up;
-            }
-        }
-        if (row[wl] <= 2)
-            return w;
+        if (cli_edit_distance(key, kl, known_keys[i]) <= 2)
+            return known_keys[i];
     }
     return NULL;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "suggest.h"
 #include "strbuf.h"
 
 enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, G_SET, C_OPTION };
@@ -240,32 +241,6 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
     return CLI_EXIT_OK;
 }
 
-/* Edit distance of a and b (b at most 63 characters), for "did you mean". */
-static size_t edit_distance(const char *a, size_t la, const char *b)
-{
-    size_t lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* The command name closest to name (edit distance at most 2, or name a
  * prefix of exactly one), or NULL. */
 static const char *closest_command(const char *name)
@@ -273,7 +248,7 @@ static const char *closest_command(const char *name)
     const char *best = NULL;
     size_t bestd = 3, n = strlen(name);
     for (int i = 0; i < cli_ncommands; i++) {
-        size_t d = edit_distance(name, n, cli_commands[i].name);
+        size_t d = cli_edit_distance(name, n, cli_commands[i].name);
         if (n >= 2 && strncmp(cli_commands[i].name, name, n) == 0)
             d = 1;
         if (d < bestd) {
@@ -446,7 +421,7 @@ static int parse_args(parse_state *ps, int argc, char **argv)
                 const char *best = NULL;
                 size_t bestd = 3;
                 for (size_t k = 0; k < NOPTIONS; k++) {
-                    size_t d = edit_distance(name, nl, options[k].lname);
+                    size_t d = cli_edit_distance(name, nl, options[k].lname);
                     if (d < bestd) {
                         bestd = d;
                         best = options[k].lname;
