@@ -235,9 +235,9 @@ static void kv_secrets(const char *p, rt_secrets *s, int depth)
  * A URI's passwords, read three ways, all kept: as libpq reads the userinfo
  * (up to the first '@' or '/'); as a careless writer meant it (up to the
  * last '@' before the query, so a raw '/' or '@' in the password stays in
- * it); and, when neither finds one, up to the last '@' at all when what
- * follows the first ':' is no port (a raw '?' too).  Then every query
- * parameter whose key, decoded, ends in "password".
+ * it); and up to the last '@' at all, when what follows the first ':' is
+ * no port (a raw '?' too).  Then every query parameter whose key, decoded,
+ * ends in "password".
  */
 static void uri_secrets(const char *url, size_t auth, rt_secrets *s)
 {
@@ -272,7 +272,11 @@ static void uri_secrets(const char *url, size_t auth, rt_secrets *s)
         }
     }
 
-    if (!found) {
+    /* Always, not only when the others found nothing: a password may hold
+     * a raw '?' before a raw '@' ("app:a&@b?c@host"), where both readings
+     * above stop early and leave the rest showing.  The price is that a
+     * URL with an '@' in its query shows less of itself. */
+    {
         const char *last = strrchr(url + auth, '@');
         const char *colon = last ? memchr(url + auth, ':', (size_t)(last - url) - auth) : NULL;
         if (colon && url[auth] != '[') {
