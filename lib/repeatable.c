@@ -151,18 +151,49 @@ static void log_failure(retort *r, const char *id, const char *started, const ch
     rt_buf_free(&saved);
 }
 
-static int apply_one(retort *r, const rt_rev *rev, int index, int total)
+/* Whether rev is still due, judged in a transaction of its own: on SQLite
+ * that transaction holds the write lock, so the rows read are the ones the
+ * step will replace.  The rows read before (by the run, before its
+ * versioned steps or the previous repeatable) may be stale: another
+ * process can have applied it since.  Leaves the transaction open when
+ * *still is set and rc is RETORT_OK; rolled back otherwise. */
+static int claim(retort *r, const rt_rev *rev, int *still)
+{
+    *still = 0;
+    int rc = tx(r, 0, rev->id);
+    if (rc != RETORT_OK)
+        return rc;
+    if ((rc = rt_vt_read(r)) == RETORT_OK && due(r, rev)) {
+        *still = 1;
+        return RETORT_OK;
+    }
+    tx(r, 2, rev->id);
+    if (rc == RETORT_OK)
+        rt_log(r, RETORT_LOG_DEBUG, "repeatable migration '%s': another process applied it first",
+               rev->id);
+    return rc;
+}
+
+/* Applies rev if it is still due; *ran tells whether this process ran it. */
+static int apply_one(retort *r, const rt_rev *rev, int index, int total, int *ran)
 {
     int in_tx = !(rev->flags & RETORT_REV_NO_TRANSACTION);
+    int still = 0;
+    *ran = 0;
+    int rc = claim(r, rev, &still);
+    if (rc != RETORT_OK || !still)
+        return rc;
+    /* A non-transactional body runs outside that transaction: the check
+     * stands only as long as it lasts, so on a backend without a migration
+     * lock (SQLite) two processes can still both run such a repeatable
+     * (doc/RELIABILITY.md). */
+    if (!in_tx && (rc = tx(r, 1, rev->id)) != RETORT_OK)
+        return rc;
+    *ran = 1;
     emit(r, RETORT_EVENT_BEFORE, rev, index, total, RETORT_OK, 0);
     char started[64], finished[64];
     iso(started);
     long t0 = now_ms();
-    int rc = in_tx ? tx(r, 0, rev->id) : RETORT_OK;
-    if (rc != RETORT_OK) {
-        emit(r, RETORT_EVENT_AFTER, rev, index, total, rc, 0);
-        return rc;
-    }
     struct retort_conn conn;
     rt_conn_init(&conn, r, NULL);
     rc = rt_run_body(r, rev, 1, &conn);
@@ -183,7 +214,11 @@ static int apply_one(retort *r, const rt_rev *rev, int index, int total)
     }
     rt_conn_free(&conn);
     iso(finished);
-    if (!in_tx && (rc = tx(r, 0, rev->id)) != RETORT_OK) {
+    /* Outside a transaction, another process may have recorded it
+     * meanwhile: its row, as it is now, is the one replaced. */
+    if (!in_tx && (rc = tx(r, 0, rev->id)) == RETORT_OK && (rc = rt_vt_read(r)) != RETORT_OK)
+        tx(r, 2, rev->id);
+    if (rc != RETORT_OK) {
         emit(r, RETORT_EVENT_AFTER, rev, index, total, rc, ms);
         return rc;
     }
@@ -211,9 +246,14 @@ int rt_repeatables_apply(retort *r)
         const rt_rev *rev = &r->rreg.revs[i];
         if (!due(r, rev))
             continue;
-        int rc = apply_one(r, rev, ++index, total);
+        int ran = 0;
+        int rc = apply_one(r, rev, index + 1, total, &ran);
         if (rc != RETORT_OK)
             return rc;
+        if (ran)
+            index++;
+        else
+            total--; /* another process took it: this call runs one fewer */
     }
     return RETORT_OK;
 }

@@ -546,6 +546,63 @@ static void test_flyway_repeatable_failure_names_it_and_records_nothing(void **s
     free(d);
 }
 
+
+/* A second migrator that runs its whole upgrade to head inside the first
+ * one's after-event for R__a: between the first one's read of the
+ * repeatables' rows and its step for R__b. */
+typedef struct racer {
+    const char *dir;
+    int ran;
+    int rc;
+} racer;
+
+static void race_after_first(int phase, int direction, int index, int total, const char *id,
+                             const char *message, int status, long ms, void *user)
+{
+    (void)direction, (void)index, (void)total, (void)message, (void)status, (void)ms;
+    racer *x = user;
+    if (phase != RETORT_EVENT_AFTER || strcmp(id, "R__a") != 0 || x->ran)
+        return;
+    x->ran = 1;
+    retort *other = fixture_new();
+    assert_ok(other, retort_set_lock_timeout(other, 200));
+    assert_ok(other, retort_load_dir(other, x->dir));
+    x->rc = retort_migrate_to_head(other);
+    fixture_free(other);
+}
+
+/* Exactly once for repeatable migrations too: each due one is re-checked
+ * where the run holds the write lock, so one that another process applied
+ * meanwhile is not run again.  (On PostgreSQL the run's advisory lock keeps
+ * the other process out until its lock timeout; on SQLite it gets in.) */
+static void test_flyway_repeatable_runs_once_when_another_process_applies_it(void **state)
+{
+    (void)state;
+    char *d = repeatable_dir();
+    char path[600];
+    snprintf(path, sizeof path, "%s/R__seed.sql", d);
+    assert_int_equal(remove(path), 0);
+    write_file(d, "R__a.sql", "INSERT INTO a VALUES (1);\n");
+    write_file(d, "R__b.sql", "INSERT INTO a VALUES (2);\n");
+    racer x = {d, 0, RETORT_OK};
+    retort *r = fixture_new();
+    assert_ok(r, retort_load_dir(r, d));
+    assert_ok(r, retort_set_event_fn(r, race_after_first, &x));
+    assert_ok(r, retort_migrate_to_head(r));
+    assert_int_equal(x.ran, 1);
+    if (x.rc != RETORT_OK && x.rc != RETORT_ELOCK)
+        fail_msg("the other migrator failed with %d", x.rc);
+    /* each body ran once, whoever ran it */
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a WHERE x = 1"), 1);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM a WHERE x = 2"), 1);
+    assert_int_equal(fixture_count("SELECT COUNT(*) FROM retort_version_log WHERE revision = "
+                                   "'R__b' AND outcome = 'ok'"),
+                     1);
+    assert_version_ids("R__a R__b V1__a V2__b");
+    fixture_free(r);
+    free(d);
+}
+
 int main(void)
 {
     if (fixture_skip_if_unavailable())
@@ -572,6 +629,7 @@ int main(void)
         T(test_flyway_repeatable_is_left_by_a_downgrade),
         T(test_flyway_repeatable_waits_for_an_upgrade_to_head),
         T(test_flyway_repeatable_failure_names_it_and_records_nothing),
+        T(test_flyway_repeatable_runs_once_when_another_process_applies_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
