@@ -283,7 +283,10 @@ static void uri_secrets(const char *url, size_t auth, rt_secrets *s)
             const char *d = colon + 1;
             while (isdigit((unsigned char)*d))
                 d++;
-            int port = d > colon + 1 && (*d == '/' || *d == '?' || *d == ',' || !*d);
+            /* Not "host:5432?query" when an '@' follows: "app:999?x@host"
+             * is as likely a password with a raw '?', and hiding a port
+             * costs less than showing a password. */
+            int port = d > colon + 1 && (*d == '/' || *d == ',' || !*d);
             if (!port)
                 add_value(s, colon + 1, (size_t)(last - colon - 1), delims);
         }
