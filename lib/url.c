@@ -113,17 +113,22 @@ static int password_key(const char *p, size_t n)
 
 static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
+static int keyword_char(int c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+
 /* Whether p starts "key=" or "key =" (the next pair of a key=value string,
  * or of a query string when amp), key being what libpq's keywords are made
- * of: lower-case letters, digits and '_', or those percent-encoded.  Any
- * other word is taken for more of a password that held a raw '&' or space. */
+ * of: lower-case letters, digits and '_', in a query string also those
+ * percent-encoded (libpq decodes a URI's keys, not a key=value string's).
+ * Any other word is taken for more of a password that held a raw '&' or
+ * space: "%41=" after a space is no keyword libpq knows. */
 static int pair_starts(const char *p, int amp)
 {
     size_t i = 0;
     for (;;) {
-        if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '_')
+        if (keyword_char(p[i]))
             i++;
-        else if (p[i] == '%' && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0)
+        else if (amp && p[i] == '%' && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0 &&
+                 keyword_char(hexval(p[i + 1]) * 16 + hexval(p[i + 2])))
             i += 3;
         else
             break;
@@ -235,8 +240,7 @@ static void kv_secrets(const char *p, rt_secrets *s, int depth)
  * A URI's passwords, read three ways, all kept: as libpq reads the userinfo
  * (up to the first '@' or '/'); as a careless writer meant it (up to the
  * last '@' before the query, so a raw '/' or '@' in the password stays in
- * it); and up to the last '@' at all, when what follows the first ':' is
- * no port (a raw '?' too).  Then every query parameter whose key, decoded,
+ * it); and up to the last '@' at all (a raw '?' too).  Then every query parameter whose key, decoded,
  * ends in "password".
  */
 static void uri_secrets(const char *url, size_t auth, rt_secrets *s)
@@ -279,17 +283,11 @@ static void uri_secrets(const char *url, size_t auth, rt_secrets *s)
     {
         const char *last = strrchr(url + auth, '@');
         const char *colon = last ? memchr(url + auth, ':', (size_t)(last - url) - auth) : NULL;
-        if (colon && url[auth] != '[') {
-            const char *d = colon + 1;
-            while (isdigit((unsigned char)*d))
-                d++;
-            /* Not "host:5432?query" when an '@' follows: "app:999?x@host"
-             * is as likely a password with a raw '?', and hiding a port
-             * costs less than showing a password. */
-            int port = d > colon + 1 && (*d == '/' || *d == ',' || !*d);
-            if (!port)
-                add_value(s, colon + 1, (size_t)(last - colon - 1), delims);
-        }
+        /* Even when digits follow the colon, as a port's would: in
+         * "app:888/x?y@host" they are as likely a password's first piece,
+         * and hiding a port costs less than showing a password. */
+        if (colon && url[auth] != '[')
+            add_value(s, colon + 1, (size_t)(last - colon - 1), delims);
     }
 
     for (size_t k = auth; k < len; k++) {
