@@ -117,23 +117,32 @@ static int keyword_char(int c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c
 
 /* Whether p starts "key=" or "key =" (the next pair of a key=value string,
  * or of a query string when amp), key being what libpq's keywords are made
- * of: lower-case letters, digits and '_', in a query string also those
- * percent-encoded (libpq decodes a URI's keys, not a key=value string's).
+ * of: lower-case letters, digits and '_', a letter first, in a query
+ * string also those percent-encoded (libpq decodes a URI's keys, not a
+ * key=value string's).
  * Any other word is taken for more of a password that held a raw '&' or
  * space: "%41=" after a space is no keyword libpq knows. */
 static int pair_starts(const char *p, int amp)
 {
     size_t i = 0;
+    int first = 0;
     for (;;) {
+        int c;
+        size_t n;
         if (keyword_char(p[i]))
-            i++;
+            c = p[i], n = 1;
         else if (amp && p[i] == '%' && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0 &&
                  keyword_char(hexval(p[i + 1]) * 16 + hexval(p[i + 2])))
-            i += 3;
+            c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]), n = 3;
         else
             break;
+        if (i == 0)
+            first = c;
+        i += n;
     }
-    if (i == 0)
+    /* Every keyword libpq knows starts with a letter: "999999=" is more
+     * password, not the next pair. */
+    if (i == 0 || !(first >= 'a' && first <= 'z'))
         return 0;
     if (!amp)
         while (is_space(p[i]))
