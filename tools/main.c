@@ -271,7 +271,7 @@ typedef struct parse_state {
     int npos;
     int help, version;
     unsigned seen;                 /* command option bits given */
-    const char *seen_name[16];     /* as written, for "does not apply" */
+    const char *seen_name[32];     /* as written, for "does not apply" */
     strbuf parents;
     int parents_given;
     const char **sets; /* --set NAME=VALUE values */
@@ -316,7 +316,7 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     default:
         break;
     }
-    for (int b = 0; b < 16; b++)
+    for (int b = 0; b < 32; b++)
         if (o->bit == 1u << b && !ps->seen_name[b])
             ps->seen_name[b] = o->lname;
     ps->seen |= o->bit;
@@ -538,7 +538,7 @@ int main(int argc, char **argv)
         status = cli_usage(NULL, "no command given");
         goto done;
     }
-    for (int b = 0; b < 16; b++) {
+    for (int b = 0; b < 32; b++) {
         if ((ps.seen & (1u << b)) && !(cmd->opts & (1u << b))) {
             status = cli_usage(&c, "option --%s does not apply to %s", ps.seen_name[b],
                                cmd->name);
