@@ -53,7 +53,8 @@ enum {
     OPT_FORMAT = 1u << 20, /* --format FORMAT, --json */
     OPT_REVISION = 1u << 21,
     OPT_OUTCOME = 1u << 22,
-    OPT_SINCE = 1u << 23
+    OPT_SINCE = 1u << 23,
+    OPT_STRICT = 1u << 24 /* test --strict */
 };
 
 typedef struct cli {
@@ -74,6 +75,7 @@ typedef struct cli {
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
     int drop_templates;      /* test --drop-templates */
     const char *test_url;    /* test --test-url URL */
+    int strict;              /* test --strict: an irreversible revision fails */
     int purge;               /* stamp --purge */
     int resolve_deps;        /* heads --resolve-dependencies */
     const char *head_target; /* revision --head TARGET */

@@ -215,8 +215,8 @@ const cli_command cli_commands[] = {
      "database, sorted, without the version table and its audit log: two\n"
      "databases with the same schema print the same text, so the output can be\n"
      "diffed or kept as a golden file.  Does not read the migrations directory.\n"},
-    {"test", cmd_test, OPT_DROP_TEMPLATES | OPT_TEST_URL, 0, 4,
-     "test [CHECK...] [--test-url URL] | test --drop-templates [--test-url URL]",
+    {"test", cmd_test, OPT_DROP_TEMPLATES | OPT_TEST_URL | OPT_STRICT, 0, 4,
+     "test [CHECK...] [--strict] [--test-url URL] | test --drop-templates [--test-url URL]",
      "check the migrations: single-head, upgrade, stairway, downgrade",
      "Runs the ready-made checks on the migrations directory, each on a fresh,\n"
      "empty target derived from the URL (SQLite: a private in-memory database;\n"
@@ -226,6 +226,8 @@ const cli_command cli_commands[] = {
      "  --test-url URL    where to make the fresh targets (also\n"
      "                    RETORT_TEST_DATABASE_URL, or test_url in retort.ini);\n"
      "                    default: the database URL\n"
+     "  --strict          an irreversible revision fails stairway and downgrade\n"
+     "                    (by default it is where they stop, see below)\n"
      "  --drop-templates  drop every test template (the migrated databases\n"
      "                    fresh targets are cloned from) on that server or in\n"
      "                    that directory, print their names, run no check\n"
@@ -240,7 +242,13 @@ const cli_command cli_commands[] = {
      "  downgrade    downgrading from head to base leaves an empty schema\n"
      "Without CHECK, all four run.  Prints 'ok CHECK' or 'FAIL CHECK: reason'\n"
      "(naming the revision at fault).  Exit status: 0 when all pass, 1 if any\n"
-     "fails.\n"},
+     "fails.\n"
+     "\n"
+     "An irreversible revision (no down step) is where the stairway stops: the\n"
+     "revisions before it in plan order are checked, it and those after it are\n"
+     "not, and the line says so ('ok stairway: stopped at ID, ...'); downgrade\n"
+     "cannot reach base and prints 'skip downgrade: ID is irreversible ...'.\n"
+     "Both pass unless --strict.\n"},
     {"repair", cmd_repair, OPT_DRY_RUN, 0, 64, "repair [ID...] [--dry-run]",
      "re-record the checksums of applied files edited on purpose",
      "After an applied SQL migration's file was edited on purpose (a comment, a\n"

@@ -60,6 +60,7 @@ static const opt_spec options[] = {
     {"revision", 0, 1, C_OPTION, OPT_REVISION},
     {"outcome", 0, 1, C_OPTION, OPT_OUTCOME},
     {"since", 0, 1, C_OPTION, OPT_SINCE},
+    {"strict", 0, 0, C_OPTION, OPT_STRICT},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -369,6 +370,9 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return set_once(ps, &c->schema_path, value, as_written);
     case OPT_DROP_TEMPLATES:
         c->drop_templates = 1;
+        return 0;
+    case OPT_STRICT:
+        c->strict = 1;
         return 0;
     case OPT_TEST_URL:
         return set_once(ps, &c->test_url, value, as_written);

@@ -838,6 +838,23 @@ RETORT_API int retort_test_upgrade(retort *r);
 RETORT_API int retort_test_stairway(retort *r);
 RETORT_API int retort_test_downgrade(retort *r);
 
+/*
+ * The stairway of a history with irreversible revisions: the same check as
+ * retort_test_stairway over the revisions of plan order before the first
+ * irreversible one (registered without a down step), which is where the
+ * stairway stops: neither it nor the revisions after it in plan order are
+ * checked (a downgrade can never pass it).  Without irreversible revisions,
+ * the same as retort_test_stairway.  Needs a context on an empty target and
+ * leaves it at base on success, as the other checks.
+ *
+ * *stopped_at: the id of the irreversible revision where the stairway
+ * stopped, or "" when it checked every revision; owned by r, valid until
+ * its next call; set only on success.  Thread safety: as every call on r.
+ * Errors: as retort_test_stairway (RETORT_ECHECKFAIL naming the revision
+ * at fault below the stop), RETORT_EINVAL when stopped_at is NULL.
+ */
+RETORT_API int retort_test_stairway_partial(retort *r, const char **stopped_at);
+
 /* ------------------------------------------------------------ autogenerate */
 
 /*

@@ -378,6 +378,8 @@ _PROTOTYPES = {
     "retort_test_single_head": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_upgrade": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_stairway": (ctypes.c_int, [ctypes.c_void_p]),
+    "retort_test_stairway_partial": (ctypes.c_int, [ctypes.c_void_p,
+                                                    ctypes.POINTER(ctypes.c_char_p)]),
     "retort_test_downgrade": (ctypes.c_int, [ctypes.c_void_p]),
     # autogenerate
     "retort_autogenerate": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp,
@@ -1337,6 +1339,11 @@ class Retort:
 
     def test_stairway(self) -> None:
         self._run(self._lib.retort_test_stairway)
+
+    def test_stairway_partial(self) -> str:
+        """The stairway up to the first irreversible revision: its id (where
+        the stairway stopped), or "" when every revision was checked."""
+        return self._out_string(self._lib.retort_test_stairway_partial)
 
     def test_downgrade(self) -> None:
         self._run(self._lib.retort_test_downgrade)

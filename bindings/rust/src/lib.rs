@@ -1019,6 +1019,13 @@ impl Retort {
         self.status(rc)
     }
 
+    /// The stairway up to the first irreversible revision: its id (where
+    /// the stairway stopped), or "" when every revision was checked.
+    pub fn test_stairway_partial(&mut self) -> Result<String> {
+        // SAFETY: raw is live, out a valid location.
+        self.string_out(|r, out| unsafe { sys::retort_test_stairway_partial(r, out) })
+    }
+
     /// Downgrading from head to base leaves the empty schema.
     pub fn test_downgrade(&mut self) -> Result<()> {
         // SAFETY: raw is live.

@@ -250,6 +250,7 @@ extern "C" {
     pub fn retort_test_single_head(r: *mut retort) -> c_int;
     pub fn retort_test_upgrade(r: *mut retort) -> c_int;
     pub fn retort_test_stairway(r: *mut retort) -> c_int;
+    pub fn retort_test_stairway_partial(r: *mut retort, stopped_at: *mut *const c_char) -> c_int;
     pub fn retort_test_downgrade(r: *mut retort) -> c_int;
 
     // autogenerate
