@@ -129,6 +129,14 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
+/* Registers the migrations of every configured directory on r, as one
+ * registry (load as for cli_open); reports and returns CLI_EXIT_FAILURE on
+ * failure (an id in two directories names both files). */
+int cli_load_dirs(cli *c, retort *r, int load);
+/* Calls fn (if not NULL) with the path of each file revision id was read
+ * from, in every migrations directory; returns how many there are. */
+int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path, void *user),
+                       void *user);
 /* The same, on a fresh, empty test target derived from the test URL when
  * fresh is nonzero (retort_new_fresh: created at the first operation). */
 int cli_open_target(cli *c, retort **out, int load, int fresh);

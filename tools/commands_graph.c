@@ -349,36 +349,30 @@ int cmd_history(cli *c)
     return status;
 }
 
-/* Prints the file(s) a revision came from, if it came from the directory:
- * "File: PATH" lines, or (json) a JSON array of the paths. */
+static void print_file_line(const char *path, void *user)
+{
+    (void)user;
+    printf("File: %s\n", path);
+}
+
+static void print_file_json(const char *path, void *user)
+{
+    int *n = user;
+    if ((*n)++)
+        putchar(',');
+    cli_json_str(path);
+}
+
+/* Prints the file(s) a revision came from, if it came from a migrations
+ * directory: "File: PATH" lines, or (json) a JSON array of the paths.
+ * (A Flyway undo file is named by its version, not the id, and is not
+ * listed.) */
 static void print_files(const cli *c, const char *id, int json)
 {
-    int nfiles = 0;
+    int n = 0;
     if (json)
         putchar('[');
-    /* "/up.sql" ...: diesel's directory per revision.  (A Flyway undo file
-     * is named by its version, not the id, and is not listed.) */
-    static const char *const suffixes[] = {".sql",    ".up.sql",   ".down.sql",     ".c",
-                                           "/up.sql", "/down.sql", "/metadata.toml"};
-    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
-        size_t n = strlen(c->cfg.dir) + strlen(id) + strlen(suffixes[k]) + 2;
-        char *path = malloc(n);
-        if (!path)
-            break;
-        snprintf(path, n, "%s/%s%s", c->cfg.dir, id, suffixes[k]);
-        struct stat st;
-        if (stat(path, &st) == 0) {
-            if (!json) {
-                printf("File: %s\n", path);
-            } else {
-                if (nfiles)
-                    putchar(',');
-                cli_json_str(path);
-            }
-            nfiles++;
-        }
-        free(path);
-    }
+    cli_revision_files(c, id, json ? print_file_json : print_file_line, &n);
     if (json)
         putchar(']');
 }

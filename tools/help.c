@@ -282,7 +282,9 @@ const cli_command *cli_find_command(const char *name)
 static const char global_options[] =
     "Global options (before or after the command):\n"
     "  --url URL        database URL (sqlite:PATH, postgresql://...)\n"
-    "  --dir DIR        migrations directory\n"
+    "  --dir DIR        migrations directory; repeatable: several directories\n"
+    "                   as one registry, new revisions go to the first\n"
+    "                   (RETORT_DIR and retort.ini dir: separated by ':')\n"
     "  --config FILE    configuration file (default: ./retort.ini if present)\n"
     "  --set NAME=VALUE a library setting (version_table, schema, lock_timeout,\n"
     "                   transaction_mode, checksum_policy, log_level,\n"

@@ -222,23 +222,53 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
         retort_free(r);
         return CLI_EXIT_FAILURE;
     }
-    if (load) {
-        struct stat st;
-        if (stat(c->cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            cli_fail(c, "migrations directory '%s' (from %s) does not exist; run 'retort init' "
-                        "or pass --dir", c->cfg.dir, c->cfg.dir_source);
-            retort_free(r);
-            return CLI_EXIT_FAILURE;
-        }
-        /* load 2: an empty directory is where the first revision goes. */
-        int rc = retort_load_dir(r, c->cfg.dir);
-        if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND)) {
-            cli_lib_fail(c, r);
-            retort_free(r);
-            return CLI_EXIT_FAILURE;
-        }
+    if (load && cli_load_dirs(c, r, load) != CLI_EXIT_OK) {
+        retort_free(r);
+        return CLI_EXIT_FAILURE;
     }
     *out = r;
+    return CLI_EXIT_OK;
+}
+
+static const char *const rev_suffixes[] = {".sql",    ".up.sql",   ".down.sql",     ".c",
+                                           "/up.sql", "/down.sql", "/metadata.toml"};
+
+int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path, void *user),
+                       void *user)
+{
+    int found = 0;
+    for (int d = 0; d < c->cfg.ndirs; d++)
+        for (size_t k = 0; k < sizeof rev_suffixes / sizeof rev_suffixes[0]; k++) {
+            size_t n = strlen(c->cfg.dirs[d]) + strlen(id) + strlen(rev_suffixes[k]) + 2;
+            char *path = malloc(n);
+            if (!path)
+                return found;
+            snprintf(path, n, "%s/%s%s", c->cfg.dirs[d], id, rev_suffixes[k]);
+            struct stat st;
+            if (stat(path, &st) == 0) {
+                found++;
+                if (fn)
+                    fn(path, user);
+            }
+            free(path);
+        }
+    return found;
+}
+
+int cli_load_dirs(cli *c, retort *r, int load)
+{
+    for (int d = 0; d < c->cfg.ndirs; d++) {
+        struct stat st;
+        if (stat(c->cfg.dirs[d], &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_fail(c, "migrations directory '%s' (from %s) does not exist; run 'retort "
+                               "init' or pass --dir", c->cfg.dirs[d], c->cfg.dir_source);
+    }
+    /* One registry from every directory (an id in two of them is an error
+     * naming both files).  load 2: an empty directory is where the first
+     * revision goes. */
+    int rc = retort_load_dirs(r, (const char *const *)c->cfg.dirs, c->cfg.ndirs);
+    if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND))
+        return cli_lib_fail(c, r);
     return CLI_EXIT_OK;
 }
 
@@ -277,6 +307,8 @@ typedef struct parse_state {
     int parents_given;
     const char **sets; /* --set NAME=VALUE values */
     int nsets;
+    const char **dirs; /* --dir values */
+    int ndirs;
 } parse_state;
 
 static int set_once(parse_state *ps, const char **slot, const char *value, const char *name)
@@ -295,7 +327,11 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     case G_URL:
         return set_once(ps, &c->flags.url, value, as_written);
     case G_DIR:
-        return set_once(ps, &c->flags.dir, value, as_written);
+        /* Repeatable: every directory is read, as one registry. */
+        if (!c->flags.dir)
+            c->flags.dir = value;
+        ps->dirs[ps->ndirs++] = value;
+        return 0;
     case G_CONFIG:
         return set_once(ps, &c->flags.config, value, as_written);
     case G_VERBOSE:
@@ -491,9 +527,11 @@ int main(int argc, char **argv)
     ps.c = &c;
     ps.pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.pos);
     ps.sets = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.sets);
-    if (!ps.pos || !ps.sets) {
+    ps.dirs = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.dirs);
+    if (!ps.pos || !ps.sets || !ps.dirs) {
         free(ps.pos);
         free(ps.sets);
+        free(ps.dirs);
         return cli_fail(NULL, "out of memory");
     }
     int status = parse_args(&ps, argc, argv);
@@ -572,6 +610,8 @@ int main(int argc, char **argv)
     c.nargs = ps.npos;
 
     char err[1024];
+    c.flags.dirs = ps.dirs;
+    c.flags.ndirs = ps.ndirs;
     if (cli_config_resolve(&c.cfg, &c.flags, err, sizeof err) != 0) {
         status = cli_fail(&c, "%s", err);
         goto done;
@@ -592,6 +632,7 @@ done:
     free(c.parents);
     free(ps.pos);
     free(ps.sets);
+    free(ps.dirs);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;

@@ -312,6 +312,8 @@ _PROTOTYPES = {
     "retort_revision_set_transactional": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
                                                          ctypes.c_int]),
     "retort_load_dir": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_load_dirs": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
+                                        ctypes.c_int]),
     "retort_revision_set_branch_labels": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
                                                          ctypes.c_char_p]),
     "retort_revision_set_depends_on": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
@@ -1116,6 +1118,14 @@ class Retort:
     def load_dir(self, path: StrLike) -> None:
         """Registers every SQL migration file in directory path."""
         self._check(self._lib.retort_load_dir(self._handle(), _enc(path, "path")))
+
+    def load_dirs(self, paths: Sequence[StrLike]) -> None:
+        """Registers the migrations of several directories as one registry
+        (Alembic's version_locations): parents may be in any of them; an id
+        in two of them is an error naming both files."""
+        encoded = [_enc(p, "path") for p in paths]
+        array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+        self._check(self._lib.retort_load_dirs(self._handle(), array, len(encoded)))
 
     # -- operations
 
