@@ -115,6 +115,10 @@ int cli_fail(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports the library's message for r; returns CLI_EXIT_FAILURE. */
 int cli_lib_fail(cli *c, retort *r);
+/* "; did you mean 'X'?" in out when a registered revision id or branch
+ * label X of r is close to name[0..len) (a typo), else "".  Changes r's
+ * message. */
+void cli_did_you_mean(retort *r, const char *name, size_t len, char *out, size_t size);
 /* msg with the library's API advice replaced by its "(command: ...)" form;
  * malloc'd, NULL on ENOMEM. */
 char *cli_advice(const char *msg);

@@ -236,7 +236,8 @@ int cmd_heads(cli *c)
 }
 
 /* One side of history -r: -1 when open ("", base, head, heads). */
-static int range_end(cli *c, const hist_graph *g, const char *s, size_t len, int *at)
+static int range_end(cli *c, retort *r, const hist_graph *g, const char *s, size_t len,
+                     int *at)
 {
     *at = -1;
     if (!len || (len == 4 && (!memcmp(s, "base", 4) || !memcmp(s, "head", 4))) ||
@@ -246,21 +247,24 @@ static int range_end(cli *c, const hist_graph *g, const char *s, size_t len, int
     if (*at == -2)
         return cli_fail(c, "-r: '%.*s' is ambiguous: it is a prefix of several revisions",
                         (int)len, s);
-    if (*at < 0)
-        return cli_fail(c, "-r: no revision '%.*s' in '%s'", (int)len, s, c->cfg.dir);
+    if (*at < 0) {
+        char hint[300];
+        cli_did_you_mean(r, s, len, hint, sizeof hint);
+        return cli_fail(c, "-r: no revision '%.*s' in '%s'%s", (int)len, s, c->cfg.dir, hint);
+    }
     return CLI_EXIT_OK;
 }
 
 /* history -r A:B: A, B and the revisions between them (reps: the
  * repeatable migrations, for --format json). */
-static int print_range(cli *c, const hist_graph *g, const char *reps)
+static int print_range(cli *c, retort *r, const hist_graph *g, const char *reps)
 {
     const char *colon = strchr(c->rev_range, ':');
     if (!colon)
         return cli_usage(c, "-r needs A:B (either side may be empty), not '%s'", c->rev_range);
     int lo, hi;
-    if (range_end(c, g, c->rev_range, (size_t)(colon - c->rev_range), &lo) != CLI_EXIT_OK ||
-        range_end(c, g, colon + 1, strlen(colon + 1), &hi) != CLI_EXIT_OK)
+    if (range_end(c, r, g, c->rev_range, (size_t)(colon - c->rev_range), &lo) != CLI_EXIT_OK ||
+        range_end(c, r, g, colon + 1, strlen(colon + 1), &hi) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     unsigned char *in = calloc((size_t)g->n + 1, 2);
     if (!in)
@@ -335,7 +339,7 @@ int cmd_history(cli *c)
                     p = nl + 1;
                 }
                 if (c->rev_range)
-                    status = print_range(c, &g, reps);
+                    status = print_range(c, r, &g, reps);
                 else if (c->format_json)
                     json_history(&g, NULL, reps);
                 else
@@ -415,7 +419,9 @@ int cmd_show(cli *c)
             status = cli_fail(c, "'%s' is ambiguous: it is a prefix of several revisions in "
                                  "'%s'", want, c->cfg.dir);
         } else if (i < 0) {
-            status = cli_fail(c, "no revision '%s' in '%s'", want, c->cfg.dir);
+            char hint[300];
+            cli_did_you_mean(r, want, strlen(want), hint, sizeof hint);
+            status = cli_fail(c, "no revision '%s' in '%s'%s", want, c->cfg.dir, hint);
         } else if (c->format_json) {
             fputs("{\"format\":\"retort.show/1\",\"revision\":", stdout);
             json_rev(&g, i);

@@ -154,12 +154,85 @@ char *cli_advice(const char *msg)
     return sb_take(&out);
 }
 
+/* Whether candidate is closer to name[0..len) than *best (distance *bestd),
+ * and close enough to be a typo of it: at most 2 edits, or a fifth of its
+ * length for long ids. */
+static void consider(const char *name, size_t len, const char *cand, size_t candlen,
+                     char *best, size_t size, size_t *bestd)
+{
+    char one[256];
+    if (candlen >= sizeof one)
+        return;
+    memcpy(one, cand, candlen);
+    one[candlen] = '\0';
+    size_t d = cli_edit_distance(name, len, one);
+    if (d == 0 || (d > 2 && d * 5 > len) || d >= *bestd)
+        return;
+    *bestd = d;
+    snprintf(best, size, "%s", one);
+}
+
+void cli_did_you_mean(retort *r, const char *name, size_t len, char *out, size_t size)
+{
+    char best[256] = "";
+    size_t bestd = (size_t)-1;
+    int n = 0;
+    out[0] = '\0';
+    if (!len || retort_revision_count(r, &n) != RETORT_OK)
+        return;
+    static const char *const words[] = {"head", "heads", "base"};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+        consider(name, len, words[k], strlen(words[k]), best, sizeof best, &bestd);
+    for (int i = 0; i < n; i++) {
+        const char *id, *labels = "", *depends;
+        if (retort_revision_info(r, i, &id, NULL, NULL, NULL) != RETORT_OK)
+            return;
+        consider(name, len, id, strlen(id), best, sizeof best, &bestd);
+        if (retort_revision_links(r, i, &labels, &depends) != RETORT_OK)
+            continue;
+        for (const char *l = labels; *l;) {
+            size_t k = strcspn(l, " ");
+            consider(name, len, l, k, best, sizeof best, &bestd);
+            l += k;
+            l += strspn(l, " ");
+        }
+    }
+    if (*best)
+        snprintf(out, size, "; did you mean '%s'?", best);
+}
+
+/* The revision name the library's message says is unknown ("unknown target
+ * 'X'", "revision 'X' is not registered"): its start and length in msg. */
+static const char *unknown_name(const char *msg, size_t *len)
+{
+    const char *p = strstr(msg, "unknown target '");
+    if (p)
+        p += strlen("unknown target '");
+    else if ((p = strstr(msg, "revision '")) != NULL && strstr(p, "' is not registered"))
+        p += strlen("revision '");
+    const char *e = p ? strchr(p, '\'') : NULL;
+    if (!e)
+        return NULL;
+    *len = (size_t)(e - p);
+    return p;
+}
+
 int cli_lib_fail(cli *c, retort *r)
 {
+    int code = retort_errcode(r);
     char *advice = cli_advice(retort_errmsg(r));
-    cli_fail(c, "%s", advice ? advice : retort_errmsg(r));
-    free(advice);
-    int status = cli_exit_for(retort_errcode(r));
+    char *msg = advice ? advice : strdup(retort_errmsg(r));
+    char hint[300] = "";
+    size_t len = 0;
+    const char *name = msg && (code == RETORT_ETARGET || code == RETORT_ENOTFOUND)
+                           ? unknown_name(msg, &len)
+                           : NULL;
+    /* (reads the graph through r: msg is a copy of the message) */
+    if (name)
+        cli_did_you_mean(r, name, len, hint, sizeof hint);
+    cli_fail(c, "%s%s", msg ? msg : "out of memory", hint);
+    free(msg);
+    int status = cli_exit_for(code);
     return status == CLI_EXIT_OK ? CLI_EXIT_FAILURE : status;
 }
 
