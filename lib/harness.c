@@ -711,14 +711,30 @@ done:
 
 /* ---------------------------------------------------------- stairway */
 
-RETORT_API int retort_test_stairway(retort *r)
+/*
+ * The stairway over the revisions of plan order before *stop (all of them
+ * when *stop is -1 on entry).  partial: *stop becomes the plan index of
+ * the first irreversible revision, whose reversal (and that of every
+ * revision after it) cannot be checked; otherwise an irreversible revision
+ * anywhere fails the check before anything runs.
+ */
+static int stairway(retort *r, const char *op, int partial, int *stop)
 {
-    RT_GUARD(r);
     const char *check = "stairway";
-    int rc = begin_check(r, "retort_test_stairway", check, 1);
-    if (rc != RETORT_OK || (rc = require_reversible(r, check)) != RETORT_OK)
+    int rc = begin_check(r, op, check, 1);
+    if (rc != RETORT_OK)
         return rc;
     int n = r->graph.n;
+    *stop = -1;
+    if (partial) {
+        for (int k = 0; k < n && *stop < 0; k++)
+            if (r->reg.revs[r->graph.topo[k]].flags & RETORT_REV_IRREVERSIBLE)
+                *stop = k;
+    } else if ((rc = require_reversible(r, check)) != RETORT_OK) {
+        return rc;
+    }
+    /* The steps checked: every revision, or those below the stop. */
+    int steps = *stop >= 0 ? *stop : n;
     rt_buf empty = RT_BUF_INIT, before = RT_BUF_INIT, after = RT_BUF_INIT, down = RT_BUF_INIT;
     rt_buf msg = RT_BUF_INIT, label = RT_BUF_INIT, scratch = RT_BUF_INIT;
     unsigned char *mark = rt_calloc((size_t)n + 1, 1);
@@ -734,7 +750,7 @@ RETORT_API int retort_test_stairway(retort *r)
         goto done;
     }
 
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < steps; k++) {
         int v = r->graph.topo[k];
         const char *id = r->reg.revs[v].id;
         if (retort_upgrade(r, id) != RETORT_OK) {
@@ -798,4 +814,29 @@ done:
     rt_buf_free(&label);
     rt_buf_free(&scratch);
     return rc;
+}
+
+RETORT_API int retort_test_stairway(retort *r)
+{
+    RT_GUARD(r);
+    int stop;
+    return stairway(r, "retort_test_stairway", 0, &stop);
+}
+
+RETORT_API int retort_test_stairway_partial(retort *r, const char **stopped_at)
+{
+    RT_GUARD(r);
+    if (r && !stopped_at)
+        return rt_fail(r, RETORT_EINVAL, "retort_test_stairway_partial: stopped_at is NULL");
+    int stop;
+    int rc = stairway(r, "retort_test_stairway_partial", 1, &stop);
+    if (rc != RETORT_OK)
+        return rc;
+    rt_buf_reset(&r->out);
+    if (stop >= 0)
+        rt_buf_append(&r->out, r->reg.revs[r->graph.topo[stop]].id);
+    if (rt_buf_failed(&r->out))
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    *stopped_at = rt_buf_str(&r->out);
+    return RETORT_OK;
 }

@@ -82,6 +82,8 @@ typedef struct ld_rev {
     int labels_line, depends_line;
 } ld_rev;
 
+typedef struct ld_dir ld_dir;
+
 typedef struct ld_ctx {
     retort *r;     /* for info-level notes on skipped entries */
     const char *dir;
@@ -89,6 +91,10 @@ typedef struct ld_ctx {
     int code;
     int dirfd;     /* dir, opened once for openat; -1 until then or if it failed */
     char *scratch; /* LD_SCRATCH bytes that each file is first read into */
+    /* retort_load_dirs: every directory loaded together, whose revisions
+     * may be parents of this one's; NULL for one directory */
+    const ld_dir *all;
+    int nall;
 } ld_ctx;
 
 /* Larger than any migration file in practice: one read() with no fstat()
@@ -1125,8 +1131,27 @@ static int find_rev(const ld_rev *revs, size_t n, const char *id)
     return -1;
 }
 
-/* Checks an explicit parents list: valid ids, each one in the directory or
- * already registered, not the revision itself. */
+/* One directory of retort_load_dirs, scanned and grouped. */
+struct ld_dir {
+    ld_ctx c;
+    ld_entry *entries;
+    size_t nentries;
+    ld_rev *revs;
+    size_t nrevs;
+};
+
+/* Whether id is a revision of another directory loaded with c's. */
+static int in_other_dir(const ld_ctx *c, const char *id)
+{
+    for (int d = 0; d < c->nall; d++)
+        if (&c->all[d].c != c && find_rev(c->all[d].revs, c->all[d].nrevs, id) >= 0)
+            return 1;
+    return 0;
+}
+
+/* Checks an explicit parents list: valid ids, each one in the directory (or
+ * another one loaded with it) or already registered, not the revision
+ * itself. */
 static int check_parents(ld_ctx *c, const rt_registry *reg, const ld_rev *revs, size_t n,
                          const ld_rev *rev)
 {
@@ -1155,9 +1180,10 @@ static int check_parents(ld_ctx *c, const rt_registry *reg, const ld_rev *revs, 
         if (strcmp(ids[i], rev->id) == 0)
             failw(&w, "revision '%s' lists itself as a parent", rev->id);
         else if (find_rev(revs, n, ids[i]) < 0 &&
-                 rt_registry_find(reg, ids[i], strlen(ids[i])) < 0)
-            failw(&w, "parent '%s' does not exist (no migration file in '%s' has that id and "
-                      "no registered revision has it)", ids[i], c->dir);
+                 rt_registry_find(reg, ids[i], strlen(ids[i])) < 0 && !in_other_dir(c, ids[i]))
+            failw(&w, "parent '%s' does not exist (no migration file in '%s'%s has that id and "
+                      "no registered revision has it)", ids[i], c->dir,
+                  c->nall > 1 ? " or the other directories" : "");
     }
     rt_free_id_list(ids, nids);
     return c->code;
@@ -1313,43 +1339,109 @@ static int register_all(ld_ctx *c, rt_registry *reg, rt_registry *rreg, const ld
     return c->code;
 }
 
-RETORT_API int retort_load_dir(retort *r, const char *path)
+/*
+ * Loads the directories paths[0..n) as one registry: each is scanned and
+ * parsed, an id in two of them is an error naming both files, parents may
+ * be in any of them, and on any error nothing is registered.  A directory
+ * without migrations is skipped when another one has some.
+ */
+static int load_dirs(retort *r, const char *op, const char *const *paths, int n)
 {
     if (!r)
         return RETORT_EINVAL;
     RT_GUARD(r);
     rt_clear_error(r);
-    if (!path || !*path)
-        return rt_fail(r, RETORT_EINVAL, "retort_load_dir: the directory path is %s",
-                       path ? "empty" : "NULL");
+    if (n < 1 || !paths)
+        return rt_fail(r, RETORT_EINVAL, "%s: no directory given", op);
+    for (int d = 0; d < n; d++)
+        if (!paths[d] || !*paths[d])
+            return rt_fail(r, RETORT_EINVAL, "%s: the directory path is %s", op,
+                           paths[d] ? "empty" : "NULL");
     if (r->in_callback)
-        return rt_fail(r, RETORT_EMISUSE,
-                       "retort_load_dir called from inside a migration callback");
+        return rt_fail(r, RETORT_EMISUSE, "%s called from inside a migration callback", op);
 
-    ld_ctx c = {r, path, RT_BUF_INIT, RETORT_OK, -1, NULL};
-    ld_entry *entries = NULL;
-    size_t nentries = 0, nrevs = 0;
-    ld_rev *revs = NULL;
-    if (scan_dir(&c, &entries, &nentries) == RETORT_OK &&
-        group(&c, &r->reg, entries, nentries, &revs, &nrevs) == RETORT_OK &&
-        parse_all(&c, &r->reg, revs, nrevs) == RETORT_OK &&
-        register_all(&c, &r->reg, &r->rreg, revs, nrevs) == RETORT_OK) {
+    ld_dir *dirs = rt_calloc((size_t)n, sizeof *dirs);
+    if (!dirs)
+        return rt_fail(r, RETORT_ENOMEM, "out of memory");
+    for (int d = 0; d < n; d++) {
+        dirs[d].c = (ld_ctx){r, paths[d], RT_BUF_INIT, RETORT_OK, -1, NULL, dirs, n};
+    }
+    int code = RETORT_OK, failed = -1, empty = 0;
+    for (int d = 0; d < n && code == RETORT_OK; d++) {
+        ld_dir *e = &dirs[d];
+        if (scan_dir(&e->c, &e->entries, &e->nentries) == RETORT_ENOTFOUND && n > 1 &&
+            ++empty < n) {
+            /* no migration here: another directory has them (or the last
+             * empty one reports) */
+            rt_buf_reset(&e->c.err);
+            e->c.code = RETORT_OK;
+            continue;
+        }
+        if (e->c.code == RETORT_OK)
+            group(&e->c, &r->reg, e->entries, e->nentries, &e->revs, &e->nrevs);
+        if ((code = e->c.code) != RETORT_OK)
+            failed = d;
+    }
+    /* An id in two directories: name both files. */
+    for (int d = 1; d < n && code == RETORT_OK; d++)
+        for (size_t i = 0; i < dirs[d].nrevs && code == RETORT_OK; i++)
+            for (int e = 0; e < d && code == RETORT_OK; e++) {
+                int k = find_rev(dirs[e].revs, dirs[e].nrevs, dirs[d].revs[i].id);
+                if (k < 0)
+                    continue;
+                rt_buf a = RT_BUF_INIT, b = RT_BUF_INIT;
+                path_of(&a, paths[e], dirs[e].revs[k].file);
+                path_of(&b, paths[d], dirs[d].revs[i].file);
+                code = fail(&dirs[d].c, RETORT_EEXIST,
+                            "revision '%s' is defined twice: in %s and in %s (an id must be "
+                            "unique across the migrations directories)",
+                            dirs[d].revs[i].id, rt_buf_str(&a), rt_buf_str(&b));
+                failed = d;
+                rt_buf_free(&a);
+                rt_buf_free(&b);
+            }
+    for (int d = 0; d < n && code == RETORT_OK; d++)
+        if ((code = parse_all(&dirs[d].c, &r->reg, dirs[d].revs, dirs[d].nrevs)) != RETORT_OK)
+            failed = d;
+    int before = r->reg.n, rbefore = r->rreg.n;
+    for (int d = 0; d < n && code == RETORT_OK; d++)
+        if ((code = register_all(&dirs[d].c, &r->reg, &r->rreg, dirs[d].revs,
+                                 dirs[d].nrevs)) != RETORT_OK)
+            failed = d;
+    if (code == RETORT_OK) {
         rt_graph_invalidate(&r->graph);
         rt_state_forget(&r->state);
         rt_state_forget(&r->rstate);
+    } else {
+        /* a later directory failed: the earlier ones go too */
+        rt_registry_truncate(&r->reg, before);
+        rt_registry_truncate(&r->rreg, rbefore);
     }
-    revs_free(revs, nrevs);
-    entries_free(entries, nentries);
-    if (c.dirfd >= 0)
-        close(c.dirfd);
-    rt_free(c.scratch);
-    int code = c.code;
     if (code != RETORT_OK) {
-        if (rt_buf_failed(&c.err))
-            rt_fail(r, RETORT_ENOMEM, "out of memory loading '%s'", path);
+        ld_ctx *c = &dirs[failed].c;
+        if (rt_buf_failed(&c->err))
+            rt_fail(r, RETORT_ENOMEM, "out of memory loading '%s'", c->dir);
         else
-            rt_fail(r, code, "%s", rt_buf_str(&c.err));
+            rt_fail(r, code, "%s", rt_buf_str(&c->err));
     }
-    rt_buf_free(&c.err);
+    for (int d = 0; d < n; d++) {
+        revs_free(dirs[d].revs, dirs[d].nrevs);
+        entries_free(dirs[d].entries, dirs[d].nentries);
+        if (dirs[d].c.dirfd >= 0)
+            close(dirs[d].c.dirfd);
+        rt_free(dirs[d].c.scratch);
+        rt_buf_free(&dirs[d].c.err);
+    }
+    rt_free(dirs);
     return code;
+}
+
+RETORT_API int retort_load_dir(retort *r, const char *path)
+{
+    return load_dirs(r, "retort_load_dir", &path, 1);
+}
+
+RETORT_API int retort_load_dirs(retort *r, const char *const *paths, int npaths)
+{
+    return load_dirs(r, "retort_load_dirs", paths, npaths);
 }

@@ -53,7 +53,8 @@ enum {
     OPT_FORMAT = 1u << 20, /* --format FORMAT, --json */
     OPT_REVISION = 1u << 21,
     OPT_OUTCOME = 1u << 22,
-    OPT_SINCE = 1u << 23
+    OPT_SINCE = 1u << 23,
+    OPT_STRICT = 1u << 24 /* test --strict */
 };
 
 typedef struct cli {
@@ -74,6 +75,7 @@ typedef struct cli {
     const char *schema_path; /* --schema FILE: the declared schema's DDL */
     int drop_templates;      /* test --drop-templates */
     const char *test_url;    /* test --test-url URL */
+    int strict;              /* test --strict: an irreversible revision fails */
     int purge;               /* stamp --purge */
     int resolve_deps;        /* heads --resolve-dependencies */
     const char *head_target; /* revision --head TARGET */
@@ -113,6 +115,10 @@ int cli_fail(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reports the library's message for r; returns CLI_EXIT_FAILURE. */
 int cli_lib_fail(cli *c, retort *r);
+/* "; did you mean 'X'?" in out when a registered revision id or branch
+ * label X of r is close to name[0..len) (a typo), else "".  Changes r's
+ * message. */
+void cli_did_you_mean(retort *r, const char *name, size_t len, char *out, size_t size);
 /* msg with the library's API advice replaced by its "(command: ...)" form;
  * malloc'd, NULL on ENOMEM. */
 char *cli_advice(const char *msg);
@@ -127,6 +133,14 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
+/* Registers the migrations of every configured directory on r, as one
+ * registry (load as for cli_open); reports and returns CLI_EXIT_FAILURE on
+ * failure (an id in two directories names both files). */
+int cli_load_dirs(cli *c, retort *r, int load);
+/* Calls fn (if not NULL) with the path of each file revision id was read
+ * from, in every migrations directory; returns how many there are. */
+int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path, void *user),
+                       void *user);
 /* The same, on a fresh, empty test target derived from the test URL when
  * fresh is nonzero (retort_new_fresh: created at the first operation). */
 int cli_open_target(cli *c, retort **out, int load, int fresh);

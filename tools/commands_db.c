@@ -270,10 +270,21 @@ int cmd_stamp(cli *c)
         retort_free(r);
         return status;
     }
+    if (c->format_json && !c->dry_run) {
+        retort_free(r);
+        return cli_usage(c, "--format json needs --dry-run here (the plan is what it prints)");
+    }
     if (c->dry_run) {
         const char *cur;
         if (retort_current(r, &cur) != RETORT_OK) {
             status = cli_lib_fail(c, r);
+        } else if (c->format_json) {
+            fputs("{\"format\":\"retort.stamp/1\",\"target\":", stdout);
+            cli_json_str(c->args[0]);
+            printf(",\"purge\":%s,\"current\":", c->purge ? "true" : "false");
+            cli_json_list(cur);
+            fputs("}\n", stdout);
+            status = CLI_EXIT_OK;
         } else {
             printf("Would stamp the database at %s%s (now at %s); nothing was changed\n",
                    c->args[0], c->purge ? " after purging every version row" : "",

@@ -27,10 +27,78 @@ static int names(const hist_graph *g, int i, const char *name, size_t len)
     return 0;
 }
 
+/* One revision of g as a JSON object (history and show: retort.history/1,
+ * retort.show/1).  current and state are null when the database was not
+ * read. */
+static void json_rev(const hist_graph *g, int i)
+{
+    const hist_rev *h = &g->revs[i];
+    fputs("{\"id\":", stdout);
+    cli_json_str(h->id);
+    fputs(",\"parents\":", stdout);
+    cli_json_list(h->parents);
+    fputs(",\"children\":[", stdout);
+    for (int k = 0; k < h->nchildren; k++) {
+        if (k)
+            putchar(',');
+        cli_json_str(g->revs[h->children[k]].id);
+    }
+    fputs("],\"message\":", stdout);
+    cli_json_str(h->message);
+    fputs(",\"branch_labels\":", stdout);
+    cli_json_list(h->labels);
+    fputs(",\"depends_on\":", stdout);
+    cli_json_list(h->depends);
+    printf(",\"head\":%s,\"branchpoint\":%s,\"mergepoint\":%s", h->nchildren ? "false" : "true",
+           h->nchildren > 1 ? "true" : "false", h->nparents > 1 ? "true" : "false");
+    printf(",\"kind\":\"%s\",\"irreversible\":%s,\"transactional\":%s",
+           h->flags & RETORT_REV_SQL ? "sql" : "callback",
+           h->flags & RETORT_REV_IRREVERSIBLE ? "true" : "false",
+           h->flags & RETORT_REV_NO_TRANSACTION ? "false" : "true");
+    if (g->state_known)
+        printf(",\"current\":%s,\"state\":\"%s\"}", h->current ? "true" : "false",
+               h->flags & RETORT_REV_DIRTY     ? "dirty"
+               : h->flags & RETORT_REV_APPLIED ? "applied"
+                                               : "pending");
+    else
+        fputs(",\"current\":null,\"state\":null}", stdout);
+}
+
+/* history --format json: the revisions with in[i] (in NULL: all), newest
+ * first, and the repeatable migrations ("ID STATE\n" lines of reps). */
+static void json_history(const hist_graph *g, const unsigned char *in, const char *reps)
+{
+    fputs("{\"format\":\"retort.history/1\",\"revisions\":[", stdout);
+    int first = 1;
+    for (int i = g->n - 1; i >= 0; i--) {
+        if (in && !in[i])
+            continue;
+        fputs(first ? "\n  " : ",\n  ", stdout);
+        first = 0;
+        json_rev(g, i);
+    }
+    fputs(first ? "],\"repeatables\":[" : "\n],\"repeatables\":[", stdout);
+    first = 1;
+    for (const char *p = reps; *p;) {
+        const char *sp = strchr(p, ' '), *nl = strchr(p, '\n');
+        if (!sp || !nl || sp > nl)
+            break;
+        fputs(first ? "{\"id\":\"" : ",{\"id\":\"", stdout);
+        first = 0;
+        /* ids are [A-Za-z0-9_.-]; states are words: nothing to escape */
+        printf("%.*s\",\"state\":\"%.*s\"}", (int)(sp - p), p, (int)(nl - sp - 1), sp + 1);
+        p = nl + 1;
+    }
+    fputs("]}\n", stdout);
+}
+
 /* heads --resolve-dependencies: a revision another one depends on is not a
  * head (dependencies count as parents, as Alembic's option). */
 static void print_resolved_heads(const cli *c, const hist_graph *g)
 {
+    int shown = 0;
+    if (c->format_json)
+        fputs("{\"format\":\"retort.heads/1\",\"heads\":[", stdout);
     for (int i = 0; i < g->n; i++) {
         if (g->revs[i].nchildren)
             continue;
@@ -44,11 +112,19 @@ static void print_resolved_heads(const cli *c, const hist_graph *g)
             }
         if (needed)
             continue;
-        if (c->cfg.verbosity > 0 && *g->revs[i].message)
+        if (c->format_json) {
+            if (shown)
+                putchar(',');
+            cli_json_str(g->revs[i].id);
+        } else if (c->cfg.verbosity > 0 && *g->revs[i].message) {
             printf("%s, %s\n", g->revs[i].id, g->revs[i].message);
-        else
+        } else {
             printf("%s\n", g->revs[i].id);
+        }
+        shown++;
     }
+    if (c->format_json)
+        fputs("]}\n", stdout);
 }
 
 int cmd_branches(cli *c)
@@ -160,7 +236,8 @@ int cmd_heads(cli *c)
 }
 
 /* One side of history -r: -1 when open ("", base, head, heads). */
-static int range_end(cli *c, const hist_graph *g, const char *s, size_t len, int *at)
+static int range_end(cli *c, retort *r, const hist_graph *g, const char *s, size_t len,
+                     int *at)
 {
     *at = -1;
     if (!len || (len == 4 && (!memcmp(s, "base", 4) || !memcmp(s, "head", 4))) ||
@@ -170,20 +247,24 @@ static int range_end(cli *c, const hist_graph *g, const char *s, size_t len, int
     if (*at == -2)
         return cli_fail(c, "-r: '%.*s' is ambiguous: it is a prefix of several revisions",
                         (int)len, s);
-    if (*at < 0)
-        return cli_fail(c, "-r: no revision '%.*s' in '%s'", (int)len, s, c->cfg.dir);
+    if (*at < 0) {
+        char hint[300];
+        cli_did_you_mean(r, s, len, hint, sizeof hint);
+        return cli_fail(c, "-r: no revision '%.*s' in '%s'%s", (int)len, s, c->cfg.dir, hint);
+    }
     return CLI_EXIT_OK;
 }
 
-/* history -r A:B: A, B and the revisions between them. */
-static int print_range(cli *c, const hist_graph *g)
+/* history -r A:B: A, B and the revisions between them (reps: the
+ * repeatable migrations, for --format json). */
+static int print_range(cli *c, retort *r, const hist_graph *g, const char *reps)
 {
     const char *colon = strchr(c->rev_range, ':');
     if (!colon)
         return cli_usage(c, "-r needs A:B (either side may be empty), not '%s'", c->rev_range);
     int lo, hi;
-    if (range_end(c, g, c->rev_range, (size_t)(colon - c->rev_range), &lo) != CLI_EXIT_OK ||
-        range_end(c, g, colon + 1, strlen(colon + 1), &hi) != CLI_EXIT_OK)
+    if (range_end(c, r, g, c->rev_range, (size_t)(colon - c->rev_range), &lo) != CLI_EXIT_OK ||
+        range_end(c, r, g, colon + 1, strlen(colon + 1), &hi) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
     unsigned char *in = calloc((size_t)g->n + 1, 2);
     if (!in)
@@ -205,7 +286,10 @@ static int print_range(cli *c, const hist_graph *g)
     }
     for (int i = 0; i < g->n; i++)
         in[i] = in[i] && up[i];
-    hist_print_only(g, in, c->cfg.verbosity > 0, stdout);
+    if (c->format_json)
+        json_history(g, in, reps);
+    else
+        hist_print_only(g, in, c->cfg.verbosity > 0, stdout);
     free(in);
     return CLI_EXIT_OK;
 }
@@ -246,7 +330,7 @@ int cmd_history(cli *c)
             if (!c->no_current && retort_repeatables(r, &reps) != RETORT_OK) {
                 status = cli_lib_fail(c, r);
             } else {
-                for (const char *p = reps; *p;) {
+                for (const char *p = c->format_json ? "" : reps; *p;) {
                     const char *sp = strchr(p, ' '), *nl = strchr(p, '\n');
                     if (!sp || !nl || sp > nl)
                         break;
@@ -255,7 +339,9 @@ int cmd_history(cli *c)
                     p = nl + 1;
                 }
                 if (c->rev_range)
-                    status = print_range(c, &g);
+                    status = print_range(c, r, &g, reps);
+                else if (c->format_json)
+                    json_history(&g, NULL, reps);
                 else
                     hist_print(&g, c->cfg.verbosity > 0, stdout);
             }
@@ -267,24 +353,32 @@ int cmd_history(cli *c)
     return status;
 }
 
-/* Prints the file(s) a revision came from, if it came from the directory. */
-static void print_files(const cli *c, const char *id)
+static void print_file_line(const char *path, void *user)
 {
-    /* "/up.sql" ...: diesel's directory per revision.  (A Flyway undo file
-     * is named by its version, not the id, and is not listed.) */
-    static const char *const suffixes[] = {".sql",    ".up.sql",   ".down.sql",     ".c",
-                                           "/up.sql", "/down.sql", "/metadata.toml"};
-    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
-        size_t n = strlen(c->cfg.dir) + strlen(id) + strlen(suffixes[k]) + 2;
-        char *path = malloc(n);
-        if (!path)
-            return;
-        snprintf(path, n, "%s/%s%s", c->cfg.dir, id, suffixes[k]);
-        struct stat st;
-        if (stat(path, &st) == 0)
-            printf("File: %s\n", path);
-        free(path);
-    }
+    (void)user;
+    printf("File: %s\n", path);
+}
+
+static void print_file_json(const char *path, void *user)
+{
+    int *n = user;
+    if ((*n)++)
+        putchar(',');
+    cli_json_str(path);
+}
+
+/* Prints the file(s) a revision came from, if it came from a migrations
+ * directory: "File: PATH" lines, or (json) a JSON array of the paths.
+ * (A Flyway undo file is named by its version, not the id, and is not
+ * listed.) */
+static void print_files(const cli *c, const char *id, int json)
+{
+    int n = 0;
+    if (json)
+        putchar('[');
+    cli_revision_files(c, id, json ? print_file_json : print_file_line, &n);
+    if (json)
+        putchar(']');
 }
 
 int cmd_show(cli *c)
@@ -325,10 +419,18 @@ int cmd_show(cli *c)
             status = cli_fail(c, "'%s' is ambiguous: it is a prefix of several revisions in "
                                  "'%s'", want, c->cfg.dir);
         } else if (i < 0) {
-            status = cli_fail(c, "no revision '%s' in '%s'", want, c->cfg.dir);
+            char hint[300];
+            cli_did_you_mean(r, want, strlen(want), hint, sizeof hint);
+            status = cli_fail(c, "no revision '%s' in '%s'%s", want, c->cfg.dir, hint);
+        } else if (c->format_json) {
+            fputs("{\"format\":\"retort.show/1\",\"revision\":", stdout);
+            json_rev(&g, i);
+            fputs(",\"files\":", stdout);
+            print_files(c, g.revs[i].id, 1);
+            fputs("}\n", stdout);
         } else {
             hist_print_block(&g, i, stdout);
-            print_files(c, g.revs[i].id);
+            print_files(c, g.revs[i].id, 0);
         }
     }
     if (loaded)

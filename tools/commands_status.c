@@ -319,7 +319,8 @@ int cmd_status(cli *c)
             continue;
         }
         printf("%-12s %s  applied %s in %ld ms  (not in %s)\n", "unknown", rs.v[i].id,
-               rs.v[i].applied_at, rs.v[i].duration_ms, c->cfg.dir);
+               rs.v[i].applied_at, rs.v[i].duration_ms,
+               c->cfg.ndirs > 1 ? "the migrations directories" : c->cfg.dir);
     }
     if (json) {
         fputs(first ? "]}\n" : "\n]}\n", stdout);

@@ -43,6 +43,8 @@ static int drop_templates(cli *c)
 {
     if (c->nargs)
         return cli_usage(c, "--drop-templates takes no CHECK");
+    if (c->strict)
+        return cli_usage(c, "--drop-templates runs no check: --strict does not apply");
     retort *r;
     if (cli_open_target(c, &r, 0, 1) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
@@ -66,6 +68,73 @@ static int drop_templates(cli *c)
     return status;
 }
 
+/*
+ * The first irreversible revision of r's plan order, copied into buf ("" if
+ * none), and its plan index in *index.  Returns RETORT_OK or the library's
+ * status.
+ */
+static int first_irreversible(retort *r, char *buf, size_t size, int *index)
+{
+    int n = 0, rc = retort_revision_count(r, &n);
+    buf[0] = '\0';
+    *index = -1;
+    for (int i = 0; i < n && rc == RETORT_OK; i++) {
+        const char *id;
+        int flags;
+        rc = retort_revision_info(r, i, &id, NULL, NULL, &flags);
+        if (rc == RETORT_OK && (flags & RETORT_REV_IRREVERSIBLE)) {
+            snprintf(buf, size, "%s", id);
+            *index = i;
+            break;
+        }
+    }
+    return rc;
+}
+
+/*
+ * Runs check k on r and prints its verdict.  Without --strict, an
+ * irreversible revision is where the stairway stops (the revisions below it
+ * are checked) and makes the downgrade check a skip: *stopped names it.
+ * Returns 1 when the check failed.
+ */
+static int run_check(const cli *c, int k, retort *r, char *stopped, size_t size)
+{
+    int rc;
+    if (!c->strict && checks[k].run == retort_test_downgrade) {
+        int index;
+        rc = first_irreversible(r, stopped, size, &index);
+        if (rc == RETORT_OK && *stopped) {
+            printf("skip downgrade: %s is irreversible (no down step), so base cannot be "
+                   "reached\n", stopped);
+            return 0;
+        }
+        if (rc == RETORT_OK)
+            rc = retort_test_downgrade(r);
+    } else if (!c->strict && checks[k].run == retort_test_stairway) {
+        const char *at = "";
+        rc = retort_test_stairway_partial(r, &at);
+        if (rc == RETORT_OK && *at) {
+            int index;
+            rc = first_irreversible(r, stopped, size, &index);
+            if (rc == RETORT_OK) {
+                printf("ok stairway: stopped at %s, which is irreversible (no down step); the "
+                       "%d revision%s below it %s checked\n", stopped, index,
+                       index == 1 ? "" : "s", index == 1 ? "was" : "were");
+                return 0;
+            }
+        }
+    } else {
+        rc = checks[k].run(r);
+    }
+    if (rc == RETORT_OK) {
+        cli_say(c, "ok %s\n", checks[k].name);
+        return 0;
+    }
+    /* The verdict is the output: printed even under -q. */
+    printf("FAIL %s: %s\n", checks[k].name, retort_errmsg(r));
+    return 1;
+}
+
 int cmd_test(cli *c)
 {
     if (c->drop_templates)
@@ -81,20 +150,20 @@ int cmd_test(cli *c)
                                 "downgrade)", c->args[i]);
     }
     int failed = 0;
+    char stopped[256] = ""; /* an id has at most 128 characters */
     for (int k = 0; k < NCHECKS; k++) {
         if (c->nargs && !selected[k])
             continue;
         retort *r;
         if (cli_open_target(c, &r, 1, 1) != CLI_EXIT_OK)
             return CLI_EXIT_FAILURE;
-        if (checks[k].run(r) == RETORT_OK) {
-            cli_say(c, "ok %s\n", checks[k].name);
-        } else {
-            /* The verdict is the output: printed even under -q. */
-            printf("FAIL %s: %s\n", checks[k].name, retort_errmsg(r));
-            failed++;
-        }
+        failed += run_check(c, k, r, stopped, sizeof stopped);
         retort_free(r);
+    }
+    if (*stopped && c->cfg.verbosity >= 0) {
+        fflush(stdout);
+        fprintf(stderr, "retort: test: %s is irreversible: the checks stopped there (test "
+                        "--strict makes that a failure)\n", stopped);
     }
     if (failed)
         fprintf(stderr, "retort: test: %d check%s failed\n", failed, failed == 1 ? "" : "s");

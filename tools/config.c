@@ -280,7 +280,9 @@ void cli_config_free(cli_config *cfg)
 {
     free(cfg->config_path);
     free(cfg->url);
-    free(cfg->dir);
+    for (int i = 0; i < cfg->ndirs; i++)
+        free(cfg->dirs[i]);
+    free(cfg->dirs);
     free(cfg->template_path);
     free(cfg->test_url);
     for (int i = 0; i < cfg->nsettings; i++) {
@@ -289,6 +291,49 @@ void cli_config_free(cli_config *cfg)
     }
     free(cfg->settings);
     memset(cfg, 0, sizeof *cfg);
+}
+
+/* Appends the directory dir[0..len) to cfg->dirs, relative to the ini file
+ * base when base is not NULL.  Returns nonzero with err set on failure. */
+static int add_dir(cli_config *cfg, const char *dir, size_t len, const char *base, int listed,
+                   char *err, size_t errlen)
+{
+    if (!len) {
+        snprintf(err, errlen, "the migrations directory (%s) is empty%s", cfg->dir_source,
+                 listed ? " (an empty entry in its list of directories separated by ':')" : "");
+        return 1;
+    }
+    char **nd = realloc(cfg->dirs, (size_t)(cfg->ndirs + 1) * sizeof *nd);
+    char *one = strndup(dir, len);
+    char *path = one && base ? cli_path_relative_to(base, one) : one;
+    if (nd)
+        cfg->dirs = nd;
+    if (!nd || !path) {
+        if (path != one)
+            free(path);
+        free(one);
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    if (path != one)
+        free(one);
+    cfg->dirs[cfg->ndirs++] = path;
+    return 0;
+}
+
+/* Appends each directory of a CLI_DIR_SEPARATOR-separated list. */
+static int add_dir_list(cli_config *cfg, const char *list, const char *base, char *err,
+                        size_t errlen)
+{
+    for (const char *p = list;;) {
+        const char *sep = strchr(p, CLI_DIR_SEPARATOR);
+        size_t len = sep ? (size_t)(sep - p) : strlen(p);
+        if (add_dir(cfg, p, len, base, strchr(list, CLI_DIR_SEPARATOR) != NULL, err, errlen))
+            return 1;
+        if (!sep)
+            return 0;
+        p = sep + 1;
+    }
 }
 
 int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_t errlen)
@@ -334,29 +379,26 @@ int cli_config_resolve(cli_config *cfg, const cli_flags *flags, char *err, size_
         }
     }
 
-    /* dir: --dir > RETORT_DIR > ini (relative to the ini file) > default */
+    /* dir: --dir (repeatable) > RETORT_DIR > ini (relative to the ini file)
+     * > default; the last two are lists separated by CLI_DIR_SEPARATOR. */
     if (!rc) {
-        const char *dir;
-        if ((dir = flags->dir) != NULL) {
+        const char *list;
+        if (flags->ndirs) {
             cfg->dir_source = "--dir";
-            cfg->dir = strdup(dir);
-        } else if ((dir = env_nonempty("RETORT_DIR")) != NULL) {
+            for (int k = 0; k < flags->ndirs && !rc; k++)
+                rc = add_dir(cfg, flags->dirs[k], strlen(flags->dirs[k]), NULL, 0, err, errlen);
+        } else if ((list = env_nonempty("RETORT_DIR")) != NULL) {
             cfg->dir_source = "RETORT_DIR";
-            cfg->dir = strdup(dir);
+            rc = add_dir_list(cfg, list, NULL, err, errlen);
         } else if (iv.dir) {
             cfg->dir_source = "retort.ini";
-            cfg->dir = cli_path_relative_to(cfg->config_path, iv.dir);
+            rc = add_dir_list(cfg, iv.dir, cfg->config_path, err, errlen);
         } else {
             cfg->dir_source = "default";
-            cfg->dir = strdup(CLI_DEFAULT_DIR);
+            rc = add_dir(cfg, CLI_DEFAULT_DIR, strlen(CLI_DEFAULT_DIR), NULL, 0, err, errlen);
         }
-        if (!cfg->dir) {
-            snprintf(err, errlen, "out of memory");
-            rc = 1;
-        } else if (!*cfg->dir) {
-            snprintf(err, errlen, "the migrations directory (%s) is empty", cfg->dir_source);
-            rc = 1;
-        }
+        if (!rc)
+            cfg->dir = cfg->dirs[0];
     }
     if (!rc && iv.template_path) {
         cfg->template_line = iv.template_line;

@@ -13,6 +13,9 @@
 
 #define CLI_DEFAULT_DIR "migrations"
 #define CLI_DEFAULT_CONFIG "retort.ini"
+/* Separates the directories of RETORT_DIR and retort.ini's dir (as PATH,
+ * and as Alembic's default version_path_separator). */
+#define CLI_DIR_SEPARATOR ':'
 
 /* A library setting read from retort.ini, applied with retort_set(). */
 typedef struct cli_setting {
@@ -24,7 +27,9 @@ typedef struct cli_setting {
 /* What the flags say; NULL / 0 when not given. */
 typedef struct cli_flags {
     const char *url;
-    const char *dir;
+    const char *dir;         /* the first --dir */
+    const char *const *dirs; /* every --dir, in order (--dir may be repeated) */
+    int ndirs;
     const char *config;
     int verbose; /* count of -v */
     int quiet;   /* count of -q */
@@ -40,7 +45,10 @@ typedef struct cli_config {
 
     char *url;              /* NULL: let the library choose (sqlite:retort.db) */
     const char *url_source; /* "--url", "RETORT_DATABASE_URL", "retort.ini", "default" */
-    char *dir;              /* never NULL after cli_config_resolve */
+    char *dir;              /* never NULL after cli_config_resolve: dirs[0], where new
+                               revisions go */
+    char **dirs;            /* every migrations directory, in order: one registry */
+    int ndirs;              /* >= 1 after cli_config_resolve */
     const char *dir_source;
     char *template_path;    /* retort.ini "template", resolved; NULL if unset */
     char *test_url;         /* retort.ini "test_url"; NULL if unset */

@@ -93,8 +93,8 @@ const cli_command cli_commands[] = {
      "revision one step and upgrades it again, printing both steps.  Refuses at\n"
      "base or with several current revisions.  If the upgrade fails, the\n"
      "database stays one step down (the output says which steps ran).\n"},
-    {"stamp", cmd_stamp, OPT_SQL | OPT_PURGE | OPT_DRY_RUN, 1, 1,
-     "stamp TARGET [--purge] [--sql] [--dry-run]",
+    {"stamp", cmd_stamp, OPT_SQL | OPT_PURGE | OPT_DRY_RUN | OPT_FORMAT, 1, 1,
+     "stamp TARGET [--purge] [--sql] [--dry-run [--format json]]",
      "record TARGET as current without running anything",
      "TARGET: base, head, heads, or revision ids (several separated by spaces,\n"
      "quoted as one argument).  They and their ancestors (and what they depend\n"
@@ -104,7 +104,8 @@ const cli_command cli_commands[] = {
      "  --purge   first delete every version row, also rows of unknown revisions\n"
      "  --sql     print the SQL script instead (TARGET: TO or FROM:TO); never\n"
      "            connects\n"
-     "  --dry-run say what would be recorded, and change nothing\n"},
+     "  --dry-run say what would be recorded, and change nothing; --format json\n"
+     "            prints it as JSON (retort.stamp/1 in retort(1))\n"},
     {"adopt", cmd_adopt, 0, 0, 1, "adopt [TOOL]",
      "record what another tool's version table says is applied",
      "Reads the version table another migration tool left in the database and\n"
@@ -149,14 +150,15 @@ const cli_command cli_commands[] = {
      "applied child), one per line; nothing at base.  With -v each line also says\n"
      "whether it is a head of the directory, whether it is dirty, and its message.\n"
      "A dirty revision (failed midway) is also reported on stderr, with the way\n"
-     "to resolve it.\n"},
+     "to resolve it.  --format json: the schema retort.current/1 of retort(1).\n"},
     {"heads", cmd_heads, OPT_RESOLVE_DEPS | OPT_FORMAT, 0, 0,
      "heads [--resolve-dependencies] [--format json]",
      "print the heads of the migrations directory",
      "Prints the revisions of the directory that have no child, one per line.\n"
      "Does not connect.  With -v each line also has the message.  A revision\n"
      "another one depends on (depends_on) stays a head, unless\n"
-     "--resolve-dependencies treats dependencies as parents.\n"},
+     "--resolve-dependencies treats dependencies as parents.  --format json: the\n"
+     "schema retort.heads/1 of retort(1).\n"},
     {"branches", cmd_branches, 0, 0, 0, "branches",
      "print the branch points of the migrations directory",
      "For each revision with several children: the revision, then one line\n"
@@ -168,8 +170,8 @@ const cli_command cli_commands[] = {
      "Writes a new revision from the template whose parents are the given\n"
      "revisions (ids, unique prefixes), or all the heads of the directory when\n"
      "none is given.  MSG defaults to \"merge\".  Options as for revision.\n"},
-    {"history", cmd_history, OPT_NO_CURRENT | OPT_REV_RANGE, 0, 0,
-     "history [--no-current] [-r A:B]",
+    {"history", cmd_history, OPT_NO_CURRENT | OPT_REV_RANGE | OPT_FORMAT, 0, 0,
+     "history [--no-current] [-r A:B] [--format json]",
      "print the revision graph, newest first",
      "One line per revision, children before parents:\n"
      "\n"
@@ -181,10 +183,14 @@ const cli_command cli_commands[] = {
      "\n"
      "  --no-current   do not read the database (no (current) marks)\n"
      "  -r A:B         only the revisions from A up to B (ids, unique prefixes or\n"
-     "                 labels; an empty side, base or head is open)\n"},
-    {"show", cmd_show, 0, 1, 1, "show ID",
+     "                 labels; an empty side, base or head is open)\n"
+     "  --format json  the schema retort.history/1 of retort(1) (also --json)\n"},
+    {"show", cmd_show, OPT_FORMAT, 1, 1, "show ID [--format json]",
      "print one revision: parents, children, flags, file",
-     "ID is a revision id, or 'head' for the single head.  Does not connect.\n"},
+     "ID is a revision id, a unique prefix of one, a branch label, or 'head'\n"
+     "for the single head.  Does not connect.\n"
+     "\n"
+     "  --format json  the schema retort.show/1 of retort(1) (also --json)\n"},
     {"check", cmd_check, OPT_SCHEMA | OPT_ALLOW_OUT_OF_ORDER | OPT_FORMAT, 0, 0,
      "check [--schema FILE] [--allow-out-of-order] [--format json]",
      "exit 0 at head with applied files unchanged (else 3, 4 or 5)",
@@ -209,8 +215,8 @@ const cli_command cli_commands[] = {
      "database, sorted, without the version table and its audit log: two\n"
      "databases with the same schema print the same text, so the output can be\n"
      "diffed or kept as a golden file.  Does not read the migrations directory.\n"},
-    {"test", cmd_test, OPT_DROP_TEMPLATES | OPT_TEST_URL, 0, 4,
-     "test [CHECK...] [--test-url URL] | test --drop-templates [--test-url URL]",
+    {"test", cmd_test, OPT_DROP_TEMPLATES | OPT_TEST_URL | OPT_STRICT, 0, 4,
+     "test [CHECK...] [--strict] [--test-url URL] | test --drop-templates [--test-url URL]",
      "check the migrations: single-head, upgrade, stairway, downgrade",
      "Runs the ready-made checks on the migrations directory, each on a fresh,\n"
      "empty target derived from the URL (SQLite: a private in-memory database;\n"
@@ -220,6 +226,8 @@ const cli_command cli_commands[] = {
      "  --test-url URL    where to make the fresh targets (also\n"
      "                    RETORT_TEST_DATABASE_URL, or test_url in retort.ini);\n"
      "                    default: the database URL\n"
+     "  --strict          an irreversible revision fails stairway and downgrade\n"
+     "                    (by default it is where they stop, see below)\n"
      "  --drop-templates  drop every test template (the migrated databases\n"
      "                    fresh targets are cloned from) on that server or in\n"
      "                    that directory, print their names, run no check\n"
@@ -234,7 +242,13 @@ const cli_command cli_commands[] = {
      "  downgrade    downgrading from head to base leaves an empty schema\n"
      "Without CHECK, all four run.  Prints 'ok CHECK' or 'FAIL CHECK: reason'\n"
      "(naming the revision at fault).  Exit status: 0 when all pass, 1 if any\n"
-     "fails.\n"},
+     "fails.\n"
+     "\n"
+     "An irreversible revision (no down step) is where the stairway stops: the\n"
+     "revisions before it in plan order are checked, it and those after it are\n"
+     "not, and the line says so ('ok stairway: stopped at ID, ...'); downgrade\n"
+     "cannot reach base and prints 'skip downgrade: ID is irreversible ...'.\n"
+     "Both pass unless --strict.\n"},
     {"repair", cmd_repair, OPT_DRY_RUN, 0, 64, "repair [ID...] [--dry-run]",
      "re-record the checksums of applied files edited on purpose",
      "After an applied SQL migration's file was edited on purpose (a comment, a\n"
@@ -268,7 +282,9 @@ const cli_command *cli_find_command(const char *name)
 static const char global_options[] =
     "Global options (before or after the command):\n"
     "  --url URL        database URL (sqlite:PATH, postgresql://...)\n"
-    "  --dir DIR        migrations directory\n"
+    "  --dir DIR        migrations directory; repeatable: several directories\n"
+    "                   as one registry, new revisions go to the first\n"
+    "                   (RETORT_DIR and retort.ini dir: separated by ':')\n"
     "  --config FILE    configuration file (default: ./retort.ini if present)\n"
     "  --set NAME=VALUE a library setting (version_table, schema, lock_timeout,\n"
     "                   transaction_mode, checksum_policy, log_level,\n"

@@ -60,6 +60,7 @@ static const opt_spec options[] = {
     {"revision", 0, 1, C_OPTION, OPT_REVISION},
     {"outcome", 0, 1, C_OPTION, OPT_OUTCOME},
     {"since", 0, 1, C_OPTION, OPT_SINCE},
+    {"strict", 0, 0, C_OPTION, OPT_STRICT},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 
@@ -153,12 +154,85 @@ char *cli_advice(const char *msg)
     return sb_take(&out);
 }
 
+/* Whether candidate is closer to name[0..len) than *best (distance *bestd),
+ * and close enough to be a typo of it: at most 2 edits, or a fifth of its
+ * length for long ids. */
+static void consider(const char *name, size_t len, const char *cand, size_t candlen,
+                     char *best, size_t size, size_t *bestd)
+{
+    char one[256];
+    if (candlen >= sizeof one)
+        return;
+    memcpy(one, cand, candlen);
+    one[candlen] = '\0';
+    size_t d = cli_edit_distance(name, len, one);
+    if (d == 0 || (d > 2 && d * 5 > len) || d >= *bestd)
+        return;
+    *bestd = d;
+    snprintf(best, size, "%s", one);
+}
+
+void cli_did_you_mean(retort *r, const char *name, size_t len, char *out, size_t size)
+{
+    char best[256] = "";
+    size_t bestd = (size_t)-1;
+    int n = 0;
+    out[0] = '\0';
+    if (!len || retort_revision_count(r, &n) != RETORT_OK)
+        return;
+    static const char *const words[] = {"head", "heads", "base"};
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+        consider(name, len, words[k], strlen(words[k]), best, sizeof best, &bestd);
+    for (int i = 0; i < n; i++) {
+        const char *id, *labels = "", *depends;
+        if (retort_revision_info(r, i, &id, NULL, NULL, NULL) != RETORT_OK)
+            return;
+        consider(name, len, id, strlen(id), best, sizeof best, &bestd);
+        if (retort_revision_links(r, i, &labels, &depends) != RETORT_OK)
+            continue;
+        for (const char *l = labels; *l;) {
+            size_t k = strcspn(l, " ");
+            consider(name, len, l, k, best, sizeof best, &bestd);
+            l += k;
+            l += strspn(l, " ");
+        }
+    }
+    if (*best)
+        snprintf(out, size, "; did you mean '%s'?", best);
+}
+
+/* The revision name the library's message says is unknown ("unknown target
+ * 'X'", "revision 'X' is not registered"): its start and length in msg. */
+static const char *unknown_name(const char *msg, size_t *len)
+{
+    const char *p = strstr(msg, "unknown target '");
+    if (p)
+        p += strlen("unknown target '");
+    else if ((p = strstr(msg, "revision '")) != NULL && strstr(p, "' is not registered"))
+        p += strlen("revision '");
+    const char *e = p ? strchr(p, '\'') : NULL;
+    if (!e)
+        return NULL;
+    *len = (size_t)(e - p);
+    return p;
+}
+
 int cli_lib_fail(cli *c, retort *r)
 {
+    int code = retort_errcode(r);
     char *advice = cli_advice(retort_errmsg(r));
-    cli_fail(c, "%s", advice ? advice : retort_errmsg(r));
-    free(advice);
-    int status = cli_exit_for(retort_errcode(r));
+    char *msg = advice ? advice : strdup(retort_errmsg(r));
+    char hint[300] = "";
+    size_t len = 0;
+    const char *name = msg && (code == RETORT_ETARGET || code == RETORT_ENOTFOUND)
+                           ? unknown_name(msg, &len)
+                           : NULL;
+    /* (reads the graph through r: msg is a copy of the message) */
+    if (name)
+        cli_did_you_mean(r, name, len, hint, sizeof hint);
+    cli_fail(c, "%s%s", msg ? msg : "out of memory", hint);
+    free(msg);
+    int status = cli_exit_for(code);
     return status == CLI_EXIT_OK ? CLI_EXIT_FAILURE : status;
 }
 
@@ -221,23 +295,53 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
         retort_free(r);
         return CLI_EXIT_FAILURE;
     }
-    if (load) {
-        struct stat st;
-        if (stat(c->cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            cli_fail(c, "migrations directory '%s' (from %s) does not exist; run 'retort init' "
-                        "or pass --dir", c->cfg.dir, c->cfg.dir_source);
-            retort_free(r);
-            return CLI_EXIT_FAILURE;
-        }
-        /* load 2: an empty directory is where the first revision goes. */
-        int rc = retort_load_dir(r, c->cfg.dir);
-        if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND)) {
-            cli_lib_fail(c, r);
-            retort_free(r);
-            return CLI_EXIT_FAILURE;
-        }
+    if (load && cli_load_dirs(c, r, load) != CLI_EXIT_OK) {
+        retort_free(r);
+        return CLI_EXIT_FAILURE;
     }
     *out = r;
+    return CLI_EXIT_OK;
+}
+
+static const char *const rev_suffixes[] = {".sql",    ".up.sql",   ".down.sql",     ".c",
+                                           "/up.sql", "/down.sql", "/metadata.toml"};
+
+int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path, void *user),
+                       void *user)
+{
+    int found = 0;
+    for (int d = 0; d < c->cfg.ndirs; d++)
+        for (size_t k = 0; k < sizeof rev_suffixes / sizeof rev_suffixes[0]; k++) {
+            size_t n = strlen(c->cfg.dirs[d]) + strlen(id) + strlen(rev_suffixes[k]) + 2;
+            char *path = malloc(n);
+            if (!path)
+                return found;
+            snprintf(path, n, "%s/%s%s", c->cfg.dirs[d], id, rev_suffixes[k]);
+            struct stat st;
+            if (stat(path, &st) == 0) {
+                found++;
+                if (fn)
+                    fn(path, user);
+            }
+            free(path);
+        }
+    return found;
+}
+
+int cli_load_dirs(cli *c, retort *r, int load)
+{
+    for (int d = 0; d < c->cfg.ndirs; d++) {
+        struct stat st;
+        if (stat(c->cfg.dirs[d], &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_fail(c, "migrations directory '%s' (from %s) does not exist; run 'retort "
+                               "init' or pass --dir", c->cfg.dirs[d], c->cfg.dir_source);
+    }
+    /* One registry from every directory (an id in two of them is an error
+     * naming both files).  load 2: an empty directory is where the first
+     * revision goes. */
+    int rc = retort_load_dirs(r, (const char *const *)c->cfg.dirs, c->cfg.ndirs);
+    if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND))
+        return cli_lib_fail(c, r);
     return CLI_EXIT_OK;
 }
 
@@ -271,11 +375,13 @@ typedef struct parse_state {
     int npos;
     int help, version;
     unsigned seen;                 /* command option bits given */
-    const char *seen_name[16];     /* as written, for "does not apply" */
+    const char *seen_name[32];     /* as written, for "does not apply" */
     strbuf parents;
     int parents_given;
     const char **sets; /* --set NAME=VALUE values */
     int nsets;
+    const char **dirs; /* --dir values */
+    int ndirs;
 } parse_state;
 
 static int set_once(parse_state *ps, const char **slot, const char *value, const char *name)
@@ -294,7 +400,11 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     case G_URL:
         return set_once(ps, &c->flags.url, value, as_written);
     case G_DIR:
-        return set_once(ps, &c->flags.dir, value, as_written);
+        /* Repeatable: every directory is read, as one registry. */
+        if (!c->flags.dir)
+            c->flags.dir = value;
+        ps->dirs[ps->ndirs++] = value;
+        return 0;
     case G_CONFIG:
         return set_once(ps, &c->flags.config, value, as_written);
     case G_VERBOSE:
@@ -316,7 +426,7 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     default:
         break;
     }
-    for (int b = 0; b < 16; b++)
+    for (int b = 0; b < 32; b++)
         if (o->bit == 1u << b && !ps->seen_name[b])
             ps->seen_name[b] = o->lname;
     ps->seen |= o->bit;
@@ -369,6 +479,9 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return set_once(ps, &c->schema_path, value, as_written);
     case OPT_DROP_TEMPLATES:
         c->drop_templates = 1;
+        return 0;
+    case OPT_STRICT:
+        c->strict = 1;
         return 0;
     case OPT_TEST_URL:
         return set_once(ps, &c->test_url, value, as_written);
@@ -487,9 +600,11 @@ int main(int argc, char **argv)
     ps.c = &c;
     ps.pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.pos);
     ps.sets = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.sets);
-    if (!ps.pos || !ps.sets) {
+    ps.dirs = calloc((size_t)(argc > 0 ? argc : 1), sizeof *ps.dirs);
+    if (!ps.pos || !ps.sets || !ps.dirs) {
         free(ps.pos);
         free(ps.sets);
+        free(ps.dirs);
         return cli_fail(NULL, "out of memory");
     }
     int status = parse_args(&ps, argc, argv);
@@ -538,7 +653,7 @@ int main(int argc, char **argv)
         status = cli_usage(NULL, "no command given");
         goto done;
     }
-    for (int b = 0; b < 16; b++) {
+    for (int b = 0; b < 32; b++) {
         if ((ps.seen & (1u << b)) && !(cmd->opts & (1u << b))) {
             status = cli_usage(&c, "option --%s does not apply to %s", ps.seen_name[b],
                                cmd->name);
@@ -568,6 +683,8 @@ int main(int argc, char **argv)
     c.nargs = ps.npos;
 
     char err[1024];
+    c.flags.dirs = ps.dirs;
+    c.flags.ndirs = ps.ndirs;
     if (cli_config_resolve(&c.cfg, &c.flags, err, sizeof err) != 0) {
         status = cli_fail(&c, "%s", err);
         goto done;
@@ -588,6 +705,7 @@ done:
     free(c.parents);
     free(ps.pos);
     free(ps.sets);
+    free(ps.dirs);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;

@@ -352,8 +352,9 @@ static int validate_sql_dir(cli *c)
         r = NULL;
         rc = retort_new(&r, c->cfg.url);
     }
+    /* Every directory: the new file's parents may be in another one. */
     if (rc == RETORT_OK)
-        rc = retort_load_dir(r, c->cfg.dir);
+        rc = retort_load_dirs(r, (const char *const *)c->cfg.dirs, c->cfg.ndirs);
     if (rc == RETORT_OK) {
         const char *heads;
         rc = retort_heads(r, &heads);

@@ -235,6 +235,21 @@ RETORT_API int retort_revision_set_depends_on(retort *r, const char *id, const c
 RETORT_API int retort_load_dir(retort *r, const char *path);
 
 /*
+ * Registers the migrations of several directories as one registry, as
+ * Alembic's version_locations: paths[0..npaths) are read as
+ * retort_load_dir reads one, and a file's parents may be in any of them.  A
+ * file without a parents line follows the previous file of its own
+ * directory.  A directory without migrations is skipped when another one
+ * has some.  Validated as a whole first: on any error nothing is
+ * registered.  The strings are not kept.
+ * Errors: as retort_load_dir; RETORT_EEXIST for an id in two of the
+ * directories (the message names both files); RETORT_ENOTFOUND when none of
+ * them holds a migration; RETORT_EINVAL (paths NULL, npaths < 1, a NULL or
+ * empty path).  Not thread-safe with other calls on r.
+ */
+RETORT_API int retort_load_dirs(retort *r, const char *const *paths, int npaths);
+
+/*
  * Adopts the state another migration tool left in the database: reads that
  * tool's version table as the tool writes it, maps its versions onto the
  * registered revisions, and records exactly those as applied in retort's
@@ -837,6 +852,23 @@ RETORT_API int retort_test_single_head(retort *r);
 RETORT_API int retort_test_upgrade(retort *r);
 RETORT_API int retort_test_stairway(retort *r);
 RETORT_API int retort_test_downgrade(retort *r);
+
+/*
+ * The stairway of a history with irreversible revisions: the same check as
+ * retort_test_stairway over the revisions of plan order before the first
+ * irreversible one (registered without a down step), which is where the
+ * stairway stops: neither it nor the revisions after it in plan order are
+ * checked (a downgrade can never pass it).  Without irreversible revisions,
+ * the same as retort_test_stairway.  Needs a context on an empty target and
+ * leaves it at base on success, as the other checks.
+ *
+ * *stopped_at: the id of the irreversible revision where the stairway
+ * stopped, or "" when it checked every revision; owned by r, valid until
+ * its next call; set only on success.  Thread safety: as every call on r.
+ * Errors: as retort_test_stairway (RETORT_ECHECKFAIL naming the revision
+ * at fault below the stop), RETORT_EINVAL when stopped_at is NULL.
+ */
+RETORT_API int retort_test_stairway_partial(retort *r, const char **stopped_at);
 
 /* ------------------------------------------------------------ autogenerate */
 

@@ -98,4 +98,39 @@ expect_eq "$(ls "$TMP/scratch" | grep -c '^retort-tpl-')" "0" "the directory hol
 run test --drop-templates upgrade
 expect_status 2 "--drop-templates with a CHECK is a usage error"
 
+# --- an irreversible revision is where the stairway stops, not a failure
+rm -f migrations/template.sql.tmpl
+cat >migrations/003_audit.sql <<'SQL'
+-- retort:message audit, kept for ever
+-- retort:up
+CREATE TABLE audit (id INTEGER);
+SQL
+cat >migrations/004_notes.sql <<'SQL'
+-- retort:up
+CREATE TABLE notes (id INTEGER);
+-- retort:down
+DROP TABLE notes;
+SQL
+run test
+expect_status 0 "test passes on a project with an irreversible revision"
+expect_eq "$(cat "$TMP/out")" "ok single-head
+ok upgrade
+ok stairway: stopped at 003_audit, which is irreversible (no down step); the 2 revisions below it were checked
+skip downgrade: 003_audit is irreversible (no down step), so base cannot be reached" \
+    "test says where the stairway stopped and why"
+expect_err "--strict" "and how to make it a failure"
+sed -i 's/^DROP INDEX users_email_idx;$/SELECT 1;/' migrations/002_users_email_idx.sql
+run test stairway
+expect_status 1 "the stairway still checks the revisions below the irreversible one"
+expect_out "FAIL stairway" "and fails on a downgrade there that does not reverse its upgrade"
+expect_out "002_users_email_idx" "naming it"
+restore_index_drop
+run test stairway downgrade --strict
+expect_status 1 "test --strict fails on an irreversible revision"
+expect_out "FAIL stairway" "the stairway fails"
+expect_out "FAIL downgrade" "the downgrade fails"
+expect_out "003_audit" "naming the irreversible revision"
+run test --strict --drop-templates
+expect_status 2 "--strict with --drop-templates is a usage error"
+
 done_testing

@@ -559,6 +559,56 @@ static void test_file_larger_than_the_limit_is_refused_naming_it(void **state)
     assert_non_null(strstr(msg, "larger than"));
 }
 
+/* retort_load_dirs: two subdirectories of dir whose parents cross. */
+static void test_load_dirs_reads_several_directories_as_one_registry(void **state)
+{
+    (void)state;
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    assert_int_equal(mkdir(a, 0700), 0);
+    assert_int_equal(mkdir(b, 0700), 0);
+    write_file("a/001.sql", "-- retort:up\nCREATE TABLE t1 (x INTEGER);\n");
+    write_file("b/002.sql", "-- retort:parents 001\n-- retort:up\nCREATE TABLE t2 (x INTEGER);\n");
+    write_file("a/003.sql", "-- retort:parents 002\n-- retort:up\nCREATE TABLE t3 (x INTEGER);\n");
+    const char *paths[] = {a, b};
+    retort *r = new_context();
+    assert_int_equal(retort_load_dirs(r, paths, 2), RETORT_OK);
+    assert_int_equal(count(r), 3);
+    const char *heads;
+    assert_int_equal(retort_heads(r, &heads), RETORT_OK);
+    assert_string_equal(heads, "003");
+    retort_free(r);
+
+    /* the same id in both: an error naming both files, nothing registered */
+    write_file("b/001.sql", "-- retort:up\nCREATE TABLE t9 (x INTEGER);\n");
+    r = new_context();
+    assert_int_equal(retort_load_dirs(r, paths, 2), RETORT_EEXIST);
+    assert_non_null(strstr(retort_errmsg(r), "a/001.sql"));
+    assert_non_null(strstr(retort_errmsg(r), "b/001.sql"));
+    assert_int_equal(count(r), 0);
+    assert_int_equal(retort_load_dirs(r, paths, 0), RETORT_EINVAL);
+    assert_int_equal(retort_load_dirs(r, NULL, 1), RETORT_EINVAL);
+    retort_free(r);
+}
+
+static void test_load_dirs_skips_an_empty_directory_unless_all_are(void **state)
+{
+    (void)state;
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    assert_int_equal(mkdir(a, 0700), 0);
+    assert_int_equal(mkdir(b, 0700), 0);
+    const char *paths[] = {a, b};
+    retort *r = new_context();
+    assert_int_equal(retort_load_dirs(r, paths, 2), RETORT_ENOTFOUND);
+    write_file("b/001.sql", "-- retort:up\nCREATE TABLE t1 (x INTEGER);\n");
+    assert_int_equal(retort_load_dirs(r, paths, 2), RETORT_OK);
+    assert_int_equal(count(r), 1);
+    retort_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +662,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_goose_envsub_substitutes_and_checksums_the_file_text,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_goose_envsub_required_variable_unset_is_an_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_dirs_reads_several_directories_as_one_registry,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_dirs_skips_an_empty_directory_unless_all_are,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

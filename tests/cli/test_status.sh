@@ -173,6 +173,28 @@ run upgrade --dryrun
 expect_err "unknown option '--dryrun'; did you mean '--dry-run'?" "and the closest option"
 run help hisotry
 expect_err "did you mean 'history'?" "help names the closest command too"
+run upgrade 003_cc
+expect_status 1 "an unknown revision id fails"
+expect_err "unknown target '003_cc'" "naming it"
+expect_err "did you mean '003_c'?" "and the closest registered revision"
+run downgrade 01_a
+expect_err "did you mean '001_a'?" "downgrade names the closest revision too"
+run stamp "001_a 002_bx"
+expect_err "did you mean '002_b'?" "stamp names the closest revision to the unknown one of its list"
+run show 002_bb
+expect_status 1 "show of an unknown revision fails"
+expect_err "did you mean '002_b'?" "and names the closest revision"
+run history -r 001_ab:
+expect_err "did you mean '001_a'?" "history -r names the closest revision"
+run mark-applied 003_x
+expect_err "did you mean '003_c'?" "mark-applied names the closest revision"
+run upgrade zzzzzz
+expect_status 1 "a revision id like none fails"
+if grep -q "did you mean" "$TMP/err"; then
+    not_ok "and suggests nothing" "$(cat "$TMP/err")"
+else
+    ok "and suggests nothing"
+fi
 
 # --- on a terminal: one compact [i/n] line per step, with elapsed time
 if command -v script >/dev/null 2>&1; then

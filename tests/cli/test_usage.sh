@@ -25,7 +25,7 @@ usage_error "an unknown short option" "unknown option '-z'" upgrade -z
 usage_error "an option of another command" "option --sql does not apply to current" current --sql
 usage_error "a missing option value" "option --url needs a value" upgrade --url
 usage_error "a value for a flag" "option --sql takes no value" upgrade --sql=yes
-usage_error "a repeated option" "option --dir given twice" --dir a --dir b heads
+usage_error "a repeated option" "option --url given twice" --url a --url b heads
 usage_error "a missing argument" "missing argument (usage: retort downgrade TARGET [--sql] [--dry-run [--format json]])" downgrade
 usage_error "an extra argument" "unexpected argument 'extra'" upgrade head extra
 usage_error "-v with -q" "-v and -q contradict" -v -q current

@@ -154,6 +154,44 @@ static void test_stairway_refuses_an_irreversible_revision_before_running_anythi
     assert_at_empty_base(r);
 }
 
+static void test_stairway_partial_stops_at_the_first_irreversible_revision(void **state)
+{
+    (void)state;
+    retort *r = fresh();
+    add_linear(r, good, 2);
+    assert_ok(r, retort_add_sql(r, "003", "002", NULL, "CREATE TABLE kept (id INTEGER)", NULL));
+    assert_ok(r, retort_add_sql(r, "004", "003", NULL, "CREATE TABLE t (id INTEGER)",
+                                "DROP TABLE t"));
+    const char *stopped_at = NULL;
+    assert_ok(r, retort_test_stairway_partial(r, &stopped_at));
+    assert_string_equal(stopped_at, "003");
+    assert_at_empty_base(r);
+}
+
+static void test_stairway_partial_still_names_a_faulty_revision_below_the_stop(void **state)
+{
+    (void)state;
+    retort *r = fresh();
+    add_linear(r, forgets_index, 2);
+    assert_ok(r, retort_add_sql(r, "003", "002", NULL, "CREATE TABLE kept (id INTEGER)", NULL));
+    const char *stopped_at = "untouched";
+    assert_rc(r, retort_test_stairway_partial(r, &stopped_at), RETORT_ECHECKFAIL);
+    assert_contains(retort_errmsg(r), "the downgrade of revision '002' does not reverse");
+    assert_string_equal(stopped_at, "untouched");
+}
+
+static void test_stairway_partial_without_irreversible_revisions_checks_them_all(void **state)
+{
+    (void)state;
+    retort *r = fresh();
+    add_linear(r, good, COUNT(good));
+    const char *stopped_at = NULL;
+    assert_ok(r, retort_test_stairway_partial(r, &stopped_at));
+    assert_string_equal(stopped_at, "");
+    assert_rc(r, retort_test_stairway_partial(r, NULL), RETORT_EINVAL);
+    assert_at_empty_base(r);
+}
+
 static void test_stairway_needs_a_database_at_base(void **state)
 {
     (void)state;
@@ -361,6 +399,10 @@ int main(void)
         BACKEND_TEST(test_stairway_walks_branches_and_merges, ON_BOTH),
         BACKEND_TEST(test_stairway_names_a_faulty_revision_on_a_branch, ON_BOTH),
         BACKEND_TEST(test_stairway_refuses_an_irreversible_revision_before_running_anything,
+                     ON_BOTH),
+        BACKEND_TEST(test_stairway_partial_stops_at_the_first_irreversible_revision, ON_BOTH),
+        BACKEND_TEST(test_stairway_partial_still_names_a_faulty_revision_below_the_stop, ON_BOTH),
+        BACKEND_TEST(test_stairway_partial_without_irreversible_revisions_checks_them_all,
                      ON_BOTH),
         BACKEND_TEST(test_stairway_needs_a_database_at_base, ON_BOTH),
         BACKEND_TEST(test_a_check_that_cannot_run_keeps_its_own_code, ON_BOTH_WITH_SQLITE_DRIVER),

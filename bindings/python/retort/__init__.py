@@ -312,6 +312,8 @@ _PROTOTYPES = {
     "retort_revision_set_transactional": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
                                                          ctypes.c_int]),
     "retort_load_dir": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p]),
+    "retort_load_dirs": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p),
+                                        ctypes.c_int]),
     "retort_revision_set_branch_labels": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
                                                          ctypes.c_char_p]),
     "retort_revision_set_depends_on": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p,
@@ -378,6 +380,8 @@ _PROTOTYPES = {
     "retort_test_single_head": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_upgrade": (ctypes.c_int, [ctypes.c_void_p]),
     "retort_test_stairway": (ctypes.c_int, [ctypes.c_void_p]),
+    "retort_test_stairway_partial": (ctypes.c_int, [ctypes.c_void_p,
+                                                    ctypes.POINTER(ctypes.c_char_p)]),
     "retort_test_downgrade": (ctypes.c_int, [ctypes.c_void_p]),
     # autogenerate
     "retort_autogenerate": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_char_p, _c_char_pp,
@@ -1115,6 +1119,14 @@ class Retort:
         """Registers every SQL migration file in directory path."""
         self._check(self._lib.retort_load_dir(self._handle(), _enc(path, "path")))
 
+    def load_dirs(self, paths: Sequence[StrLike]) -> None:
+        """Registers the migrations of several directories as one registry
+        (Alembic's version_locations): parents may be in any of them; an id
+        in two of them is an error naming both files."""
+        encoded = [_enc(p, "path") for p in paths]
+        array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+        self._check(self._lib.retort_load_dirs(self._handle(), array, len(encoded)))
+
     # -- operations
 
     def migrate_to_head(self) -> None:
@@ -1337,6 +1349,11 @@ class Retort:
 
     def test_stairway(self) -> None:
         self._run(self._lib.retort_test_stairway)
+
+    def test_stairway_partial(self) -> str:
+        """The stairway up to the first irreversible revision: its id (where
+        the stairway stopped), or "" when every revision was checked."""
+        return self._out_string(self._lib.retort_test_stairway_partial)
 
     def test_downgrade(self) -> None:
         self._run(self._lib.retort_test_downgrade)

@@ -67,6 +67,16 @@ class HarnessTest(DatabaseTestCase):
         self.assertEqual(cm.exception.code, retort.ECHECKFAIL)
         self.assertIn("h2", cm.exception.message)
 
+    def test_stairway_partial_stops_at_an_irreversible_revision(self):
+        self.require_snapshot()
+        r = self.fresh()
+        self.register(r)
+        r.add_sql("h3", "h2", None, "CREATE TABLE h3 (id INTEGER)", None)
+        with self.assertRaises(retort.CheckFailedError):
+            r.test_stairway()
+        self.assertEqual(r.test_stairway_partial(), "h3")
+        self.assertEqual(r.current(), [])
+
     def test_fresh_contexts_are_isolated_from_each_other(self):
         first = self.fresh()
         self.register(first)

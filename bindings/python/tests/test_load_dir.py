@@ -21,6 +21,22 @@ class LoadDirTest(DatabaseTestCase):
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
 
+    def test_load_dirs_reads_several_directories_as_one_registry(self):
+        a, b = os.path.join(self.dir, "a"), os.path.join(self.dir, "b")
+        os.mkdir(a)
+        os.mkdir(b)
+        write(a, "001_a.sql", "-- retort:up\nCREATE TABLE a (x INTEGER);\n")
+        write(b, "002_b.sql", "-- retort:parents 001_a\n-- retort:up\nCREATE TABLE b (x INTEGER);\n")
+        r = self.open()
+        r.load_dirs([a, b])
+        self.assertEqual([rev.id for rev in r.revisions()], ["001_a", "002_b"])
+        write(b, "001_a.sql", "-- retort:up\nCREATE TABLE c (x INTEGER);\n")
+        r2 = self.open()
+        with self.assertRaises(retort.Error) as cm:
+            r2.load_dirs([a, b])
+        self.assertEqual(cm.exception.code, retort.EEXIST)
+        self.assertIn(os.path.join(b, "001_a.sql"), cm.exception.message)
+
     def test_load_dir_registers_both_file_formats_and_migrates(self):
         write(self.dir, "001_users.sql",
               "-- retort:message create users\n"

@@ -743,6 +743,19 @@ impl Retort {
         self.status(rc)
     }
 
+    /// Registers the migrations of several directories as one registry
+    /// (Alembic's version_locations): parents may be in any of them; an id
+    /// in two of them is an error naming both files.
+    pub fn load_dirs<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<()> {
+        let owned = paths.iter().map(|p| path_cstring(p.as_ref())).collect::<Result<Vec<_>>>()?;
+        let ptrs: Vec<*const c_char> = owned.iter().map(|p| p.as_ptr()).collect();
+        let n = c_int::try_from(ptrs.len())
+            .map_err(|_| Error::new(ErrorCode::Invalid, "too many directories"))?;
+        // SAFETY: raw is live; the strings and the array outlive the call.
+        let rc = unsafe { sys::retort_load_dirs(self.raw, ptrs.as_ptr(), n) };
+        self.status(rc)
+    }
+
     // -------------------------------------------------------- operations
 
     /// Applies everything up to the single head.
@@ -1017,6 +1030,13 @@ impl Retort {
         // SAFETY: raw is live.
         let rc = unsafe { sys::retort_test_stairway(self.raw) };
         self.status(rc)
+    }
+
+    /// The stairway up to the first irreversible revision: its id (where
+    /// the stairway stopped), or "" when every revision was checked.
+    pub fn test_stairway_partial(&mut self) -> Result<String> {
+        // SAFETY: raw is live, out a valid location.
+        self.string_out(|r, out| unsafe { sys::retort_test_stairway_partial(r, out) })
     }
 
     /// Downgrading from head to base leaves the empty schema.

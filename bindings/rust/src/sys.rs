@@ -162,6 +162,8 @@ extern "C" {
     pub fn retort_revision_set_depends_on(r: *mut retort, id: *const c_char,
                                           depends_on: *const c_char) -> c_int;
     pub fn retort_load_dir(r: *mut retort, path: *const c_char) -> c_int;
+    pub fn retort_load_dirs(r: *mut retort, paths: *const *const c_char, npaths: c_int)
+                            -> c_int;
 
     // operations
     pub fn retort_migrate_to_head(r: *mut retort) -> c_int;
@@ -250,6 +252,7 @@ extern "C" {
     pub fn retort_test_single_head(r: *mut retort) -> c_int;
     pub fn retort_test_upgrade(r: *mut retort) -> c_int;
     pub fn retort_test_stairway(r: *mut retort) -> c_int;
+    pub fn retort_test_stairway_partial(r: *mut retort, stopped_at: *mut *const c_char) -> c_int;
     pub fn retort_test_downgrade(r: *mut retort) -> c_int;
 
     // autogenerate

@@ -407,6 +407,7 @@ fn test_harness_checks_pass_on_reversible_migrations(db: &mut Db) {
     db.r.test_single_head().unwrap();
     db.r.test_stairway().unwrap();
     db.r.test_downgrade().unwrap();
+    assert_eq!(db.r.test_stairway_partial().unwrap(), "", "no irreversible revision: no stop");
     assert!(db.r.applied().unwrap().is_empty(), "the checks must leave the target at base");
     db.r.add_sql("0004_other_head", "0001_users", "", "SELECT 1", None).unwrap();
     let err = db.r.test_single_head().unwrap_err();
