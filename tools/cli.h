@@ -56,6 +56,8 @@ enum {
     OPT_SINCE = 1u << 23
 };
 
+struct tpl_cmig;
+
 typedef struct cli {
     const char *command; /* the command's name, for messages */
     cli_flags flags;
@@ -84,6 +86,12 @@ typedef struct cli {
     int dry_run;             /* --dry-run: print the plan, change nothing */
     int format_json;         /* --format json / --json */
     const char *filter_revision, *filter_outcome, *filter_since; /* log filters */
+
+    /* The directory's C migrations (template.h), read by the first
+     * cli_open that loads it; freed by main.  The contexts cli_open makes
+     * register them with steps that refuse to run, so they borrow these. */
+    struct tpl_cmig *cmig;
+    int ncmig, cmig_read;
 
     /* positional arguments after the command */
     char **args;
@@ -127,6 +135,16 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  * *out NULL.
  */
 int cli_open(cli *c, retort **out, int load);
+/* Registers the migrations directory on r as cli_open does (its C
+ * migrations, then retort_load_dir); reports and returns CLI_EXIT_FAILURE
+ * on failure.  For contexts cli_open did not make. */
+int cli_load_migrations(cli *c, retort *r, int load);
+/* C migrations are compiled into the application: the command cannot run
+ * them.  Refuses (reports, returns CLI_EXIT_FAILURE) when the plan of
+ * retort_upgrade (direction > 0) or retort_downgrade (< 0) to target would
+ * run one, naming it and its file; CLI_EXIT_OK otherwise.  Reads the
+ * database (retort_plan) only when the directory has C migrations. */
+int cli_refuse_c_steps(cli *c, retort *r, int direction, const char *target);
 /* The same, on a fresh, empty test target derived from the test URL when
  * fresh is nonzero (retort_new_fresh: created at the first operation). */
 int cli_open_target(cli *c, retort **out, int load, int fresh);

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "suggest.h"
 #include "strbuf.h"
+#include "template.h"
 
 enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, G_SET, C_OPTION };
 
@@ -188,6 +189,85 @@ static void cli_log(int level, const char *message, void *user)
     free(advice);
 }
 
+/* The step a C migration is registered with: the command has only its
+ * place in the graph, never its code.  cli_refuse_c_steps refuses a plan
+ * through one before anything runs; this is what an offline script (which
+ * has no plan to ask for) and anything else that reaches it meets. */
+static int c_step_refuses(retort_conn *conn, void *user)
+{
+    const tpl_cmig *m = user;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "revision '%s' is a C migration (%s): the application that "
+                              "compiles it must run it; the retort command runs only SQL "
+                              "migrations", m->id, m->file);
+    retort_conn_set_error(conn, msg);
+    return 1;
+}
+
+/* Registers the directory's C migrations (read once per process), then its
+ * SQL ones: a SQL file may name a C revision as its parent, and the
+ * loader checks that parents exist.  C labels and dependencies come last,
+ * as they may name SQL revisions.  load 2: no migration at all is fine. */
+static int load_migrations(cli *c, retort *r, int load)
+{
+    char err[1024];
+    if (!c->cmig_read) {
+        if (tpl_scan_c(c->cfg.dir, &c->cmig, &c->ncmig, err, sizeof err) != 0)
+            return cli_fail(c, "%s", err);
+        c->cmig_read = 1;
+    }
+    for (int i = 0; i < c->ncmig; i++) {
+        tpl_cmig *m = &c->cmig[i];
+        /* Not marked non-transactional even when it is: a refused step
+         * must leave no dirty row behind. */
+        if (retort_add(r, m->id, m->parents, m->message, c_step_refuses, c_step_refuses, m) !=
+            RETORT_OK)
+            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
+    }
+    int rc = retort_load_dir(r, c->cfg.dir);
+    if (rc != RETORT_OK && !(rc == RETORT_ENOTFOUND && (load == 2 || c->ncmig)))
+        return cli_lib_fail(c, r);
+    for (int i = 0; i < c->ncmig; i++) {
+        const tpl_cmig *m = &c->cmig[i];
+        if ((m->labels && retort_revision_set_branch_labels(r, m->id, m->labels) != RETORT_OK) ||
+            (m->depends && retort_revision_set_depends_on(r, m->id, m->depends) != RETORT_OK))
+            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_load_migrations(cli *c, retort *r, int load) { return load_migrations(c, r, load); }
+
+int cli_refuse_c_steps(cli *c, retort *r, int direction, const char *target)
+{
+    if (!c->ncmig)
+        return CLI_EXIT_OK;
+    const char *ids;
+    if (retort_plan(r, direction, target, &ids) != RETORT_OK)
+        return cli_lib_fail(c, r);
+    for (const char *p = ids; *p;) {
+        size_t k = strcspn(p, " ");
+        for (int i = 0; i < c->ncmig; i++) {
+            const tpl_cmig *m = &c->cmig[i];
+            if (strlen(m->id) == k && memcmp(m->id, p, k) == 0)
+                return cli_fail(c, "revision '%s' is a C migration (%s): the retort command "
+                                   "cannot %s it; the application that compiles it must (its "
+                                   "migrations_register() and retort_%s()).  Nothing was %s; "
+                                   "%s",
+                                m->id, m->file, direction > 0 ? "apply" : "revert",
+                                direction > 0 ? "upgrade" : "downgrade",
+                                direction > 0 ? "applied" : "reverted",
+                                direction > 0 ? "'retort upgrade ID' applies the SQL "
+                                                "revisions before it"
+                                              : "'retort downgrade ID' reverts the SQL "
+                                                "revisions after it");
+        }
+        p += k;
+        p += strspn(p, " ");
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_open(cli *c, retort **out, int load)
 {
     return cli_open_target(c, out, load, 0);
@@ -230,9 +310,7 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
             return CLI_EXIT_FAILURE;
         }
         /* load 2: an empty directory is where the first revision goes. */
-        int rc = retort_load_dir(r, c->cfg.dir);
-        if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND)) {
-            cli_lib_fail(c, r);
+        if (load_migrations(c, r, load) != CLI_EXIT_OK) {
             retort_free(r);
             return CLI_EXIT_FAILURE;
         }
@@ -588,6 +666,7 @@ done:
     free(c.parents);
     free(ps.pos);
     free(ps.sets);
+    tpl_cmig_free(c.cmig, c.ncmig);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;

@@ -177,49 +177,16 @@ int cmd_init(cli *c)
 
 /* -------------------------------------------------------------- revision */
 
-/* C migrations are compiled into the application; the command only needs
- * their place in the graph, so they are registered with a step that refuses
- * to run.  Only `revision` registers them, and it never runs anything. */
-static int c_migration_placeholder(retort_conn *conn, void *user)
-{
-    (void)user;
-    retort_conn_set_error(conn, "C migrations run inside the application, not the command");
-    return 1;
-}
-
-/* Registers the directory's C migrations next to its SQL ones, so that the
- * graph (heads, parents) covers both. */
-static int add_c_migrations(cli *c, retort *r, tpl_cmig **cm, int *ncm)
-{
-    char err[1024];
-    if (tpl_scan_c(c->cfg.dir, cm, ncm, err, sizeof err) != 0)
-        return cli_fail(c, "%s", err);
-    for (int i = 0; i < *ncm; i++) {
-        if (retort_add(r, (*cm)[i].id, (*cm)[i].parents, (*cm)[i].message,
-                       c_migration_placeholder, NULL, NULL) != RETORT_OK)
-            return cli_fail(c, "%s: %s", (*cm)[i].file, retort_errmsg(r));
-    }
-    /* Labels and dependencies once every C migration is registered, so
-     * they may name one that sorts later. */
-    for (int i = 0; i < *ncm; i++) {
-        const tpl_cmig *m = &(*cm)[i];
-        if ((m->labels && retort_revision_set_branch_labels(r, m->id, m->labels) != RETORT_OK) ||
-            (m->depends && retort_revision_set_depends_on(r, m->id, m->depends) != RETORT_OK))
-            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
-    }
-    return CLI_EXIT_OK;
-}
-
 int cmd_index(cli *c)
 {
     retort *r;
     if (cli_open(c, &r, 2) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    tpl_cmig *cm = NULL;
-    int ncm = 0;
+    const tpl_cmig *cm = c->cmig; /* cli_open registered them */
+    int ncm = c->ncmig;
     char err[1024];
     const char *heads;
-    int status = add_c_migrations(c, r, &cm, &ncm);
+    int status = CLI_EXIT_OK;
     /* An index whose parents do not resolve would only fail in the
      * application: refuse it here. */
     if (status == CLI_EXIT_OK && retort_heads(r, &heads) != RETORT_OK)
@@ -229,7 +196,6 @@ int cmd_index(cli *c)
     if (status == CLI_EXIT_OK)
         cli_say(c, "Updated %s/%s, %s and %s (%d C migration%s)\n", c->cfg.dir, TPL_INDEX_C,
                 TPL_INDEX_H, TPL_INDEX_LIST, ncm, ncm == 1 ? "" : "s");
-    tpl_cmig_free(cm, ncm);
     retort_free(r);
     return status;
 }
@@ -352,9 +318,12 @@ static int validate_sql_dir(cli *c)
         r = NULL;
         rc = retort_new(&r, c->cfg.url);
     }
-    if (rc == RETORT_OK)
-        rc = retort_load_dir(r, c->cfg.dir);
     if (rc == RETORT_OK) {
+        /* The C migrations too: the new file's parent may be one. */
+        if (cli_load_migrations(c, r, 1) != CLI_EXIT_OK) {
+            retort_free(r);
+            return cli_fail(c, "the new file is not a valid migration, removed it");
+        }
         const char *heads;
         rc = retort_heads(r, &heads);
     }
@@ -579,8 +548,7 @@ int cmd_revision(cli *c)
     char err[1024];
     int status = CLI_EXIT_OK;
     retort *r = NULL;
-    tpl_cmig *cm = NULL;
-    int ncm = 0, graph_loaded = 0;
+    int graph_loaded = 0;
     hist_graph g;
     char *depends = NULL;
     char *parents = NULL, *slug = NULL, *id = NULL, *tpl_text = NULL, *tpl_name = NULL,
@@ -591,8 +559,7 @@ int cmd_revision(cli *c)
         free(message);
         return CLI_EXIT_FAILURE;
     }
-    status = add_c_migrations(c, r, &cm, &ncm);
-    if (status == CLI_EXIT_OK && retort_heads(r, &heads) != RETORT_OK)
+    if (retort_heads(r, &heads) != RETORT_OK)
         status = cli_lib_fail(c, r);
     if (status == CLI_EXIT_OK) {
         int rc = hist_load(r, NULL, &g);
@@ -706,7 +673,6 @@ int cmd_revision(cli *c)
 done:
     if (graph_loaded)
         hist_free(&g);
-    tpl_cmig_free(cm, ncm);
     retort_free(r);
     free(message);
     free(parents);
