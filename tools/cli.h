@@ -53,7 +53,8 @@ enum {
     OPT_FORMAT = 1u << 20, /* --format FORMAT, --json */
     OPT_REVISION = 1u << 21,
     OPT_OUTCOME = 1u << 22,
-    OPT_SINCE = 1u << 23
+    OPT_SINCE = 1u << 23,
+    OPT_EDIT = 1u << 26 /* revision --edit */
 };
 
 struct tpl_cmig;
@@ -82,6 +83,7 @@ typedef struct cli {
     const char *branch_label; /* revision --branch-label NAME */
     const char *depends_on;  /* revision --depends-on X */
     int splice;              /* revision --splice */
+    int edit;                /* revision --edit: open the new file in $VISUAL / $EDITOR */
     const char *rev_range;   /* history -r A:B */
     int dry_run;             /* --dry-run: print the plan, change nothing */
     int format_json;         /* --format json / --json */

@@ -54,6 +54,7 @@ static const opt_spec options[] = {
     {"branch-label", 0, 1, C_OPTION, OPT_BRANCH_LABEL},
     {"depends-on", 0, 1, C_OPTION, OPT_DEPENDS_ON},
     {"splice", 0, 0, C_OPTION, OPT_SPLICE},
+    {"edit", 0, 0, C_OPTION, OPT_EDIT},
     {"rev-range", 'r', 1, C_OPTION, OPT_REV_RANGE},
     {"dry-run", 0, 0, C_OPTION, OPT_DRY_RUN},
     {"format", 0, 1, C_OPTION, OPT_FORMAT},
@@ -349,7 +350,7 @@ typedef struct parse_state {
     int npos;
     int help, version;
     unsigned seen;                 /* command option bits given */
-    const char *seen_name[16];     /* as written, for "does not apply" */
+    const char *seen_name[32];     /* as written, for "does not apply" */
     strbuf parents;
     int parents_given;
     const char **sets; /* --set NAME=VALUE values */
@@ -394,7 +395,7 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
     default:
         break;
     }
-    for (int b = 0; b < 16; b++)
+    for (int b = 0; b < 32; b++)
         if (o->bit == 1u << b && !ps->seen_name[b])
             ps->seen_name[b] = o->lname;
     ps->seen |= o->bit;
@@ -434,6 +435,9 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return set_once(ps, &c->depends_on, value, as_written);
     case OPT_SPLICE:
         c->splice = 1;
+        return 0;
+    case OPT_EDIT:
+        c->edit = 1;
         return 0;
     case OPT_REV_RANGE:
         return set_once(ps, &c->rev_range, value, as_written);
@@ -616,7 +620,7 @@ int main(int argc, char **argv)
         status = cli_usage(NULL, "no command given");
         goto done;
     }
-    for (int b = 0; b < 16; b++) {
+    for (int b = 0; b < 32; b++) {
         if ((ps.seen & (1u << b)) && !(cmd->opts & (1u << b))) {
             status = cli_usage(&c, "option --%s does not apply to %s", ps.seen_name[b],
                                cmd->name);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -306,6 +307,49 @@ static int load_template(cli *c, int lang_c, char **text, char **name)
     return status;
 }
 
+/* revision --edit: $VISUAL, else $EDITOR (as git and Alembic choose), or
+ * NULL when neither is set. */
+static const char *editor(void)
+{
+    const char *e = getenv("VISUAL");
+    if (!e || !*e)
+        e = getenv("EDITOR");
+    return e && *e ? e : NULL;
+}
+
+/* Runs the editor on path through the shell, as git does, so that a value
+ * with arguments ("code --wait") works; path is passed as "$1", never
+ * spliced into the command.  Returns CLI_EXIT_OK when it exited 0. */
+static int run_editor(cli *c, const char *ed, const char *path)
+{
+    strbuf b = STRBUF_INIT;
+    sb_add(&b, ed);
+    sb_add(&b, " \"$1\"");
+    char *cmd = sb_take(&b);
+    if (!cmd)
+        return cli_fail(c, "out of memory");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *)NULL);
+        _exit(127);
+    }
+    free(cmd);
+    int wst = 0;
+    if (pid < 0)
+        return cli_fail(c, "cannot start the editor '%s': %s; %s is written: edit it yourself",
+                        ed, strerror(errno), path);
+    while (waitpid(pid, &wst, 0) < 0)
+        if (errno != EINTR)
+            return cli_fail(c, "waiting for the editor '%s': %s", ed, strerror(errno));
+    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+        return cli_fail(c, "the editor '%s' failed (%s %d); %s is kept as written: edit it "
+                           "yourself",
+                        ed, WIFEXITED(wst) ? "exit status" : "signal",
+                        WIFEXITED(wst) ? WEXITSTATUS(wst) : WTERMSIG(wst), path);
+    return CLI_EXIT_OK;
+}
+
 /* Re-reads the directory with the new file in it: a project's template that
  * produces a file the loader rejects is reported now, not at the next run. */
 static int validate_sql_dir(cli *c)
@@ -522,6 +566,11 @@ int cmd_revision(cli *c)
         return cli_usage(c, "--autogenerate writes SQL migrations, not --lang c");
     if (!c->message)
         return cli_usage(c, "-m MESSAGE is required (what the revision does)");
+    const char *ed = NULL;
+    if (c->edit && !(ed = editor()))
+        return cli_usage(c, "--edit opens the new file in $VISUAL or $EDITOR, and neither is "
+                            "set: set one (e.g. EDITOR=vi), or leave out --edit and edit the "
+                            "file it prints");
     int lang_c = 0;
     if (c->lang && strcmp(c->lang, "c") == 0)
         lang_c = 1;
@@ -669,6 +718,10 @@ int cmd_revision(cli *c)
                                 strstr(auto_down, "-- retort:destructive")))
             cli_say(c, "Review it: it has '-- retort:review' or '-- retort:destructive' "
                        "comments\n");
+        /* The file is complete and valid before the editor opens it: a
+         * failing editor leaves it for the user, not half written. */
+        if (ed)
+            status = run_editor(c, ed, path);
     }
 done:
     if (graph_loaded)
