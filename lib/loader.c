@@ -15,7 +15,9 @@
  * which are listed at info level; a directory with no migration, and files
  * another tool could run but retort cannot (goose .go, Pop .fizz), are
  * errors.  A single file's markers choose its parser; one without section
- * markers is one up-only migration.
+ * markers is one up-only migration.  A retort single file whose up section
+ * is empty (the template, not yet filled in) is registered with its path in
+ * rt_rev.unfilled, which upgrade plans refuse (planner.c).
  *
  * The whole directory is read and validated before anything is registered,
  * and if registering any of its revisions fails (running out of memory
