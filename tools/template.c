@@ -340,29 +340,33 @@ void tpl_cmig_free(tpl_cmig *v, int n)
     free(v);
 }
 
-/* Whether text starts like a C migration: among its leading lines that are
- * blank or "//" comments, one is a "// retort:" directive (the header
- * `revision --lang c` writes). */
+/* Whether text starts like a C migration: among its leading comments
+ * ("//" lines and block comments, such as a licence, before any code), a
+ * "// retort:" directive line (the header `revision --lang c` writes). */
 static int has_c_header(const char *text)
 {
-    for (const char *s = text; *s;) {
-        const char *e = strchr(s, '\n');
-        const char *next = e ? e + 1 : s + strlen(s);
-        const char *p = s;
-        while (p < next && (*p == ' ' || *p == '\t' || *p == '\r'))
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
             p++;
-        if (p < next && *p != '\n') {
-            if (p[0] != '/' || p[1] != '/')
+        if (p[0] == '/' && p[1] == '/') {
+            const char *q = p + 2;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (strncmp(q, "retort:", 7) == 0)
+                return 1;
+            p = strchr(p, '\n');
+            if (!p)
+                return 0;
+        } else if (p[0] == '/' && p[1] == '*') {
+            p = strstr(p + 2, "*/");
+            if (!p)
                 return 0;
             p += 2;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (strncmp(p, "retort:", 7) == 0)
-                return 1;
+        } else {
+            return 0;
         }
-        s = next;
     }
-    return 0;
 }
 
 static int cmig_cmp(const void *a, const void *b)

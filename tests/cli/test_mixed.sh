@@ -98,5 +98,10 @@ expect_status 0 "a C revision in an empty directory"
 run --dir conly history --no-current
 expect_status 0 "history of a directory of C migrations only"
 expect_out "<base> -> x1 (head), only c" "it lists the C revision"
+printf '/*\n * Licence text.\n */\n// retort:parents x1\n// retort:message licensed\nint f(void);\n' \
+    >conly/x2.c
+run --dir conly heads
+expect_status 0 "heads with a C migration whose header follows a block comment"
+expect_eq "$(cat "$TMP/out")" "x2" "a licence block before the header does not hide it"
 
 done_testing
