@@ -15,7 +15,9 @@
  * which are listed at info level; a directory with no migration, and files
  * another tool could run but retort cannot (goose .go, Pop .fizz), are
  * errors.  A single file's markers choose its parser; one without section
- * markers is one up-only migration.
+ * markers is one up-only migration.  A retort single file whose up section
+ * is empty (the template, not yet filled in) is registered with its path in
+ * rt_rev.unfilled, which upgrade plans refuse (planner.c).
  *
  * The whole directory is read and validated before anything is registered,
  * and if registering any of its revisions fails (running out of memory
@@ -80,6 +82,7 @@ typedef struct ld_rev {
     char *up_raw, *down_raw; /* goose ENVSUB: the text before substitution, for the checksum */
     char *labels, *depends; /* "-- retort:branch-labels", "-- retort:depends-on", or NULL */
     int labels_line, depends_line;
+    int empty_up;          /* retort's single file with nothing but comments under the up marker */
 } ld_rev;
 
 typedef struct ld_dir ld_dir;
@@ -602,6 +605,19 @@ static int parse_single(ld_ctx *c, ld_rev *rev, const char *text)
     if (!up_end)
         up_end = end;
     rev->up_sql = rt_strndup(up_start, (size_t)(up_end - up_start));
+    /* The template `retort revision` writes has an empty up section: one
+     * left so is a file not yet written, not a migration that does
+     * nothing (register_all marks it; upgrades refuse it). */
+    if (rev->fmt == &rt_format_retort) {
+        rev->empty_up = 1;
+        for (const char *s = up_start; s < up_end && rev->empty_up;) {
+            const char *e = memchr(s, '\n', (size_t)(up_end - s));
+            if (!e)
+                e = up_end;
+            rev->empty_up = is_comment_or_blank(s, e);
+            s = e < up_end ? e + 1 : up_end;
+        }
+    }
     if (down_start)
         rev->down_sql = rt_strndup(down_start, (size_t)(end - down_start));
     if (!rev->up_sql || (down_start && !rev->down_sql))
@@ -1305,6 +1321,14 @@ static int register_all(ld_ctx *c, rt_registry *reg, rt_registry *rreg, const ld
             if (rev->no_transaction)
                 added->flags |= RETORT_REV_NO_TRANSACTION;
             added->no_tx_hint = rev->fmt ? rev->fmt->no_tx_hint : NULL;
+            /* A merge may be empty: joining heads is its whole work. */
+            if (rev->empty_up && added->nparents < 2) {
+                rt_buf p = RT_BUF_INIT;
+                path_of(&p, c->dir, rev->file);
+                if (rt_buf_failed(&p) || !(added->unfilled = rt_strdup(rt_buf_str(&p))))
+                    rc = RETORT_ENOMEM;
+                rt_buf_free(&p);
+            }
             /* goose ENVSUB: the checksum is of the file's text, so that a
              * different environment is not a changed migration. */
             if (rev->up_raw || rev->down_raw)

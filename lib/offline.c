@@ -103,8 +103,9 @@ static int render(retort *r, int up, const char *target, const char **out)
     if (rc == RETORT_OK)
         rc = up ? rt_plan_upgrade(&r->reg, &r->graph, mark, to, &plan, &err)
                 : rt_plan_downgrade(&r->reg, &r->graph, mark, to, &plan, &err);
-    if (rc == RETORT_OK && !up)
-        rc = rt_plan_check_reversible(&r->reg, &plan, &err);
+    if (rc == RETORT_OK)
+        rc = up ? rt_plan_check_filled(&r->reg, &plan, &err)
+                : rt_plan_check_reversible(&r->reg, &plan, &err);
     if (rc != RETORT_OK) {
         rt_fail(r, rc, "%s: %s", op, rt_buf_str(&err));
         goto out;

@@ -863,6 +863,21 @@ int rt_plan_check_reversible(const rt_registry *reg, const rt_plan *plan, rt_buf
     return RETORT_OK;
 }
 
+int rt_plan_check_filled(const rt_registry *reg, const rt_plan *plan, rt_buf *err)
+{
+    for (int i = 0; i < plan->n; i++) {
+        const rt_rev *rev = &reg->revs[plan->steps[i]];
+        if (rev->unfilled) {
+            rt_buf_printf(err, "revision '%s' has an empty up section in %s (the template, "
+                               "not yet filled in): write its SQL under '-- retort:up', or "
+                               "delete the file; refusing to apply it or anything with it",
+                          rev->id, rev->unfilled);
+            return RETORT_EPARSE;
+        }
+    }
+    return RETORT_OK;
+}
+
 int rt_plan_stamp_set(const rt_registry *reg, const rt_graph *g, const char *target,
                       unsigned char *out, rt_buf *err)
 {

@@ -38,6 +38,9 @@ int rt_plan_downgrade(const rt_registry *reg, const rt_graph *g, const unsigned 
 
 /* RETORT_EIRREVERSIBLE naming the first irreversible revision of plan. */
 int rt_plan_check_reversible(const rt_registry *reg, const rt_plan *plan, rt_buf *err);
+/* RETORT_EPARSE, naming the revision and its file, when an upgrade plan
+ * holds a revision whose file's up section is empty (rt_rev.unfilled). */
+int rt_plan_check_filled(const rt_registry *reg, const rt_plan *plan, rt_buf *err);
 
 /*
  * The set a stamp target names, closed under ancestors: out[i] = 1 for each

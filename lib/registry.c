@@ -157,6 +157,7 @@ static void rev_free(rt_rev *rev)
     rt_free(rev->id);
     rt_free(rev->labels);
     rt_free(rev->depends);
+    rt_free(rev->unfilled);
 }
 
 int rt_registry_find_label(const rt_registry *reg, const char *s, size_t len)

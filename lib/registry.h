@@ -35,6 +35,9 @@ typedef struct rt_rev {
     const char *no_tx_hint;
     char *labels;       /* branch labels, normalised (one space between), or NULL; owned */
     char *depends;      /* depends_on ids or labels, normalised, or NULL; owned */
+    /* The loader's path of a file whose up section is empty (the template
+     * not yet filled in), or NULL; owned.  Upgrades refuse to run it. */
+    char *unfilled;
 } rt_rev;
 
 /* One slot of the id index: the revision's index + 1 (0: empty) and a

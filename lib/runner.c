@@ -270,8 +270,9 @@ static int plan_state(retort *r, int up, const char *target, const unsigned char
         rc = up ? rt_plan_upgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err)
                 : rt_plan_downgrade(&r->reg, &r->graph, r->state.mark, target, plan, &err);
     }
-    if (rc == RETORT_OK && !up)
-        rc = rt_plan_check_reversible(&r->reg, plan, &err);
+    if (rc == RETORT_OK)
+        rc = up ? rt_plan_check_filled(&r->reg, plan, &err)
+                : rt_plan_check_reversible(&r->reg, plan, &err);
     if (rc != RETORT_OK) {
         rt_plan_free(plan);
         rt_fail(r, rc, "%s", rt_buf_str(&err));

@@ -54,8 +54,11 @@ enum {
     OPT_REVISION = 1u << 21,
     OPT_OUTCOME = 1u << 22,
     OPT_SINCE = 1u << 23,
-    OPT_STRICT = 1u << 24 /* test --strict */
+    OPT_STRICT = 1u << 24, /* test --strict */
+    OPT_EDIT = 1u << 26    /* revision --edit */
 };
+
+struct tpl_cmig;
 
 typedef struct cli {
     const char *command; /* the command's name, for messages */
@@ -82,10 +85,17 @@ typedef struct cli {
     const char *branch_label; /* revision --branch-label NAME */
     const char *depends_on;  /* revision --depends-on X */
     int splice;              /* revision --splice */
+    int edit;                /* revision --edit: open the new file in $VISUAL / $EDITOR */
     const char *rev_range;   /* history -r A:B */
     int dry_run;             /* --dry-run: print the plan, change nothing */
     int format_json;         /* --format json / --json */
     const char *filter_revision, *filter_outcome, *filter_since; /* log filters */
+
+    /* The directory's C migrations (template.h), read by the first
+     * cli_open that loads it; freed by main.  The contexts cli_open makes
+     * register them with steps that refuse to run, so they borrow these. */
+    struct tpl_cmig *cmig;
+    int ncmig, ncmig_first, cmig_read; /* ncmig_first: those of the first directory */
 
     /* positional arguments after the command */
     char **args;
@@ -134,13 +144,22 @@ void cli_say(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2
  */
 int cli_open(cli *c, retort **out, int load);
 /* Registers the migrations of every configured directory on r, as one
- * registry (load as for cli_open); reports and returns CLI_EXIT_FAILURE on
- * failure (an id in two directories names both files). */
+ * registry (load as for cli_open): each directory's C migrations first,
+ * then every SQL migration (retort_load_dirs; an id in two directories
+ * names both files), then the C migrations' labels and dependencies.
+ * Reports and returns CLI_EXIT_FAILURE on failure.  Also for contexts
+ * cli_open did not make. */
 int cli_load_dirs(cli *c, retort *r, int load);
 /* Calls fn (if not NULL) with the path of each file revision id was read
  * from, in every migrations directory; returns how many there are. */
 int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path, void *user),
                        void *user);
+/* C migrations are compiled into the application: the command cannot run
+ * them.  Refuses (reports, returns CLI_EXIT_FAILURE) when the plan of
+ * retort_upgrade (direction > 0) or retort_downgrade (< 0) to target would
+ * run one, naming it and its file; CLI_EXIT_OK otherwise.  Reads the
+ * database (retort_plan) only when a directory has C migrations. */
+int cli_refuse_c_steps(cli *c, retort *r, int direction, const char *target);
 /* The same, on a fresh, empty test target derived from the test URL when
  * fresh is nonzero (retort_new_fresh: created at the first operation). */
 int cli_open_target(cli *c, retort **out, int load, int fresh);

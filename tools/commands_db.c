@@ -175,6 +175,12 @@ static int migrate(cli *c, int direction, const char *target)
         retort_free(r);
         return cli_usage(c, "--format json needs --dry-run here (the plan is what it prints)");
     }
+    /* Before anything runs: a plan through a C migration is refused
+     * whole, not run up to it (offline scripts meet the refusing step). */
+    if (cli_refuse_c_steps(c, r, direction, target) != CLI_EXIT_OK) {
+        retort_free(r);
+        return CLI_EXIT_FAILURE;
+    }
     if (c->dry_run) {
         status = cli_dry_run(c, r, direction, target);
         retort_free(r);
@@ -227,6 +233,8 @@ int cmd_redo(cli *c)
         status = cli_fail(c, "out of memory");
         goto out;
     }
+    if ((status = cli_refuse_c_steps(c, r, -1, "-1")) != CLI_EXIT_OK)
+        goto out;
     progress p = {c, 0, NULL, NULL, 0, isatty(STDOUT_FILENO), 0, {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &p.start);
     if (c->cfg.verbosity > 0 || p.tty)

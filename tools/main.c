@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "suggest.h"
 #include "strbuf.h"
+#include "template.h"
 
 enum { G_URL = 1, G_DIR, G_CONFIG, G_VERBOSE, G_QUIET, G_HELP, G_VERSION, G_SET, C_OPTION };
 
@@ -53,6 +54,7 @@ static const opt_spec options[] = {
     {"branch-label", 0, 1, C_OPTION, OPT_BRANCH_LABEL},
     {"depends-on", 0, 1, C_OPTION, OPT_DEPENDS_ON},
     {"splice", 0, 0, C_OPTION, OPT_SPLICE},
+    {"edit", 0, 0, C_OPTION, OPT_EDIT},
     {"rev-range", 'r', 1, C_OPTION, OPT_REV_RANGE},
     {"dry-run", 0, 0, C_OPTION, OPT_DRY_RUN},
     {"format", 0, 1, C_OPTION, OPT_FORMAT},
@@ -262,6 +264,51 @@ static void cli_log(int level, const char *message, void *user)
     free(advice);
 }
 
+/* The step a C migration is registered with: the command has only its
+ * place in the graph, never its code.  cli_refuse_c_steps refuses a plan
+ * through one before anything runs; this is what an offline script (which
+ * has no plan to ask for) and anything else that reaches it meets. */
+static int c_step_refuses(retort_conn *conn, void *user)
+{
+    const tpl_cmig *m = user;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "revision '%s' is a C migration (%s): the application that "
+                              "compiles it must run it; the retort command runs only SQL "
+                              "migrations", m->id, m->file);
+    retort_conn_set_error(conn, msg);
+    return 1;
+}
+
+int cli_refuse_c_steps(cli *c, retort *r, int direction, const char *target)
+{
+    if (!c->ncmig)
+        return CLI_EXIT_OK;
+    const char *ids;
+    if (retort_plan(r, direction, target, &ids) != RETORT_OK)
+        return cli_lib_fail(c, r);
+    for (const char *p = ids; *p;) {
+        size_t k = strcspn(p, " ");
+        for (int i = 0; i < c->ncmig; i++) {
+            const tpl_cmig *m = &c->cmig[i];
+            if (strlen(m->id) == k && memcmp(m->id, p, k) == 0)
+                return cli_fail(c, "revision '%s' is a C migration (%s): the retort command "
+                                   "cannot %s it; the application that compiles it must (its "
+                                   "migrations_register() and retort_%s()).  Nothing was %s; "
+                                   "%s",
+                                m->id, m->file, direction > 0 ? "apply" : "revert",
+                                direction > 0 ? "upgrade" : "downgrade",
+                                direction > 0 ? "applied" : "reverted",
+                                direction > 0 ? "'retort upgrade ID' applies the SQL "
+                                                "revisions before it"
+                                              : "'retort downgrade ID' reverts the SQL "
+                                                "revisions after it");
+        }
+        p += k;
+        p += strspn(p, " ");
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_open(cli *c, retort **out, int load)
 {
     return cli_open_target(c, out, load, 0);
@@ -328,6 +375,41 @@ int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path
     return found;
 }
 
+/* Every directory's C migrations, read once per process, in directory
+ * order and each directory's in id order (a C file's implicit parent is
+ * the previous C id of its own directory).  c->ncmig_first: how many come
+ * from the first directory, where `retort index` writes. */
+static int scan_c_migrations(cli *c)
+{
+    char err[1024];
+    if (c->cmig_read)
+        return CLI_EXIT_OK;
+    for (int d = 0; d < c->cfg.ndirs; d++) {
+        tpl_cmig *v = NULL;
+        int n = 0;
+        if (tpl_scan_c(c->cfg.dirs[d], &v, &n, err, sizeof err) != 0)
+            return cli_fail(c, "%s", err);
+        if (n) {
+            tpl_cmig *all = realloc(c->cmig, (size_t)(c->ncmig + n) * sizeof *all);
+            if (!all) {
+                tpl_cmig_free(v, n);
+                return cli_fail(c, "out of memory");
+            }
+            /* Moved, not copied: only the array itself is freed here. */
+            memcpy(all + c->ncmig, v, (size_t)n * sizeof *v);
+            free(v);
+            c->cmig = all;
+            c->ncmig += n;
+        } else {
+            tpl_cmig_free(v, n);
+        }
+        if (d == 0)
+            c->ncmig_first = c->ncmig;
+    }
+    c->cmig_read = 1;
+    return CLI_EXIT_OK;
+}
+
 int cli_load_dirs(cli *c, retort *r, int load)
 {
     for (int d = 0; d < c->cfg.ndirs; d++) {
@@ -336,12 +418,31 @@ int cli_load_dirs(cli *c, retort *r, int load)
             return cli_fail(c, "migrations directory '%s' (from %s) does not exist; run 'retort "
                                "init' or pass --dir", c->cfg.dirs[d], c->cfg.dir_source);
     }
+    /* C migrations first: a SQL file may name a C revision as its parent,
+     * and the loader checks that parents exist. */
+    if (scan_c_migrations(c) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    for (int i = 0; i < c->ncmig; i++) {
+        tpl_cmig *m = &c->cmig[i];
+        /* Not marked non-transactional even when it is: a refused step
+         * must leave no dirty row behind. */
+        if (retort_add(r, m->id, m->parents, m->message, c_step_refuses, c_step_refuses, m) !=
+            RETORT_OK)
+            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
+    }
     /* One registry from every directory (an id in two of them is an error
      * naming both files).  load 2: an empty directory is where the first
-     * revision goes. */
+     * revision goes; C migrations alone are a registry too. */
     int rc = retort_load_dirs(r, (const char *const *)c->cfg.dirs, c->cfg.ndirs);
-    if (rc != RETORT_OK && !(load == 2 && rc == RETORT_ENOTFOUND))
+    if (rc != RETORT_OK && !(rc == RETORT_ENOTFOUND && (load == 2 || c->ncmig)))
         return cli_lib_fail(c, r);
+    /* C labels and dependencies last: they may name SQL revisions. */
+    for (int i = 0; i < c->ncmig; i++) {
+        const tpl_cmig *m = &c->cmig[i];
+        if ((m->labels && retort_revision_set_branch_labels(r, m->id, m->labels) != RETORT_OK) ||
+            (m->depends && retort_revision_set_depends_on(r, m->id, m->depends) != RETORT_OK))
+            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
+    }
     return CLI_EXIT_OK;
 }
 
@@ -466,6 +567,9 @@ static int apply_option(parse_state *ps, const opt_spec *o, const char *as_writt
         return set_once(ps, &c->depends_on, value, as_written);
     case OPT_SPLICE:
         c->splice = 1;
+        return 0;
+    case OPT_EDIT:
+        c->edit = 1;
         return 0;
     case OPT_REV_RANGE:
         return set_once(ps, &c->rev_range, value, as_written);
@@ -706,6 +810,7 @@ done:
     free(ps.pos);
     free(ps.sets);
     free(ps.dirs);
+    tpl_cmig_free(c.cmig, c.ncmig);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -177,49 +178,16 @@ int cmd_init(cli *c)
 
 /* -------------------------------------------------------------- revision */
 
-/* C migrations are compiled into the application; the command only needs
- * their place in the graph, so they are registered with a step that refuses
- * to run.  Only `revision` registers them, and it never runs anything. */
-static int c_migration_placeholder(retort_conn *conn, void *user)
-{
-    (void)user;
-    retort_conn_set_error(conn, "C migrations run inside the application, not the command");
-    return 1;
-}
-
-/* Registers the directory's C migrations next to its SQL ones, so that the
- * graph (heads, parents) covers both. */
-static int add_c_migrations(cli *c, retort *r, tpl_cmig **cm, int *ncm)
-{
-    char err[1024];
-    if (tpl_scan_c(c->cfg.dir, cm, ncm, err, sizeof err) != 0)
-        return cli_fail(c, "%s", err);
-    for (int i = 0; i < *ncm; i++) {
-        if (retort_add(r, (*cm)[i].id, (*cm)[i].parents, (*cm)[i].message,
-                       c_migration_placeholder, NULL, NULL) != RETORT_OK)
-            return cli_fail(c, "%s: %s", (*cm)[i].file, retort_errmsg(r));
-    }
-    /* Labels and dependencies once every C migration is registered, so
-     * they may name one that sorts later. */
-    for (int i = 0; i < *ncm; i++) {
-        const tpl_cmig *m = &(*cm)[i];
-        if ((m->labels && retort_revision_set_branch_labels(r, m->id, m->labels) != RETORT_OK) ||
-            (m->depends && retort_revision_set_depends_on(r, m->id, m->depends) != RETORT_OK))
-            return cli_fail(c, "%s: %s", m->file, retort_errmsg(r));
-    }
-    return CLI_EXIT_OK;
-}
-
 int cmd_index(cli *c)
 {
     retort *r;
     if (cli_open(c, &r, 2) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    tpl_cmig *cm = NULL;
-    int ncm = 0;
+    const tpl_cmig *cm = c->cmig; /* cli_open registered them */
+    int ncm = c->ncmig_first;     /* the index is the first directory's */
     char err[1024];
     const char *heads;
-    int status = add_c_migrations(c, r, &cm, &ncm);
+    int status = CLI_EXIT_OK;
     /* An index whose parents do not resolve would only fail in the
      * application: refuse it here. */
     if (status == CLI_EXIT_OK && retort_heads(r, &heads) != RETORT_OK)
@@ -229,7 +197,6 @@ int cmd_index(cli *c)
     if (status == CLI_EXIT_OK)
         cli_say(c, "Updated %s/%s, %s and %s (%d C migration%s)\n", c->cfg.dir, TPL_INDEX_C,
                 TPL_INDEX_H, TPL_INDEX_LIST, ncm, ncm == 1 ? "" : "s");
-    tpl_cmig_free(cm, ncm);
     retort_free(r);
     return status;
 }
@@ -340,6 +307,49 @@ static int load_template(cli *c, int lang_c, char **text, char **name)
     return status;
 }
 
+/* revision --edit: $VISUAL, else $EDITOR (as git and Alembic choose), or
+ * NULL when neither is set. */
+static const char *editor(void)
+{
+    const char *e = getenv("VISUAL");
+    if (!e || !*e)
+        e = getenv("EDITOR");
+    return e && *e ? e : NULL;
+}
+
+/* Runs the editor on path through the shell, as git does, so that a value
+ * with arguments ("code --wait") works; path is passed as "$1", never
+ * spliced into the command.  Returns CLI_EXIT_OK when it exited 0. */
+static int run_editor(cli *c, const char *ed, const char *path)
+{
+    strbuf b = STRBUF_INIT;
+    sb_add(&b, ed);
+    sb_add(&b, " \"$1\"");
+    char *cmd = sb_take(&b);
+    if (!cmd)
+        return cli_fail(c, "out of memory");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *)NULL);
+        _exit(127);
+    }
+    free(cmd);
+    int wst = 0;
+    if (pid < 0)
+        return cli_fail(c, "cannot start the editor '%s': %s; %s is written: edit it yourself",
+                        ed, strerror(errno), path);
+    while (waitpid(pid, &wst, 0) < 0)
+        if (errno != EINTR)
+            return cli_fail(c, "waiting for the editor '%s': %s", ed, strerror(errno));
+    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0)
+        return cli_fail(c, "the editor '%s' failed (%s %d); %s is kept as written: edit it "
+                           "yourself",
+                        ed, WIFEXITED(wst) ? "exit status" : "signal",
+                        WIFEXITED(wst) ? WEXITSTATUS(wst) : WTERMSIG(wst), path);
+    return CLI_EXIT_OK;
+}
+
 /* Re-reads the directory with the new file in it: a project's template that
  * produces a file the loader rejects is reported now, not at the next run. */
 static int validate_sql_dir(cli *c)
@@ -352,10 +362,12 @@ static int validate_sql_dir(cli *c)
         r = NULL;
         rc = retort_new(&r, c->cfg.url);
     }
-    /* Every directory: the new file's parents may be in another one. */
-    if (rc == RETORT_OK)
-        rc = retort_load_dirs(r, (const char *const *)c->cfg.dirs, c->cfg.ndirs);
     if (rc == RETORT_OK) {
+        /* The C migrations too: the new file's parent may be one. */
+        if (cli_load_dirs(c, r, 1) != CLI_EXIT_OK) {
+            retort_free(r);
+            return cli_fail(c, "the new file is not a valid migration, removed it");
+        }
         const char *heads;
         rc = retort_heads(r, &heads);
     }
@@ -554,6 +566,11 @@ int cmd_revision(cli *c)
         return cli_usage(c, "--autogenerate writes SQL migrations, not --lang c");
     if (!c->message)
         return cli_usage(c, "-m MESSAGE is required (what the revision does)");
+    const char *ed = NULL;
+    if (c->edit && !(ed = editor()))
+        return cli_usage(c, "--edit opens the new file in $VISUAL or $EDITOR, and neither is "
+                            "set: set one (e.g. EDITOR=vi), or leave out --edit and edit the "
+                            "file it prints");
     int lang_c = 0;
     if (c->lang && strcmp(c->lang, "c") == 0)
         lang_c = 1;
@@ -580,8 +597,7 @@ int cmd_revision(cli *c)
     char err[1024];
     int status = CLI_EXIT_OK;
     retort *r = NULL;
-    tpl_cmig *cm = NULL;
-    int ncm = 0, graph_loaded = 0;
+    int graph_loaded = 0;
     hist_graph g;
     char *depends = NULL;
     char *parents = NULL, *slug = NULL, *id = NULL, *tpl_text = NULL, *tpl_name = NULL,
@@ -592,8 +608,7 @@ int cmd_revision(cli *c)
         free(message);
         return CLI_EXIT_FAILURE;
     }
-    status = add_c_migrations(c, r, &cm, &ncm);
-    if (status == CLI_EXIT_OK && retort_heads(r, &heads) != RETORT_OK)
+    if (retort_heads(r, &heads) != RETORT_OK)
         status = cli_lib_fail(c, r);
     if (status == CLI_EXIT_OK) {
         int rc = hist_load(r, NULL, &g);
@@ -703,11 +718,14 @@ int cmd_revision(cli *c)
                                 strstr(auto_down, "-- retort:destructive")))
             cli_say(c, "Review it: it has '-- retort:review' or '-- retort:destructive' "
                        "comments\n");
+        /* The file is complete and valid before the editor opens it: a
+         * failing editor leaves it for the user, not half written. */
+        if (ed)
+            status = run_editor(c, ed, path);
     }
 done:
     if (graph_loaded)
         hist_free(&g);
-    tpl_cmig_free(cm, ncm);
     retort_free(r);
     free(message);
     free(parents);

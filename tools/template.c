@@ -321,18 +321,52 @@ int tpl_write_new(const char *path, const char *text, char *err, size_t errlen)
 
 /* ------------------------------------------------------------ C migrations */
 
+static void cmig_clear(tpl_cmig *m)
+{
+    free(m->id);
+    free(m->file);
+    free(m->ident);
+    free(m->parents);
+    free(m->message);
+    free(m->labels);
+    free(m->depends);
+    memset(m, 0, sizeof *m);
+}
+
 void tpl_cmig_free(tpl_cmig *v, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free(v[i].id);
-        free(v[i].file);
-        free(v[i].ident);
-        free(v[i].parents);
-        free(v[i].message);
-        free(v[i].labels);
-        free(v[i].depends);
-    }
+    for (int i = 0; i < n; i++)
+        cmig_clear(&v[i]);
     free(v);
+}
+
+/* Whether text starts like a C migration: among its leading comments
+ * ("//" lines and block comments, such as a licence, before any code), a
+ * "// retort:" directive line (the header `revision --lang c` writes). */
+static int has_c_header(const char *text)
+{
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (p[0] == '/' && p[1] == '/') {
+            const char *q = p + 2;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (strncmp(q, "retort:", 7) == 0)
+                return 1;
+            p = strchr(p, '\n');
+            if (!p)
+                return 0;
+        } else if (p[0] == '/' && p[1] == '*') {
+            p = strstr(p + 2, "*/");
+            if (!p)
+                return 0;
+            p += 2;
+        } else {
+            return 0;
+        }
+    }
 }
 
 static int cmig_cmp(const void *a, const void *b)
@@ -467,21 +501,47 @@ int tpl_scan_c(const char *dir, tpl_cmig **out, int *nout, char *err, size_t err
         if (!v[n - 1].id || !v[n - 1].file) {
             snprintf(err, errlen, "out of memory");
             rc = 1;
-        } else if (!tpl_id_valid(v[n - 1].id)) {
-            snprintf(err, errlen, "'%s': '%s' is not a valid revision id (1-128 characters of "
-                                  "[A-Za-z0-9_.-], not base, head or heads)",
-                     v[n - 1].file, v[n - 1].id);
-            rc = 1;
         }
     }
     closedir(d);
     if (!rc && n)
         qsort(v, (size_t)n, sizeof *v, cmig_cmp);
+    char **texts = rc || !n ? NULL : calloc((size_t)n, sizeof *texts);
+    if (!rc && n && !texts) {
+        snprintf(err, errlen, "out of memory");
+        rc = 1;
+    }
+    /* A .c file without a "// retort:" header is a helper the migrations
+     * share (or anything else): not a migration, and no one's default
+     * parent. */
+    int kept = 0;
     for (int i = 0; !rc && i < n; i++) {
         char *text = NULL;
+        if (tpl_read_file(v[i].file, &text, err, errlen)) {
+            rc = 1;
+        } else if (!has_c_header(text)) {
+            free(text);
+            cmig_clear(&v[i]);
+        } else if (!tpl_id_valid(v[i].id)) {
+            snprintf(err, errlen, "'%s': '%s' is not a valid revision id (1-128 characters of "
+                                  "[A-Za-z0-9_.-], not base, head or heads)",
+                     v[i].file, v[i].id);
+            free(text);
+            rc = 1;
+        } else {
+            tpl_cmig t = v[i];
+            memset(&v[i], 0, sizeof v[i]);
+            texts[kept] = text;
+            v[kept++] = t;
+        }
+    }
+    if (!rc)
+        n = kept;
+    for (int i = 0; !rc && i < n; i++) {
+        char *text = texts[i];
+        texts[i] = NULL;
         int has_parents = 0;
-        if (tpl_read_file(v[i].file, &text, err, errlen) ||
-            parse_c_header(&v[i], v[i].file, text, &has_parents, err, errlen)) {
+        if (parse_c_header(&v[i], v[i].file, text, &has_parents, err, errlen)) {
             rc = 1;
         } else {
             if (!has_parents)
@@ -505,6 +565,9 @@ int tpl_scan_c(const char *dir, tpl_cmig **out, int *nout, char *err, size_t err
             }
         }
     }
+    for (int i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
     if (rc) {
         tpl_cmig_free(v, n);
         return 1;

@@ -71,8 +71,10 @@ typedef struct tpl_cmig {
     char *labels, *depends; /* "// retort:branch-labels", "// retort:depends-on", or NULL */
 } tpl_cmig;
 
-/* Every C migration (ID.c but the index) of dir, in id order.  Errors name
- * file:line. */
+/* Every C migration of dir, in id order: each ID.c but the index whose
+ * leading comment lines include a "// retort:" directive (the header
+ * `revision --lang c` writes).  Other .c files are helpers and are left
+ * out.  Errors name file:line. */
 int tpl_scan_c(const char *dir, tpl_cmig **out, int *n, char *err, size_t errlen);
 void tpl_cmig_free(tpl_cmig *v, int n);
 

@@ -225,7 +225,14 @@ RETORT_API int retort_revision_set_depends_on(retort *r, const char *id, const c
  * Without a parents line a file's parent is the previous id in the tools'
  * version order.  The directory is validated as a whole first: on any error
  * nothing is registered.  Entries that are not migrations are listed at
- * RETORT_LOG_INFO.
+ * RETORT_LOG_INFO.  A file's parents may be revisions registered before the
+ * call (C migrations registered in code, then the directory).
+ * A retort single-file migration whose up section holds nothing but blank
+ * lines and "--" comments (the template `retort revision` writes, not yet
+ * filled in) is registered, but retort_upgrade(), retort_upgrade_sql() and
+ * retort_plan() refuse any plan that would run it with RETORT_EPARSE naming
+ * the file, before running anything; a merge (several parents) may be
+ * empty.
  * Errors: RETORT_EIO (unreadable directory or file), RETORT_EPARSE (the
  * message names file:line; also near-miss markers of any known tool, goose
  * .go and Pop .fizz files, template actions), RETORT_ENOTFOUND (the

@@ -609,6 +609,66 @@ static void test_load_dirs_skips_an_empty_directory_unless_all_are(void **state)
     retort_free(r);
 }
 
+/* A file whose up section is still the template's (empty, or comments
+ * only) loads, so that the graph and history see it, but no upgrade runs
+ * it or anything planned with it; the error names the file. */
+static void test_unfilled_template_is_refused_by_upgrade_naming_the_file(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nCREATE TABLE a (x INTEGER);\n");
+    write_file("002_b.sql", "-- retort:parents 001_a\n-- retort:message create b\n"
+                            "-- retort:up\n\n-- write it here\n\n-- retort:down\n"
+                            "DROP TABLE b;\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(count(r), 2);
+    assert_int_equal(retort_upgrade(r, "head"), RETORT_EPARSE);
+    assert_non_null(strstr(retort_errmsg(r), "002_b.sql"));
+    assert_non_null(strstr(retort_errmsg(r), "'-- retort:up'"));
+    const char *cur = NULL;
+    assert_int_equal(retort_current(r, &cur), RETORT_OK);
+    assert_string_equal(cur, ""); /* not even 001_a ran */
+    const char *script = NULL;
+    assert_int_equal(retort_upgrade_sql(r, "base:head", &script), RETORT_EPARSE);
+    assert_int_equal(retort_upgrade(r, "001_a"), RETORT_OK);
+    assert_int_equal(retort_current(r, &cur), RETORT_OK);
+    assert_string_equal(cur, "001_a");
+    retort_free(r);
+}
+
+/* A merge joins heads and may be empty, as Alembic's merges are. */
+static void test_empty_merge_revision_applies(void **state)
+{
+    (void)state;
+    write_file("001_a.sql", "-- retort:up\nCREATE TABLE a (x INTEGER);\n");
+    write_file("002_b.sql", "-- retort:parents\n-- retort:up\nCREATE TABLE b (x INTEGER);\n");
+    write_file("003_m.sql", "-- retort:parents 001_a 002_b\n-- retort:up\n\n-- retort:down\n");
+    retort *r = new_context();
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(retort_upgrade(r, "head"), RETORT_OK);
+    const char *cur = NULL;
+    assert_int_equal(retort_current(r, &cur), RETORT_OK);
+    assert_string_equal(cur, "003_m");
+    retort_free(r);
+}
+
+/* Code and a directory in one graph: revisions registered in code first
+ * may be the parents of the directory's files. */
+static void test_files_may_build_on_revisions_registered_in_code(void **state)
+{
+    (void)state;
+    write_file("002_b.sql", "-- retort:parents 001_code\n-- retort:up\n"
+                            "CREATE TABLE b (x INTEGER);\n");
+    retort *r = new_context();
+    assert_int_equal(retort_add(r, "001_code", NULL, "in code", up, up, NULL), RETORT_OK);
+    assert_int_equal(retort_load_dir(r, dir), RETORT_OK);
+    assert_int_equal(retort_upgrade(r, "head"), RETORT_OK);
+    const char *cur = NULL;
+    assert_int_equal(retort_current(r, &cur), RETORT_OK);
+    assert_string_equal(cur, "002_b");
+    retort_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +726,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_dirs_reads_several_directories_as_one_registry,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_dirs_skips_an_empty_directory_unless_all_are,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_unfilled_template_is_refused_by_upgrade_naming_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_merge_revision_applies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_may_build_on_revisions_registered_in_code,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
