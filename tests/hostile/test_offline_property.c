@@ -175,7 +175,7 @@ static void draw(rev *revs, int n, int round)
         revs[i].up = statement(head, revs[i].id, revs[i].text, ");");
         free(head);
         free(comment);
-        size_t dl = 128;
+        size_t dl = strlen(revs[i].id) + sizeof "DELETE FROM payload WHERE rev = '';";
         revs[i].down = malloc(dl);
         assert_non_null(revs[i].down);
         snprintf(revs[i].down, dl, "DELETE FROM payload WHERE rev = '%s';", revs[i].id);
