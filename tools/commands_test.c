@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "template.h"
 
 int cmd_schema(cli *c)
 {
@@ -135,6 +136,32 @@ static int run_check(const cli *c, int k, retort *r, char *stopped, size_t size)
     return 1;
 }
 
+/* Every check but single-head runs migrations, and the command cannot run
+ * a C migration (it is compiled into the application).  Refused before any
+ * check, naming each C file, rather than failing check after check. */
+static int refuse_c_migrations(cli *c, const int *selected)
+{
+    int runs = 0;
+    for (int k = 0; k < NCHECKS; k++)
+        if ((!c->nargs || selected[k]) && checks[k].run != retort_test_single_head)
+            runs = 1;
+    if (!runs)
+        return CLI_EXIT_OK;
+    retort *r;
+    /* The fresh target is created at its first operation: none here. */
+    if (cli_open_target(c, &r, 1, 1) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
+    retort_free(r);
+    if (!c->ncmig)
+        return CLI_EXIT_OK;
+    const tpl_cmig *m = &c->cmig[0];
+    return cli_fail(c, "revision '%s' is a C migration (%s)%s: the retort command cannot run "
+                       "it, so it cannot test the migrations; the application that compiles it "
+                       "can (retort_test_upgrade() and the other retort_test_* functions).  "
+                       "Nothing was run; 'retort test single-head' needs no migration run",
+                    m->id, m->file, c->ncmig > 1 ? ", and others" : "");
+}
+
 int cmd_test(cli *c)
 {
     if (c->drop_templates)
@@ -149,6 +176,8 @@ int cmd_test(cli *c)
             return cli_usage(c, "unknown check '%s' (checks: single-head, upgrade, stairway, "
                                 "downgrade)", c->args[i]);
     }
+    if (refuse_c_migrations(c, selected) != CLI_EXIT_OK)
+        return CLI_EXIT_FAILURE;
     int failed = 0;
     char stopped[256] = ""; /* an id has at most 128 characters */
     for (int k = 0; k < NCHECKS; k++) {

@@ -120,4 +120,14 @@ expect_status 0 "index over two directories"
 expect_eq "$(grep -c d4 migrations/retort_migrations.c)" "0" \
     "the first directory's index registers only its own C migrations"
 
+# --- retort test cannot run a C migration either: refused before any check
+run test
+expect_status 1 "test over a C migration is refused"
+expect_err "migrations/b2.c" "the refusal names the C file"
+expect_err "the application that compiles it" "the refusal says who can test it"
+expect_eq "$(grep -c '^ok\|^FAIL' "$TMP/out")" "0" "no check ran or printed a verdict"
+run test single-head
+expect_status 0 "single-head needs no migration run and still works"
+expect_out "ok single-head" "single-head passes"
+
 done_testing
