@@ -97,6 +97,9 @@ typedef struct cli {
     struct tpl_cmig *cmig;
     int ncmig, ncmig_first, cmig_read; /* ncmig_first: those of the first directory */
 
+    /* cli_dirs_quoted's text, made once; freed by main */
+    char *dirs_quoted;
+
     /* positional arguments after the command */
     char **args;
     int nargs;
@@ -150,6 +153,9 @@ int cli_open(cli *c, retort **out, int load);
  * Reports and returns CLI_EXIT_FAILURE on failure.  Also for contexts
  * cli_open did not make. */
 int cli_load_dirs(cli *c, retort *r, int load);
+/* The migrations directories for a message: "'migrations'", or "'a' or
+ * 'b'" when --dir was given several times.  Owned by c; never NULL. */
+const char *cli_dirs_quoted(cli *c);
 /* Calls fn (if not NULL) with the path of each file revision id was read
  * from, in every migrations directory; returns how many there are. */
 int cli_revision_files(const cli *c, const char *id, void (*fn)(const char *path, void *user),

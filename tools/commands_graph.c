@@ -250,7 +250,7 @@ static int range_end(cli *c, retort *r, const hist_graph *g, const char *s, size
     if (*at < 0) {
         char hint[300];
         cli_did_you_mean(r, s, len, hint, sizeof hint);
-        return cli_fail(c, "-r: no revision '%.*s' in '%s'%s", (int)len, s, c->cfg.dir, hint);
+        return cli_fail(c, "-r: no revision '%.*s' in %s%s", (int)len, s, cli_dirs_quoted(c), hint);
     }
     return CLI_EXIT_OK;
 }
@@ -396,7 +396,7 @@ int cmd_show(cli *c)
         status = cli_lib_fail(c, r);
     } else if (strcmp(want, "head") == 0) {
         if (!*heads)
-            status = cli_fail(c, "no revisions in '%s': there is no head", c->cfg.dir);
+            status = cli_fail(c, "no revisions in %s: there is no head", cli_dirs_quoted(c));
         else if (strchr(heads, ' '))
             status = cli_fail(c, "'head' is ambiguous: the directory has several heads: %s",
                               heads);
@@ -417,11 +417,11 @@ int cmd_show(cli *c)
         int i = hist_resolve(&g, want, strlen(want));
         if (i == -2) {
             status = cli_fail(c, "'%s' is ambiguous: it is a prefix of several revisions in "
-                                 "'%s'", want, c->cfg.dir);
+                                 "%s", want, cli_dirs_quoted(c));
         } else if (i < 0) {
             char hint[300];
             cli_did_you_mean(r, want, strlen(want), hint, sizeof hint);
-            status = cli_fail(c, "no revision '%s' in '%s'%s", want, c->cfg.dir, hint);
+            status = cli_fail(c, "no revision '%s' in %s%s", want, cli_dirs_quoted(c), hint);
         } else if (c->format_json) {
             fputs("{\"format\":\"retort.show/1\",\"revision\":", stdout);
             json_rev(&g, i);

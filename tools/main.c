@@ -350,6 +350,19 @@ int cli_open_target(cli *c, retort **out, int load, int fresh)
     return CLI_EXIT_OK;
 }
 
+const char *cli_dirs_quoted(cli *c)
+{
+    if (c->dirs_quoted)
+        return c->dirs_quoted;
+    strbuf sb = STRBUF_INIT;
+    for (int d = 0; d < c->cfg.ndirs; d++)
+        sb_printf(&sb, "%s'%s'", d == 0 ? "" : d == c->cfg.ndirs - 1 ? " or " : ", ",
+                  c->cfg.dirs[d]);
+    c->dirs_quoted = sb_take(&sb);
+    /* Out of memory: the first directory, as before several were allowed. */
+    return c->dirs_quoted ? c->dirs_quoted : c->cfg.dir;
+}
+
 static const char *const rev_suffixes[] = {".sql",    ".up.sql",   ".down.sql",     ".c",
                                            "/up.sql", "/down.sql", "/metadata.toml"};
 
@@ -811,6 +824,7 @@ done:
     free(ps.sets);
     free(ps.dirs);
     tpl_cmig_free(c.cmig, c.ncmig);
+    free(c.dirs_quoted);
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         fputs("retort: cannot write to standard output\n", stderr);
         status = CLI_EXIT_FAILURE;

@@ -260,7 +260,7 @@ static int resolve_parents(cli *c, const hist_graph *g, const char *list, char *
             int st = !tpl_id_valid(id) ? cli_usage(c, "--parents: '%s' is not a valid revision "
                                                       "id", id)
                      : dup ? cli_usage(c, "--parents: '%s' is listed twice", id)
-                           : cli_fail(c, "--parents: no revision '%s' in '%s'", id, c->cfg.dir);
+                           : cli_fail(c, "--parents: no revision '%s' in %s", id, cli_dirs_quoted(c));
             free(id);
             sb_free(&b);
             return st;
@@ -494,9 +494,9 @@ static int resolve_head(cli *c, const hist_graph *g, const char *t, char **out)
     } else {
         int i = hist_resolve(g, t, strlen(t));
         if (i < 0)
-            return cli_fail(c, "--head: %s '%s' in '%s'", i == -2 ? "ambiguous prefix"
+            return cli_fail(c, "--head: %s '%s' in %s", i == -2 ? "ambiguous prefix"
                                                                   : "no revision",
-                            t, c->cfg.dir);
+                            t, cli_dirs_quoted(c));
         if (g->revs[i].nchildren && !c->splice)
             return cli_fail(c, "--head: revision '%s' is not a head; pass --splice to start "
                                "a new branch from it", g->revs[i].id);
@@ -666,7 +666,7 @@ int cmd_revision(cli *c)
         if (!id || !(ident = tpl_c_ident(id)))
             status = cli_fail(c, "out of memory");
         else if (hist_find(&g, id) >= 0)
-            status = cli_fail(c, "revision '%s' already exists in '%s'%s", id, c->cfg.dir,
+            status = cli_fail(c, "revision '%s' already exists in %s%s", id, cli_dirs_quoted(c),
                               c->rev_id ? "" : " (created within the same second with the same "
                                                "message; wait a second or pass --rev-id)");
     }

@@ -73,4 +73,9 @@ run --dir migrations --dir nowhere heads
 expect_status 1 "a missing second directory fails"
 expect_err "'nowhere'" "naming it"
 
+run --dir migrations --dir extra show 009_nope
+expect_status 1 "an unknown revision across two directories"
+expect_err "no revision '009_nope' in 'migrations' or 'extra'" \
+    "the error names every directory searched, not only the first"
+
 done_testing
